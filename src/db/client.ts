@@ -1,0 +1,103 @@
+import { Pool as NeonPool, neonConfig } from '@neondatabase/serverless';
+import { drizzle as drizzleNeon } from 'drizzle-orm/neon-serverless';
+import { drizzle as drizzlePg, type NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
+import type { PgDatabase } from 'drizzle-orm/pg-core';
+import pg from 'pg';
+import ws from 'ws';
+import { config, type Config } from '../config';
+import { logger } from '../logger';
+import * as schema from './schema';
+
+export type Schema = typeof schema;
+/**
+ * The database or a transaction on it: every data function takes this first. Both drivers return node-postgres
+ * shaped results (the Neon driver embeds node-postgres), so one result type serves both.
+ */
+export type Db = PgDatabase<NodePgQueryResultHKT, Schema>;
+export type DriverName = 'pg' | 'neon';
+
+interface Connection {
+  db: Db;
+  driver: DriverName;
+  pool: pg.Pool | NeonPool;
+  lastReleasedAt: number;
+}
+
+let current: Connection | undefined;
+
+export function driverFor(cfg: Pick<Config, 'DATABASE_DRIVER' | 'DATABASE_URL'>): DriverName {
+  if (cfg.DATABASE_DRIVER !== 'auto') return cfg.DATABASE_DRIVER;
+  return new URL(cfg.DATABASE_URL).hostname.endsWith('.neon.tech') ? 'neon' : 'pg';
+}
+
+function connect(cfg: Config): Connection {
+  const driver = driverFor(cfg);
+  const poolConfig = {
+    connectionString: cfg.DATABASE_URL,
+    max: cfg.DATABASE_POOL_MAX,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'lockstep',
+  };
+  let pool: pg.Pool | NeonPool;
+  let db: Db;
+  if (driver === 'neon') {
+    configureNeon(cfg);
+    const neonPool = new NeonPool(poolConfig);
+    pool = neonPool;
+    db = drizzleNeon({ client: neonPool, schema }) as unknown as Db;
+  } else {
+    const pgPool = new pg.Pool(poolConfig);
+    pool = pgPool;
+    db = drizzlePg({ client: pgPool, schema }) as unknown as Db;
+  }
+  const connection: Connection = { db, driver, pool, lastReleasedAt: Date.now() };
+  // An idle client whose server went away (restart, pg_terminate_backend, idle timeout) emits here; pg then
+  // discards it. Without a listener the process would crash.
+  pool.on('error', (err: Error & { code?: string }) =>
+    logger.warn('idle database connection lost', { driver, code: err.code }),
+  );
+  pool.on('release', () => {
+    connection.lastReleasedAt = Date.now();
+  });
+  return connection;
+}
+
+function configureNeon(cfg: Config): void {
+  neonConfig.webSocketConstructor = ws;
+  if (cfg.NEON_WS_PROXY !== undefined) {
+    // A plain local Postgres behind a WebSocket-to-TCP proxy: no TLS anywhere.
+    const proxy = cfg.NEON_WS_PROXY;
+    neonConfig.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}`;
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+  }
+}
+
+/**
+ * The shared database handle, reused across warm invocations. A Lambda frozen between invocations can come back
+ * to sockets the server or a NAT dropped long ago, which would hang or fail the next query; a pool idle longer
+ * than DATABASE_MAX_IDLE_SECONDS is therefore replaced before use.
+ */
+export function database(): Db {
+  return connection().db;
+}
+
+export function connection(): Connection {
+  const cfg = config();
+  if (current && Date.now() - current.lastReleasedAt > cfg.DATABASE_MAX_IDLE_SECONDS * 1000) {
+    const stale = current.pool;
+    stale.end().catch(() => undefined);
+    current = undefined;
+  }
+  current ??= connect(cfg);
+  return current;
+}
+
+/** Close the pool (CLI scripts, tests); the next `database()` call opens a new one. */
+export async function closeDatabase(): Promise<void> {
+  const closing = current;
+  current = undefined;
+  await closing?.pool.end();
+}

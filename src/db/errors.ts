@@ -1,0 +1,65 @@
+/** SQLSTATE codes lockstep reacts to (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
+export const SqlState = {
+  uniqueViolation: '23505',
+  checkViolation: '23514',
+  foreignKeyViolation: '23503',
+  serializationFailure: '40001',
+  deadlockDetected: '40P01',
+  queryCanceled: '57014',
+  adminShutdown: '57P01',
+  cannotConnectNow: '57P03',
+  tooManyConnections: '53300',
+} as const;
+
+export interface PostgresErrorFields {
+  code: string;
+  constraint?: string;
+}
+
+/**
+ * The Postgres error behind a failure, whichever driver raised it. Drizzle 0.45 wraps driver errors in
+ * DrizzleQueryError with the driver error as `cause`; both `pg` and the Neon driver expose `code` and `constraint`.
+ */
+export function postgresError(err: unknown): PostgresErrorFields | undefined {
+  for (let current: unknown = err, depth = 0; current instanceof Error && depth < 5; depth++) {
+    const fields = current as Error & Partial<PostgresErrorFields>;
+    if (typeof fields.code === 'string' && /^[0-9A-Z]{5}$/.test(fields.code)) {
+      return { code: fields.code, constraint: fields.constraint };
+    }
+    current = current.cause;
+  }
+  return undefined;
+}
+
+export function isConstraintViolation(err: unknown, constraint: string): boolean {
+  return postgresError(err)?.constraint === constraint;
+}
+
+export function isRetryableTransactionError(err: unknown): boolean {
+  const code = postgresError(err)?.code;
+  return code === SqlState.serializationFailure || code === SqlState.deadlockDetected;
+}
+
+const unavailableStates = new Set<string>([
+  SqlState.queryCanceled,
+  SqlState.adminShutdown,
+  SqlState.cannotConnectNow,
+  SqlState.tooManyConnections,
+]);
+
+const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * The database could not be reached or shed the load: the client may retry later. Decided by SQLSTATE class
+ * (08 connection, 53 resources, 57 operator intervention) or the socket's errno, never by message text.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const pgCode = postgresError(err)?.code;
+  if (pgCode !== undefined) return unavailableStates.has(pgCode) || pgCode.startsWith('08');
+  for (let current: unknown = err, depth = 0; current instanceof Error && depth < 5; depth++) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === 'string' && connectionErrorCodes.has(code)) return true;
+    current = current.cause;
+  }
+  return false;
+}

@@ -1,0 +1,4 @@
+/** Every table, for drizzle-kit and the typed client. Each domain owns its own schema file. */
+export * from '../users/schema';
+export * from '../slug/schema';
+export * from '../events/schema';

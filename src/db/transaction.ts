@@ -1,0 +1,37 @@
+import { PgTransaction } from 'drizzle-orm/pg-core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { logger } from '../logger';
+import type { Db } from './client';
+import { isRetryableTransactionError } from './errors';
+
+export interface TransactionOptions {
+  isolationLevel?: 'read committed' | 'repeatable read' | 'serializable';
+  /** Extra attempts after a serialization failure or deadlock. */
+  retries?: number;
+}
+
+/**
+ * Run `work` in a transaction, retrying serialization failures and deadlocks with jittered backoff so clients
+ * never see 40001/40P01. Inside an enclosing transaction it becomes a savepoint and the outermost one retries:
+ * a savepoint cannot recover a transaction Postgres has already aborted.
+ */
+export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  const config = options.isolationLevel ? { isolationLevel: options.isolationLevel } : undefined;
+  if (isTransaction(db)) return db.transaction(work);
+  const retries = options.retries ?? 5;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await db.transaction(work, config);
+    } catch (err) {
+      if (attempt >= retries || !isRetryableTransactionError(err)) throw err;
+      const delayMs = Math.random() * Math.min(200, 5 * 2 ** attempt);
+      logger.debug('retrying transaction', { attempt: attempt + 1, delayMs: Math.round(delayMs) });
+      await sleep(delayMs);
+    }
+  }
+}
+
+/** Not a type guard on purpose: narrowing to PgTransaction<any> would drop the schema type. */
+function isTransaction(db: Db): boolean {
+  return db instanceof PgTransaction;
+}

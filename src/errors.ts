@@ -1,0 +1,56 @@
+/** Stable, client-visible error codes. Their HTTP status lives in one place: src/http/problem.ts. */
+export type ErrorCode =
+  | 'validation_failed'
+  | 'invalid_json'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'user_not_found'
+  | 'slug_taken'
+  | 'capacity_below_reserved'
+  | 'capacity_exceeded'
+  | 'event_closed'
+  | 'already_registered'
+  | 'owner_cannot_leave'
+  | 'last_card'
+  | 'invalid_idempotency_key'
+  | 'idempotency_key_in_flight'
+  | 'idempotency_key_reused'
+  | 'database_unavailable'
+  | 'internal_error';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface LockstepErrorOptions {
+  cause?: unknown;
+  errors?: FieldError[];
+  /** Seconds a client should wait before retrying (409 in-flight, 503). */
+  retryAfter?: number;
+}
+
+/** A failure with a stable code. Only errors below 500 show their message to clients. */
+export class LockstepError extends Error {
+  override readonly name = 'LockstepError';
+  readonly errors?: FieldError[];
+  readonly retryAfter?: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: LockstepErrorOptions = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.errors = options.errors;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+export const notFound = (what: string) => new LockstepError('not_found', `${what} not found`);
+export const forbidden = (detail = 'You are not allowed to do this') => new LockstepError('forbidden', detail);
+export const invalidField = (path: string, message: string) =>
+  new LockstepError('validation_failed', 'The request is invalid', { errors: [{ path, message }] });

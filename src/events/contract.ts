@@ -1,0 +1,63 @@
+import * as z from 'zod';
+import { page, PageQuery } from '../http/pagination';
+import { ExplicitSlug, SlugParam } from '../slug/contract';
+
+const timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+
+const eventFields = {
+  name: z.string().trim().min(3).max(100),
+  description: z.string().max(5000).nullable().optional(),
+  location: z.string().max(200).nullable().optional(),
+  startsAt: timestamp,
+  endsAt: timestamp.nullable().optional(),
+  capacity: z.number().int().min(0).max(1_000_000).nullable().meta({ description: 'null = unlimited' }),
+  maxSpotsPerRegistration: z.number().int().min(1).max(100).default(10),
+  slug: ExplicitSlug.optional().meta({ description: 'Taken as given (409 slug_taken when taken); derived from name when absent' }),
+};
+
+export const CreateEvent = z
+  .strictObject(eventFields)
+  .refine((event) => event.endsAt == null || event.endsAt >= event.startsAt, {
+    message: 'endsAt must not be before startsAt',
+    path: ['endsAt'],
+  })
+  .meta({ id: 'CreateEvent' });
+
+export const UpdateEvent = z
+  .strictObject({
+    ...eventFields,
+    maxSpotsPerRegistration: eventFields.maxSpotsPerRegistration.removeDefault(),
+    status: z.enum(['OPEN', 'CLOSED']),
+  })
+  .partial()
+  .meta({ id: 'UpdateEvent' });
+
+export const EventView = z
+  .object({
+    id: z.uuid(),
+    slug: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    location: z.string().nullable(),
+    startsAt: z.iso.datetime(),
+    endsAt: z.iso.datetime().nullable(),
+    capacity: z.number().int().nullable(),
+    spotsReserved: z.number().int(),
+    spotsLeft: z.number().int().nullable().meta({ description: 'null when the capacity is unlimited' }),
+    waitlistCount: z.number().int(),
+    maxSpotsPerRegistration: z.number().int(),
+    status: z.enum(['OPEN', 'CLOSED']),
+    organizerId: z.uuid(),
+    teamId: z.uuid().nullable(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Event' });
+
+export const EventPage = page(EventView).meta({ id: 'EventPage' });
+export const EventSlugParams = z.object({ slug: SlugParam });
+export const EventListQuery = PageQuery;
+
+export type CreateEvent = z.output<typeof CreateEvent>;
+export type UpdateEvent = z.output<typeof UpdateEvent>;
+export type EventView = z.infer<typeof EventView>;

@@ -1,0 +1,60 @@
+import { defineRoute } from '../http/route';
+import { CreateEvent, EventListQuery, EventPage, EventSlugParams, EventView, UpdateEvent } from './contract';
+
+export const createEventRoute = defineRoute({
+  operationId: 'createEvent',
+  method: 'POST',
+  path: '/events',
+  summary: 'Create an event; the caller is its organizer',
+  description:
+    'The slug is derived from the name (name, name-2, name-3, ... without bound) unless an explicit `slug` is given, which is used as-is or refused with 409 slug_taken.',
+  auth: 'required',
+  body: CreateEvent,
+  responses: { 201: EventView },
+  errors: ['validation_failed', 'slug_taken', 'unauthorized'],
+});
+
+export const listEventsRoute = defineRoute({
+  operationId: 'listEvents',
+  method: 'GET',
+  path: '/events',
+  summary: 'List OPEN events, soonest startsAt first',
+  auth: 'none',
+  query: EventListQuery,
+  responses: { 200: EventPage },
+});
+
+export const getEventRoute = defineRoute({
+  operationId: 'getEvent',
+  method: 'GET',
+  path: '/events/{slug}',
+  summary: 'Get one event',
+  auth: 'none',
+  params: EventSlugParams,
+  responses: { 200: EventView },
+  errors: ['not_found'],
+});
+
+export const updateEventRoute = defineRoute({
+  operationId: 'updateEvent',
+  method: 'PATCH',
+  path: '/events/{slug}',
+  summary: 'Change an event (organizer)',
+  description: 'A capacity below spotsReserved is refused with 409 capacity_below_reserved; a new slug must be free.',
+  auth: 'required',
+  params: EventSlugParams,
+  body: UpdateEvent,
+  responses: { 200: EventView },
+  errors: ['validation_failed', 'capacity_below_reserved', 'slug_taken', 'forbidden', 'not_found'],
+});
+
+export const deleteEventRoute = defineRoute({
+  operationId: 'deleteEvent',
+  method: 'DELETE',
+  path: '/events/{slug}',
+  summary: 'Delete an event and its registrations (organizer)',
+  auth: 'required',
+  params: EventSlugParams,
+  responses: { 204: null },
+  errors: ['forbidden', 'not_found'],
+});

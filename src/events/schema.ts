@@ -1,0 +1,47 @@
+import { sql } from 'drizzle-orm';
+import { check, index, integer, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { users } from '../users/schema';
+
+export const eventStatusEnum = pgEnum('event_status', ['OPEN', 'CLOSED']);
+
+export const events = pgTable(
+  'events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    // Named so a unique violation maps to `slug_taken` by constraint name.
+    slug: text('slug').notNull().unique('events_slug_key'),
+    name: text('name').notNull(),
+    description: text('description'),
+    location: text('location'),
+    startsAt: timestamp('starts_at', { withTimezone: true, mode: 'date' }).notNull(),
+    endsAt: timestamp('ends_at', { withTimezone: true, mode: 'date' }),
+    /** null = unlimited. */
+    capacity: integer('capacity'),
+    /** Σ spots of CONFIRMED registrations, maintained by the same statements that change them. */
+    spotsReserved: integer('spots_reserved').notNull().default(0),
+    maxSpotsPerRegistration: integer('max_spots_per_registration').notNull().default(10),
+    status: eventStatusEnum('status').notNull().default('OPEN'),
+    organizerId: uuid('organizer_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    teamId: uuid('team_id'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [
+    // Lets `slug LIKE 'base-%'` use an index whatever the database collation.
+    index('events_slug_pattern_idx').using('btree', table.slug.op('text_pattern_ops')),
+    check(
+      'events_spots_reserved_within_capacity',
+      sql`${table.spotsReserved} >= 0 and (${table.capacity} is null or ${table.spotsReserved} <= ${table.capacity})`,
+    ),
+    check('events_capacity_range', sql`${table.capacity} is null or ${table.capacity} between 0 and 1000000`),
+    check('events_max_spots_range', sql`${table.maxSpotsPerRegistration} between 1 and 100`),
+    check('events_ends_after_start', sql`${table.endsAt} is null or ${table.endsAt} >= ${table.startsAt}`),
+    index('events_open_by_start_idx').on(table.startsAt, table.id).where(sql`${table.status} = 'OPEN'`),
+    index('events_organizer_idx').on(table.organizerId),
+    index('events_team_idx').on(table.teamId),
+  ],
+);
+
+export type EventRow = typeof events.$inferSelect;

@@ -1,0 +1,116 @@
+import { and, asc, eq, gt, or, sql, type SQL } from 'drizzle-orm';
+import * as z from 'zod';
+import type { Db } from '../db/client';
+import { transaction } from '../db/transaction';
+import { forbidden, LockstepError, notFound } from '../errors';
+import { decodeCursor, toPage, type Page } from '../http/pagination';
+import { insertWithDerivedSlug, type SlugTarget } from '../slug/allocate';
+import type { UserRow } from '../users/schema';
+import type { CreateEvent, EventView, UpdateEvent } from './contract';
+import { events, type EventRow } from './schema';
+
+const eventSlugs: SlugTarget = { namespace: 'events', table: events, slugColumn: events.slug };
+
+export function eventView(row: EventRow, waitlistCount = 0): EventView {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    description: row.description,
+    location: row.location,
+    startsAt: row.startsAt.toISOString(),
+    endsAt: row.endsAt?.toISOString() ?? null,
+    capacity: row.capacity,
+    spotsReserved: row.spotsReserved,
+    spotsLeft: row.capacity === null ? null : row.capacity - row.spotsReserved,
+    waitlistCount,
+    maxSpotsPerRegistration: row.maxSpotsPerRegistration,
+    status: row.status,
+    organizerId: row.organizerId,
+    teamId: row.teamId,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export async function createEvent(db: Db, organizer: UserRow, input: CreateEvent): Promise<EventView> {
+  const { slug: explicitSlug, ...fields } = input;
+  const insert = async (slug: string) => {
+    const [row] = await db
+      .insert(events)
+      .values({ ...fields, slug, organizerId: organizer.id })
+      .onConflictDoNothing({ target: events.slug })
+      .returning();
+    return row;
+  };
+  if (explicitSlug === undefined) return eventView(await insertWithDerivedSlug(db, eventSlugs, input.name, insert));
+  const row = await insert(explicitSlug);
+  if (!row) throw slugTaken(explicitSlug);
+  return eventView(row);
+}
+
+const slugTaken = (slug: string) =>
+  new LockstepError('slug_taken', `The slug "${slug}" is already taken`, {
+    errors: [{ path: 'slug', message: 'Already taken' }],
+  });
+
+const ListCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+
+/** OPEN events, soonest first; keyset-paginated on (startsAt, id) so pages stay stable under inserts. */
+export async function listOpenEvents(db: Db, query: { limit: number; cursor?: string }): Promise<Page<EventView>> {
+  const after = query.cursor === undefined ? undefined : decodeCursor(ListCursor, query.cursor);
+  const afterCursor = after
+    ? or(gt(events.startsAt, new Date(after[0])), and(eq(events.startsAt, new Date(after[0])), gt(events.id, after[1])))
+    : undefined;
+  const rows = await db
+    .select()
+    .from(events)
+    .where(and(eq(events.status, 'OPEN'), afterCursor))
+    .orderBy(asc(events.startsAt), asc(events.id))
+    .limit(query.limit + 1);
+  return toPage(rows, query.limit, (row) => eventView(row), (row) => [row.startsAt.toISOString(), row.id]);
+}
+
+export async function findEvent(db: Db, slug: string): Promise<EventRow> {
+  const [row] = await db.select().from(events).where(eq(events.slug, slug));
+  if (!row) throw notFound('Event');
+  return row;
+}
+
+export async function getEvent(db: Db, slug: string): Promise<EventView> {
+  return eventView(await findEvent(db, slug));
+}
+
+/**
+ * Who may manage an event, as SQL, so the permission check and the write are one statement: a concurrent change
+ * of organizer cannot slip between them.
+ */
+export function isOrganizer(userId: string): SQL {
+  return eq(events.organizerId, userId);
+}
+
+/** After a guarded write matched nothing: 404 if the event does not exist, else 403. */
+async function explainNoMatch(db: Db, slug: string): Promise<never> {
+  await findEvent(db, slug);
+  throw forbidden('Only the event organizer may do this');
+}
+
+export async function updateEvent(db: Db, user: UserRow, slug: string, patch: UpdateEvent): Promise<EventView> {
+  return transaction(db, async (tx) => {
+    const [row] = await tx
+      .update(events)
+      .set({ ...patch, updatedAt: sql`now()` })
+      .where(and(eq(events.slug, slug), isOrganizer(user.id)))
+      .returning();
+    if (!row) return explainNoMatch(tx, slug);
+    return eventView(row);
+  });
+}
+
+export async function deleteEvent(db: Db, user: UserRow, slug: string): Promise<void> {
+  const [row] = await db
+    .delete(events)
+    .where(and(eq(events.slug, slug), isOrganizer(user.id)))
+    .returning({ id: events.id });
+  if (!row) await explainNoMatch(db, slug);
+}

@@ -1,0 +1,165 @@
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResultV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import * as z from 'zod';
+import { config } from '../config';
+import { database, type Db } from '../db/client';
+import { LockstepError, type FieldError } from '../errors';
+import { logger } from '../logger';
+import type { UserRow } from '../users/schema';
+import { ensureUser } from '../users/service';
+import { authenticate } from './auth';
+import { describeError } from './describe-error';
+import { problemResponse, statusOf, toLockstepError } from './problem';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type AuthMode = 'none' | 'optional' | 'required';
+
+/** A route's whole contract: the handler validates against it and the OpenAPI document is generated from it. */
+export interface RouteSpec<
+  A extends AuthMode = AuthMode,
+  P extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+  B extends z.ZodType = z.ZodType,
+> {
+  operationId: string;
+  method: HttpMethod;
+  path: string;
+  summary: string;
+  description?: string;
+  auth: A;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Success status → response schema (`null` for an empty body). */
+  responses: Record<number, z.ZodType | null>;
+  /** Error codes this route can answer with, for the documentation. */
+  errors?: readonly string[];
+}
+
+export function defineRoute<A extends AuthMode, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+  spec: RouteSpec<A, P, Q, B>,
+): RouteSpec<A, P, Q, B> {
+  return spec;
+}
+
+type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteContext<A extends AuthMode, P, Q, B> {
+  db: Db;
+  /** The calling user, created on first sight. */
+  user: A extends 'required' ? UserRow : A extends 'optional' ? UserRow | undefined : undefined;
+  params: Infer<P>;
+  query: Infer<Q>;
+  body: Infer<B>;
+  requestId: string;
+}
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type LambdaHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyResultV2>;
+
+/**
+ * The Lambda handler for one route: parse and validate the API Gateway v2 event, authenticate, run the service,
+ * and turn every outcome, thrown or not, into an HTTP response. Nothing escapes: serverless-offline answers a
+ * thrown error with 200 and API Gateway with a bare 500.
+ */
+export function route<A extends AuthMode, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+  spec: RouteSpec<A, P, Q, B>,
+  run: (ctx: RouteContext<A, P, Q, B>) => Promise<Reply>,
+): LambdaHandler {
+  config(); // Fail the cold start, not the first request, on bad configuration.
+  return async (event) => {
+    const started = performance.now();
+    const requestId = event.requestContext?.requestId ?? 'local';
+    logger.appendKeys({ requestId, operation: spec.operationId });
+    let response: APIGatewayProxyStructuredResultV2;
+    try {
+      response = toResponse(await handle(spec, run, event, requestId));
+    } catch (err) {
+      const error = toLockstepError(err);
+      if (statusOf(error.code) >= 500) logger.error('request failed', { code: error.code, error: describeError(err) });
+      response = problemResponse(error);
+    }
+    logger.info('request', { status: response.statusCode, durationMs: Math.round(performance.now() - started) });
+    logger.resetKeys();
+    return response;
+  };
+}
+
+async function handle<A extends AuthMode, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+  spec: RouteSpec<A, P, Q, B>,
+  run: (ctx: RouteContext<A, P, Q, B>) => Promise<Reply>,
+  event: APIGatewayProxyEventV2,
+  requestId: string,
+): Promise<Reply> {
+  const headers = lowerCaseKeys(event.headers ?? {});
+  const identity = spec.auth === 'none' ? undefined : await authenticate(headers.authorization);
+  if (spec.auth === 'required' && identity === undefined) {
+    throw new LockstepError('unauthorized', 'This route needs an Authorization: Bearer token');
+  }
+  // Everything is validated before the first database round trip.
+  const body = spec.body ? parse(spec.body, readJson(event, headers), 'body') : undefined;
+  const params = spec.params ? parse(spec.params, event.pathParameters ?? {}, 'path') : undefined;
+  const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, 'query') : undefined;
+  const db = database();
+  const user = identity ? await ensureUser(db, identity) : undefined;
+  return run({ db, user, params, query, body, requestId } as RouteContext<A, P, Q, B>);
+}
+
+function toResponse(reply: Reply): APIGatewayProxyStructuredResultV2 {
+  if (reply.body === undefined) return { statusCode: reply.status, headers: reply.headers ?? {}, body: '' };
+  return {
+    statusCode: reply.status,
+    headers: { 'content-type': 'application/json', ...reply.headers },
+    body: JSON.stringify(reply.body),
+  };
+}
+
+function lowerCaseKeys(headers: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+function readJson(event: APIGatewayProxyEventV2, headers: Record<string, string | undefined>): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (raw.byteLength > MAX_BODY_BYTES) {
+    throw new LockstepError('payload_too_large', `The body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  const contentType = headers['content-type'];
+  if (contentType !== undefined && !/^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(contentType)) {
+    throw new LockstepError('unsupported_media_type', 'Send the body as application/json');
+  }
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new LockstepError('invalid_json', 'The body is not valid JSON', {
+      cause: err,
+      errors: [{ path: '', message: err instanceof Error ? err.message : 'Unparseable JSON' }],
+    });
+  }
+}
+
+export function parse<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'path' | 'query'): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new LockstepError('validation_failed', `The request ${where === 'body' ? 'body' : where} is invalid`, {
+    errors: fieldErrors(result.error, where),
+  });
+}
+
+function fieldErrors(error: z.ZodError, where: string): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [where === 'body' ? undefined : where, ...issue.path.map(String)].filter((part) => part !== undefined).join('.'),
+    message: issue.message,
+  }));
+}

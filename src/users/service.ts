@@ -1,0 +1,74 @@
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import type { Identity } from '../http/auth';
+import type { SettingsView, UpdateMe, UpdateSettings, UserView } from './contract';
+import { users, userSettings, type UserRow, type UserSettingsRow } from './schema';
+
+/**
+ * The user row for a token's subject, created on first sight. Insert first: the unique index on `sub` decides
+ * between concurrent first requests, and the loser reads the winner's row in a fresh statement (its snapshot
+ * includes the now-committed row, which the insert's own snapshot would not).
+ */
+export async function ensureUser(db: Db, identity: Identity): Promise<UserRow> {
+  const [created] = await db
+    .insert(users)
+    .values({ sub: identity.sub, email: identity.email ?? null, displayName: identity.name ?? null })
+    .onConflictDoNothing({ target: users.sub })
+    .returning();
+  if (created) return created;
+  const [existing] = await db.select().from(users).where(eq(users.sub, identity.sub));
+  if (!existing) throw new Error('user row vanished between insert and select');
+  return existing;
+}
+
+export function userView(user: UserRow, defaultCardId: string | null = null): UserView {
+  return {
+    id: user.id,
+    sub: user.sub,
+    email: user.email,
+    displayName: user.displayName,
+    defaultCardId,
+    createdAt: user.createdAt.toISOString(),
+  };
+}
+
+export async function getMe(_db: Db, user: UserRow): Promise<UserView> {
+  return userView(user);
+}
+
+export async function updateMe(db: Db, user: UserRow, patch: UpdateMe): Promise<UserView> {
+  if (patch.displayName === undefined && patch.email === undefined) return getMe(db, user);
+  const [updated] = await db
+    .update(users)
+    .set({ ...patch, updatedAt: sql`now()` })
+    .where(eq(users.id, user.id))
+    .returning();
+  return userView(updated ?? user);
+}
+
+function settingsView(row: UserSettingsRow): SettingsView {
+  return { theme: row.theme, reducedMotion: row.reducedMotion, fontScale: row.fontScale, locale: row.locale };
+}
+
+/** Defaults are created on first read, insert-first like `ensureUser`. */
+export async function getSettings(db: Db, user: UserRow): Promise<SettingsView> {
+  const [created] = await db
+    .insert(userSettings)
+    .values({ userId: user.id })
+    .onConflictDoNothing({ target: userSettings.userId })
+    .returning();
+  if (created) return settingsView(created);
+  const [existing] = await db.select().from(userSettings).where(eq(userSettings.userId, user.id));
+  if (!existing) throw new Error('settings row vanished between insert and select');
+  return settingsView(existing);
+}
+
+/** One upsert: creates the row with defaults for absent fields, or changes only the given fields. */
+export async function updateSettings(db: Db, user: UserRow, patch: UpdateSettings): Promise<SettingsView> {
+  const [row] = await db
+    .insert(userSettings)
+    .values({ userId: user.id, ...patch })
+    .onConflictDoUpdate({ target: userSettings.userId, set: { ...patch, updatedAt: sql`now()` } })
+    .returning();
+  return settingsView(row!);
+}

@@ -1,0 +1,54 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { runMigrations } from '../../src/db/migrate';
+import { startLocalPostgres } from '../../scripts/local-postgres';
+import { startWsProxy } from './ws-proxy';
+
+export const TEMPLATE_DATABASE = 'lockstep_template';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    adminDatabaseUrl: string;
+    templateDatabase: string;
+    wsProxy: string;
+  }
+}
+
+/**
+ * One PostgreSQL for the whole run (embedded, or TEST_DATABASE_URL), a migrated template database each test file
+ * clones in milliseconds, and the WebSocket proxy the Neon driver connects through.
+ */
+export default async function setup(project: TestProject) {
+  let adminUrl = process.env.TEST_DATABASE_URL;
+  let stopPostgres = async () => undefined as void;
+  if (!adminUrl) {
+    const local = await startLocalPostgres({
+      dataDir: await mkdtemp(join(tmpdir(), 'lockstep-test-pg-')),
+      persistent: false,
+      maxConnections: 400,
+    });
+    adminUrl = local.url();
+    stopPostgres = local.stop;
+  }
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`drop database if exists ${TEMPLATE_DATABASE} with (force)`);
+  await admin.query(`create database ${TEMPLATE_DATABASE}`);
+  await admin.end();
+  const templateUrl = new URL(adminUrl);
+  templateUrl.pathname = `/${TEMPLATE_DATABASE}`;
+  await runMigrations(templateUrl.toString());
+
+  const proxy = await startWsProxy();
+  project.provide('adminDatabaseUrl', adminUrl);
+  project.provide('templateDatabase', TEMPLATE_DATABASE);
+  project.provide('wsProxy', `127.0.0.1:${proxy.port}`);
+
+  return async () => {
+    await proxy.close();
+    await stopPostgres();
+  };
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { isReservedSlug, numberedSlug, randomSlug, slugify, SLUG_MAX_LENGTH, SLUG_PATTERN } from '../../src/slug/slug';
+
+describe('slugify', () => {
+  it.each([
+    ['Hello World', 'hello-world'],
+    ['  Crème Brûlée & Co!  ', 'creme-brulee-and-co'],
+    ['Straße in Łódź', 'strasse-in-lodz'],
+    ['Ærø --- Øre', 'aero-ore'],
+    ['ﬁnal ①', 'final-1'],
+    ['a__b..c', 'a-b-c'],
+    ['日本語', ''],
+    ['!!!', ''],
+    ['', ''],
+  ])('%j → %j', (name, slug) => {
+    expect(slugify(name)).toBe(slug);
+  });
+
+  it('caps at 60 characters without a trailing dash', () => {
+    const slug = slugify(`${'a'.repeat(59)} bbbb`);
+    expect(slug).toBe('a'.repeat(59));
+    expect(slugify('word '.repeat(40)).length).toBeLessThanOrEqual(SLUG_MAX_LENGTH);
+    expect(slugify('word '.repeat(40))).toMatch(SLUG_PATTERN);
+  });
+
+  it('numbered forms stay within the cap', () => {
+    const base = 'x'.repeat(60);
+    expect(numberedSlug(base, 12345)).toBe(`${'x'.repeat(54)}-12345`);
+    expect(numberedSlug('name', 2)).toBe('name-2');
+  });
+
+  it('random slugs are valid and differ', () => {
+    const slugs = new Set(Array.from({ length: 1000 }, randomSlug));
+    expect(slugs.size).toBe(1000);
+    for (const slug of slugs) expect(slug).toMatch(/^[a-z0-9]{10}$/);
+  });
+
+  it('knows reserved words', () => {
+    for (const word of ['new', 'me', 'api', 'admin']) expect(isReservedSlug(word)).toBe(true);
+    expect(isReservedSlug('newsletter')).toBe(false);
+  });
+});

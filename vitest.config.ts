@@ -1,0 +1,33 @@
+import { defineConfig } from 'vitest/config';
+
+const testSecret = 'lockstep-test-secret-0123456789abcdef';
+
+/**
+ * unit: pure functions. db-pg / db-neon: the same database-facing suite over each driver (`pg` directly,
+ * `@neondatabase/serverless` through a local WebSocket proxy). e2e: `serverless offline` over HTTP.
+ */
+export default defineConfig({
+  test: {
+    globalSetup: ['tests/setup/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    env: {
+      AUTH_JWT_SECRET: testSecret,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      DATABASE_POOL_MAX: '20',
+    },
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
+      ...(['pg', 'neon'] as const).map((driver) => ({
+        extends: true,
+        test: {
+          name: `db-${driver}`,
+          include: ['tests/db/**/*.test.ts'],
+          setupFiles: ['tests/setup/database.ts'],
+          env: { LOCKSTEP_TEST_DRIVER: driver },
+        },
+      })),
+      { extends: true, test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], setupFiles: ['tests/setup/database.ts'] } },
+    ],
+  },
+});
