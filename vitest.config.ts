@@ -17,7 +17,11 @@ export default defineConfig({
       DATABASE_POOL_MAX: '20',
     },
     projects: [
-      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        // Handlers parse their configuration on import; unit tests never connect.
+        test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], env: { DATABASE_URL: 'postgresql://unit@127.0.0.1:1/none' } },
+      },
       ...(['pg', 'neon'] as const).map((driver) => ({
         extends: true,
         test: {

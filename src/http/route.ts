@@ -133,11 +133,13 @@ function readJson(event: APIGatewayProxyEventV2, headers: Record<string, string 
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (raw.byteLength > MAX_BODY_BYTES) {
-    throw new LockstepError('payload_too_large', `The body is larger than ${MAX_BODY_BYTES} bytes`);
+    const message = `The body is larger than ${MAX_BODY_BYTES} bytes`;
+    throw new LockstepError('payload_too_large', message, { errors: [{ path: '', message }] });
   }
   const contentType = headers['content-type'];
   if (contentType !== undefined && !/^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(contentType)) {
-    throw new LockstepError('unsupported_media_type', 'Send the body as application/json');
+    const message = 'Send the body as application/json';
+    throw new LockstepError('unsupported_media_type', message, { errors: [{ path: '', message }] });
   }
   try {
     return JSON.parse(raw.toString('utf8'));

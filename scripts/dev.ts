@@ -1,0 +1,62 @@
+/**
+ * `npm run dev`: a migrated PostgreSQL and `serverless offline` on http://127.0.0.1:3000, with nothing installed
+ * beyond npm packages. DATABASE_URL, PORT and AUTH_JWT_SECRET from the environment win over the defaults.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import pg from 'pg';
+import { runMigrations } from '../src/db/migrate';
+import { startLocalPostgres, type LocalPostgres } from './local-postgres';
+import { DEV_JWT_SECRET } from './token';
+
+const DEV_DATABASE = 'lockstep';
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [name]);
+    if (rowCount === 0) await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+let local: LocalPostgres | undefined;
+let databaseUrl = process.env.DATABASE_URL;
+if (!databaseUrl) {
+  console.log('starting embedded PostgreSQL (data in .data/postgres)…');
+  local = await startLocalPostgres({
+    dataDir: join(process.cwd(), '.data', 'postgres'),
+    port: Number(process.env.LOCKSTEP_PG_PORT ?? 54329),
+    persistent: true,
+  });
+  await ensureDatabase(local.url(), DEV_DATABASE);
+  databaseUrl = local.url(DEV_DATABASE);
+}
+await runMigrations(databaseUrl);
+console.log('database migrated');
+
+const port = process.env.PORT || '3000';
+const offline = spawn('npx', ['serverless', 'offline', 'start'], {
+  stdio: 'inherit',
+  env: {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    PORT: port,
+    AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET || (process.env.AUTH_JWKS_URL ? '' : DEV_JWT_SECRET),
+  },
+});
+
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    offline.kill('SIGTERM');
+    await local?.stop().catch(() => undefined);
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+offline.on('exit', (code) => void shutdown(code ?? 0));

@@ -1,0 +1,113 @@
+import * as z from 'zod';
+import * as eventRoutes from './events/routes';
+import * as healthRoutes from './health/routes';
+import type { RouteSpec } from './http/route';
+import * as userRoutes from './users/routes';
+
+/** Every HTTP route's contract; serverless.yml must list exactly these (checked by a test). */
+export const allRoutes: RouteSpec[] = [healthRoutes, userRoutes, eventRoutes].flatMap((module) =>
+  Object.values(module as Record<string, RouteSpec>),
+);
+
+type JsonSchema = Record<string, unknown>;
+
+const PROBLEM_SCHEMA: JsonSchema = {
+  type: 'object',
+  description: 'RFC 9457 problem details. Messages of 5xx answers are fixed texts.',
+  required: ['type', 'title', 'status', 'detail', 'code'],
+  properties: {
+    type: { type: 'string', examples: ['urn:lockstep:problem:slug_taken'] },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string', description: 'Stable snake_case error code' },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['path', 'message'],
+        properties: { path: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
+};
+
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with. Named schemas
+ * (`.meta({ id })`) become components; request schemas describe input, response schemas output.
+ */
+export function buildOpenApi(): JsonSchema {
+  const components: Record<string, JsonSchema> = { Problem: PROBLEM_SCHEMA };
+  const toSchema = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
+    const { $defs, ...root } = z.toJSONSchema(schema, {
+      io,
+      target: 'draft-2020-12',
+      unrepresentable: 'any',
+      override: ({ jsonSchema }) => {
+        delete jsonSchema.$schema;
+      },
+    }) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+    const moveRefs = (value: unknown): unknown =>
+      JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', '"#/components/schemas/'));
+    for (const [id, definition] of Object.entries($defs ?? {})) components[id] = moveRefs(definition) as JsonSchema;
+    const named = (root as { id?: string }).id;
+    if (named) {
+      const { id: _id, ...definition } = root;
+      components[named] = moveRefs(definition) as JsonSchema;
+      return { $ref: `#/components/schemas/${named}` };
+    }
+    return moveRefs(root) as JsonSchema;
+  };
+  const parameters = (schema: z.ZodType | undefined, location: 'path' | 'query') => {
+    if (!schema) return [];
+    const json = toSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
+    return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+      name,
+      in: location,
+      required: location === 'path' || (json.required ?? []).includes(name),
+      schema: property,
+    }));
+  };
+
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const spec of allRoutes) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, schema] of Object.entries(spec.responses)) {
+      responses[status] = schema
+        ? { description: 'Success', content: { 'application/json': { schema: toSchema(schema, 'output') } } }
+        : { description: 'Success, no content' };
+    }
+    responses.default = {
+      description: `Problem details. Codes this route can answer with: ${['validation_failed', ...(spec.errors ?? [])]
+        .filter((code, index, all) => all.indexOf(code) === index)
+        .join(', ')}`,
+      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+    };
+    (paths[spec.path] ??= {})[spec.method.toLowerCase()] = {
+      operationId: spec.operationId,
+      summary: spec.summary,
+      ...(spec.description && { description: spec.description }),
+      ...(spec.auth === 'required' && { security: [{ bearer: [] }] }),
+      ...(spec.auth === 'optional' && { security: [{}, { bearer: [] }] }),
+      parameters: [...parameters(spec.params, 'path'), ...parameters(spec.query, 'query')],
+      ...(spec.body && {
+        requestBody: { required: true, content: { 'application/json': { schema: toSchema(spec.body, 'input') } } },
+      }),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'lockstep',
+      version: '1.0.0',
+      description:
+        'Developer cards, teams and capacity-limited events. Bodies are JSON up to 64 KiB (413 beyond); unknown body fields are rejected with 400; errors are RFC 9457 problem+json.',
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))),
+    },
+    paths,
+  };
+}

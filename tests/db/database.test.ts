@@ -1,0 +1,84 @@
+import { sql as drizzleSql } from 'drizzle-orm';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { handler as health } from '../../functions/health';
+import { connection, database } from '../../src/db/client';
+import { call } from '../helpers/api';
+import { sqlClient } from '../helpers/sql';
+
+const sql = sqlClient();
+
+describe('database client', () => {
+  it('uses the driver under test', async () => {
+    expect(connection().driver).toBe(process.env.LOCKSTEP_TEST_DRIVER);
+    await database().execute(drizzleSql`select 1`);
+  });
+
+  it('survives connections the server dropped while idle', async () => {
+    // Fill the pool with several idle connections, then kill them all from outside, as a restart or an idle
+    // timeout would while a Lambda is frozen.
+    await Promise.all(Array.from({ length: 5 }, () => database().execute(drizzleSql`select pg_sleep(0.05)`)));
+    const killed = await sql(
+      `select pg_terminate_backend(pid) from pg_stat_activity
+       where datname = current_database() and application_name = 'lockstep' and pid <> pg_backend_pid()`,
+    );
+    expect(killed.length).toBeGreaterThanOrEqual(1);
+    await vi.waitFor(async () => {
+      const rows = await sql(`select count(*)::int as n from pg_stat_activity where application_name = 'lockstep'`);
+      expect(rows[0]!.n).toBe(0);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const res = await call(health);
+    expect(res.status).toBe(200);
+  });
+
+  it('replaces a pool that sat idle longer than DATABASE_MAX_IDLE_SECONDS', async () => {
+    const before = connection();
+    before.lastReleasedAt = 0;
+    const after = connection();
+    expect(after).not.toBe(before);
+    expect((await call(health)).status).toBe(200);
+  });
+});
+
+describe('GET /health', () => {
+  afterEach(() => {
+    vi.resetModules();
+  });
+
+  it('200 when the database answers', async () => {
+    const res = await call(health);
+    expect(res).toMatchObject({ status: 200, body: { status: 'ok', database: 'ok' } });
+  });
+
+  it('503 problem+json when the database is unreachable, without leaking the connection string', async () => {
+    vi.resetModules();
+    vi.stubEnv('DATABASE_URL', 'postgresql://lockstep:s3cret-password@127.0.0.1:1/lockstep');
+    try {
+      const fresh = await import('../../functions/health');
+      const res = await call(fresh.handler);
+      expect(res.status).toBe(503);
+      expect(res.headers['content-type']).toBe('application/problem+json');
+      expect(res.body).toMatchObject({ status: 503, code: 'database_unavailable' });
+      expect(JSON.stringify(res)).not.toMatch(/s3cret|127\.0\.0\.1|select/i);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
+describe('internal errors', () => {
+  it('a failing query answers 500 with a fixed text: no SQL, no parameters, no stack', async () => {
+    const { route, defineRoute } = await import('../../src/http/route');
+    const failing = route(
+      defineRoute({ operationId: 'failing', method: 'GET', path: '/failing', summary: 'test', auth: 'none', responses: {} }),
+      async ({ db }) => {
+        await db.execute(drizzleSql`select * from no_such_table where secret = ${'parameter-value-42'}`);
+        return { status: 200 };
+      },
+    );
+    const res = await call(failing);
+    expect(res.status).toBe(500);
+    expect(res.body).toMatchObject({ status: 500, code: 'internal_error' });
+    expect(JSON.stringify(res.body)).not.toMatch(/no_such_table|parameter-value-42|select|at /i);
+  });
+});
