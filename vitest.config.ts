@@ -23,7 +23,7 @@ export default defineConfig({
         test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], env: { DATABASE_URL: 'postgresql://unit@127.0.0.1:1/none' } },
       },
       ...(['pg', 'neon'] as const).map((driver) => ({
-        extends: true,
+        extends: true as const,
         test: {
           name: `db-${driver}`,
           include: ['tests/db/**/*.test.ts'],

@@ -28,7 +28,7 @@ export async function startLocalPostgres(options: {
   port?: number;
   persistent: boolean;
   maxConnections?: number;
-  onLog?: (line: string) => void;
+  onLog?: (message: unknown) => void;
 }): Promise<LocalPostgres> {
   const port = options.port ?? (await freePort());
   const user = 'postgres';

@@ -43,7 +43,7 @@ describe('serverless offline', () => {
       body: JSON.stringify({ name: 'Offline Launch', startsAt: '2027-06-01T09:00:00Z', capacity: 10 }),
     });
     expect(created.status).toBe(201);
-    const event = await created.json();
+    const event = (await created.json()) as { slug: string };
     const fetched = await fetch(`${base}/events/${event.slug}`);
     expect(fetched.status).toBe(200);
     expect(await fetched.json()).toMatchObject({ slug: 'offline-launch', capacity: 10, spotsLeft: 10 });
@@ -54,11 +54,11 @@ describe('serverless offline', () => {
     const badJson = await fetch(`${base}/events`, { method: 'POST', headers: auth, body: '{"name":' });
     expect(badJson.status).toBe(400);
     expect(badJson.headers.get('content-type')).toBe('application/problem+json');
-    expect((await badJson.json()).code).toBe('invalid_json');
+    expect(((await badJson.json()) as { code: string }).code).toBe('invalid_json');
     const tooBig = await fetch(`${base}/events`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'x'.repeat(70_000) }) });
     expect(tooBig.status).toBe(413);
     const anonymous = await fetch(`${base}/me`);
     expect(anonymous.status).toBe(401);
-    expect((await anonymous.json()).code).toBe('unauthorized');
+    expect(((await anonymous.json()) as { code: string }).code).toBe('unauthorized');
   });
 });
