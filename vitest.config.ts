@@ -13,7 +13,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     env: {
       AUTH_JWT_SECRET: testSecret,
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
       DATABASE_POOL_MAX: '20',
     },
     projects: [

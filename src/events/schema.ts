@@ -19,6 +19,12 @@ export const events = pgTable(
     capacity: integer('capacity'),
     /** Σ spots of CONFIRMED registrations, maintained by the same statements that change them. */
     spotsReserved: integer('spots_reserved').notNull().default(0),
+    /**
+     * Number of WAITLIST registrations, kept beside spotsReserved on the event row. The one-statement registration
+     * decides "fits and nobody is waiting" from this row alone: Postgres re-checks a row it waited for on its latest
+     * version, but a subquery over registrations would still read the statement's older snapshot.
+     */
+    waitlistCount: integer('waitlist_count').notNull().default(0),
     maxSpotsPerRegistration: integer('max_spots_per_registration').notNull().default(10),
     status: eventStatusEnum('status').notNull().default('OPEN'),
     organizerId: uuid('organizer_id')
@@ -35,6 +41,7 @@ export const events = pgTable(
       'events_spots_reserved_within_capacity',
       sql`${table.spotsReserved} >= 0 and (${table.capacity} is null or ${table.spotsReserved} <= ${table.capacity})`,
     ),
+    check('events_waitlist_count_not_negative', sql`${table.waitlistCount} >= 0`),
     check('events_capacity_range', sql`${table.capacity} is null or ${table.capacity} between 0 and 1000000`),
     check('events_max_spots_range', sql`${table.maxSpotsPerRegistration} between 1 and 100`),
     check('events_ends_after_start', sql`${table.endsAt} is null or ${table.endsAt} >= ${table.startsAt}`),

@@ -4,6 +4,7 @@ import type { Db } from '../db/client';
 import { transaction } from '../db/transaction';
 import { forbidden, LockstepError, notFound } from '../errors';
 import { decodeCursor, toPage, type Page } from '../http/pagination';
+import { promoteWaitlist } from '../registrations/waitlist';
 import { insertWithDerivedSlug, type SlugTarget } from '../slug/allocate';
 import type { UserRow } from '../users/schema';
 import type { CreateEvent, EventView, UpdateEvent } from './contract';
@@ -11,7 +12,7 @@ import { events, type EventRow } from './schema';
 
 const eventSlugs: SlugTarget = { namespace: 'events', table: events, slugColumn: events.slug };
 
-export function eventView(row: EventRow, waitlistCount = 0): EventView {
+export function eventView(row: EventRow): EventView {
   return {
     id: row.id,
     slug: row.slug,
@@ -23,7 +24,7 @@ export function eventView(row: EventRow, waitlistCount = 0): EventView {
     capacity: row.capacity,
     spotsReserved: row.spotsReserved,
     spotsLeft: row.capacity === null ? null : row.capacity - row.spotsReserved,
-    waitlistCount,
+    waitlistCount: row.waitlistCount,
     maxSpotsPerRegistration: row.maxSpotsPerRegistration,
     status: row.status,
     organizerId: row.organizerId,
@@ -68,7 +69,7 @@ export async function listOpenEvents(db: Db, query: { limit: number; cursor?: st
     .where(and(eq(events.status, 'OPEN'), afterCursor))
     .orderBy(asc(events.startsAt), asc(events.id))
     .limit(query.limit + 1);
-  return toPage(rows, query.limit, (row) => eventView(row), (row) => [row.startsAt.toISOString(), row.id]);
+  return toPage(rows, query.limit, eventView, (row) => [row.startsAt.toISOString(), row.id]);
 }
 
 export async function findEvent(db: Db, slug: string): Promise<EventRow> {
@@ -89,10 +90,25 @@ export function isOrganizer(userId: string): SQL {
   return eq(events.organizerId, userId);
 }
 
-/** After a guarded write matched nothing: 404 if the event does not exist, else 403. */
+/** After a guarded statement matched nothing: 404 if the event does not exist, else 403. */
 async function explainNoMatch(db: Db, slug: string): Promise<never> {
   await findEvent(db, slug);
   throw forbidden('Only the event organizer may do this');
+}
+
+/**
+ * The event, if the user organizes it (404 / 403 otherwise). With `lock`, the row is locked FOR UPDATE: every
+ * change to an event's registrations and counters locks the event row first, which orders them per event.
+ */
+export async function findEventAsOrganizer(
+  db: Db,
+  user: UserRow,
+  slug: string,
+  options: { lock?: boolean } = {},
+): Promise<EventRow> {
+  const query = db.select().from(events).where(and(eq(events.slug, slug), isOrganizer(user.id)));
+  const [row] = options.lock ? await query.for('update') : await query;
+  return row ?? explainNoMatch(db, slug);
 }
 
 export async function updateEvent(db: Db, user: UserRow, slug: string, patch: UpdateEvent): Promise<EventView> {
@@ -103,7 +119,8 @@ export async function updateEvent(db: Db, user: UserRow, slug: string, patch: Up
       .where(and(eq(events.slug, slug), isOrganizer(user.id)))
       .returning();
     if (!row) return explainNoMatch(tx, slug);
-    return eventView(row);
+    // A capacity increase (or any change) may let the head of the waitlist in.
+    return eventView((await promoteWaitlist(tx, row.id)) ?? row);
   });
 }
 

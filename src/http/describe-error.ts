@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { postgresError } from '../db/errors';
 
 interface ErrorSummary {
@@ -16,16 +17,24 @@ export function describeError(err: unknown): ErrorSummary[] {
   const chain: ErrorSummary[] = [];
   for (let current: unknown = err, depth = 0; current instanceof Error && depth < 5; depth++) {
     const pgError = postgresError(current);
-    const isQueryWrapper = current.name === 'DrizzleQueryError';
+    const carriesQuery = current instanceof DrizzleQueryError;
     chain.push({
       name: current.name,
-      ...(isQueryWrapper ? {} : { message: current.message.slice(0, 300) }),
+      ...(carriesQuery ? {} : { message: current.message.slice(0, 300) }),
       sqlState: pgError?.code,
       constraint: pgError?.constraint,
-      // The first stack line repeats the message; keep only frames.
-      stack: current.stack?.split('\n').slice(1, 8).map((line) => line.trim()),
+      stack: stackFrames(current),
     });
     current = current.cause;
   }
   return chain;
+}
+
+/** Only the `at …` lines: the stack's head repeats the message, which may span lines (SQL, parameters). */
+function stackFrames(err: Error): string[] | undefined {
+  return err.stack
+    ?.split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('at '))
+    .slice(0, 8);
 }

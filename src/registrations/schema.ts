@@ -1,0 +1,42 @@
+import { sql } from 'drizzle-orm';
+import { bigint, check, index, integer, pgEnum, pgSequence, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { events } from '../events/schema';
+
+export const registrationStatusEnum = pgEnum('registration_status', ['CONFIRMED', 'WAITLIST', 'CANCELLED']);
+
+/** Queue order for the waitlist: drawn when a registration enters the WAITLIST, always under the event's row lock. */
+export const waitlistSequence = pgSequence('registration_queue_seq');
+
+export const registrations = pgTable(
+  'registrations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    eventId: uuid('event_id')
+      .notNull()
+      .references(() => events.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    email: text('email').notNull(),
+    spots: integer('spots').notNull(),
+    status: registrationStatusEnum('status').notNull(),
+    /** Position key in the event's waitlist (strict FIFO); meaningful while status = WAITLIST. */
+    queueSeq: bigint('queue_seq', { mode: 'number' })
+      .notNull()
+      .default(sql`nextval('registration_queue_seq')`),
+    /** SHA-256 of the cancel token; the token itself is returned once and never stored. */
+    cancelTokenHash: text('cancel_token_hash').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [
+    check('registrations_spots_range', sql`${table.spots} between 1 and 100`),
+    // Invariant 3: one active registration per event and lower-cased email.
+    uniqueIndex('registrations_one_active_per_email')
+      .on(table.eventId, sql`lower(${table.email})`)
+      .where(sql`${table.status} in ('CONFIRMED', 'WAITLIST')`),
+    index('registrations_event_status_queue_idx').on(table.eventId, table.status, table.queueSeq),
+    index('registrations_event_created_idx').on(table.eventId, table.createdAt, table.id),
+  ],
+);
+
+export type RegistrationRow = typeof registrations.$inferSelect;
+export type RegistrationStatus = RegistrationRow['status'];

@@ -1,0 +1,283 @@
+import { and, asc, eq, getTableColumns, gt, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
+import { createHash, randomBytes } from 'node:crypto';
+import * as z from 'zod';
+import type { Db } from '../db/client';
+import { isConstraintViolation } from '../db/errors';
+import { transaction } from '../db/transaction';
+import { invalidField, LockstepError, notFound } from '../errors';
+import { events, type EventRow } from '../events/schema';
+import { findEvent, findEventAsOrganizer } from '../events/service';
+import { decodeCursor, toPage, type Page } from '../http/pagination';
+import type { UserRow } from '../users/schema';
+import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';
+import { registrations, type RegistrationRow, type RegistrationStatus } from './schema';
+import { promoteWaitlist } from './waitlist';
+
+type RowWithPosition = RegistrationRow & { waitlistPosition: number | null };
+
+export function registrationView(row: RowWithPosition): RegistrationView {
+  return {
+    id: row.id,
+    eventId: row.eventId,
+    name: row.name,
+    email: row.email,
+    spots: row.spots,
+    status: row.status,
+    waitlistPosition: row.status === 'WAITLIST' ? row.waitlistPosition : null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+/**
+ * 1-based place in the event's queue, counted in the statement that reads the row. Written out because Drizzle
+ * renders columns unqualified in single-table selects, which a correlated subquery cannot use.
+ */
+const waitlistPosition = sql<number | null>`case when "registrations"."status" = 'WAITLIST' then (
+    select count(*)::int from "registrations" as "ahead"
+    where "ahead"."event_id" = "registrations"."event_id" and "ahead"."status" = 'WAITLIST'
+      and "ahead"."queue_seq" <= "registrations"."queue_seq") end`.as('waitlist_position');
+
+const withPosition = { ...getTableColumns(registrations), waitlistPosition };
+
+/**
+ * Register with ONE statement: lock-and-update the event row, confirming only if the spots fit and nobody is
+ * waiting (both read from the event row, so a concurrent registration that got the row first is seen), else
+ * joining the waitlist; the insert in the same statement records the outcome. The partial unique index on active
+ * emails fails the whole statement, counter included.
+ */
+export async function register(db: Db, slug: string, input: CreateRegistration): Promise<CreatedRegistration> {
+  const cancelToken = randomBytes(32).toString('base64url');
+  const fits = sql`(${events.waitlistCount} = 0 and (${events.capacity} is null or ${events.spotsReserved} + ${input.spots}::int <= ${events.capacity}))`;
+  const event = db.$with('event').as(
+    db
+      .update(events)
+      .set({
+        spotsReserved: sql`${events.spotsReserved} + case when ${fits} then ${input.spots}::int else 0 end`,
+        waitlistCount: sql`${events.waitlistCount} + case when ${fits} then 0 else 1 end`,
+      })
+      .where(
+        and(
+          eq(events.slug, slug),
+          eq(events.status, 'OPEN'),
+          lte(sql`${input.spots}::int`, events.maxSpotsPerRegistration),
+        ),
+      )
+      .returning({ id: events.id, waitlistCount: events.waitlistCount }),
+  );
+  let row: RowWithPosition | undefined;
+  try {
+    [row] = await db
+      .with(event)
+      .insert(registrations)
+      .select(
+        db
+          .select({
+            id: sql`gen_random_uuid()`.as('id'),
+            eventId: event.id,
+            name: sql`${input.name}`.as('name'),
+            email: sql`${input.email}`.as('email'),
+            spots: sql`${input.spots}::int`.as('spots'),
+            // Confirmed exactly when the update left the waitlist empty.
+            status: sql`(case when ${event.waitlistCount} = 0 then 'CONFIRMED' else 'WAITLIST' end)::registration_status`.as('status'),
+            queueSeq: sql`nextval('registration_queue_seq')`.as('queue_seq'),
+            cancelTokenHash: sql`${hashToken(cancelToken)}`.as('cancel_token_hash'),
+            createdAt: sql`now()`.as('created_at'),
+            updatedAt: sql`now()`.as('updated_at'),
+          })
+          .from(event),
+      )
+      .returning({
+        ...getTableColumns(registrations),
+        // A new waiter is last in the queue, so its place is the new waitlist length.
+        waitlistPosition: sql<number>`(select waitlist_count from event)`,
+      });
+  } catch (err) {
+    if (isAlreadyRegistered(err)) throw alreadyRegistered();
+    throw err;
+  }
+  if (!row) return explainRefusal(db, slug, input.spots);
+  return { ...registrationView(row), cancelToken };
+}
+
+const isAlreadyRegistered = (err: unknown) => isConstraintViolation(err, 'registrations_one_active_per_email');
+
+const alreadyRegistered = () =>
+  new LockstepError('already_registered', 'This email already has an active registration for this event', {
+    errors: [{ path: 'email', message: 'Already registered' }],
+  });
+
+/** The registration statement matched no event row: say why. */
+async function explainRefusal(db: Db, slug: string, spots: number): Promise<never> {
+  const event = await findEvent(db, slug);
+  if (event.status !== 'OPEN') throw new LockstepError('event_closed', 'Registration for this event is closed');
+  if (spots > event.maxSpotsPerRegistration) {
+    throw invalidField('spots', `At most ${event.maxSpotsPerRegistration} spots per registration`);
+  }
+  throw new Error('registration refused for no known reason');
+}
+
+/** Who is asking about a registration: its organizer, or the holder of its cancel token. */
+export type RegistrationAccess = { user: UserRow | undefined; token: string | undefined };
+
+const anonymous = () => new LockstepError('unauthorized', 'Sign in as the organizer, or pass ?token=<cancelToken>');
+
+/**
+ * Lock the event row (the per-event order every counter change follows), then the registration row. Token
+ * holders reach only their own registration; a wrong token is indistinguishable from a missing registration.
+ */
+async function lockForChange(
+  tx: Db,
+  slug: string,
+  id: string,
+  access: RegistrationAccess,
+): Promise<{ event: EventRow; registration: RegistrationRow }> {
+  let event: EventRow;
+  const conditions = [eq(registrations.id, id)];
+  if (access.token !== undefined) {
+    const [row] = await tx.select().from(events).where(eq(events.slug, slug)).for('update');
+    if (!row) throw notFound('Registration');
+    event = row;
+    conditions.push(eq(registrations.cancelTokenHash, hashToken(access.token)));
+  } else if (access.user) {
+    event = await findEventAsOrganizer(tx, access.user, slug, { lock: true });
+  } else {
+    throw anonymous();
+  }
+  const [registration] = await tx
+    .select()
+    .from(registrations)
+    .where(and(...conditions, eq(registrations.eventId, event.id)))
+    .for('update');
+  if (!registration) throw notFound('Registration');
+  return { event, registration };
+}
+
+/**
+ * Move a registration to another status under the event's row lock. Confirming is capacity-checked by the same
+ * conditional counter update as registering (an organizer may pass the queue, never the capacity); freeing
+ * spots or leaving the queue lets the queue move up in the same transaction.
+ */
+export async function changeStatus(
+  db: Db,
+  slug: string,
+  id: string,
+  target: RegistrationStatus,
+  access: RegistrationAccess,
+): Promise<RegistrationView> {
+  return transaction(db, async (tx) => {
+    const { event, registration } = await lockForChange(tx, slug, id, access);
+    const from = registration.status;
+    if (from !== target) {
+      const spotsDelta = (target === 'CONFIRMED' ? registration.spots : 0) - (from === 'CONFIRMED' ? registration.spots : 0);
+      const waitingDelta = (target === 'WAITLIST' ? 1 : 0) - (from === 'WAITLIST' ? 1 : 0);
+      const [moved] = await tx
+        .update(events)
+        .set({
+          spotsReserved: sql`${events.spotsReserved} + ${spotsDelta}::int`,
+          waitlistCount: sql`${events.waitlistCount} + ${waitingDelta}::int`,
+        })
+        .where(
+          and(
+            eq(events.id, event.id),
+            spotsDelta > 0
+              ? or(isNull(events.capacity), lte(sql`${events.spotsReserved} + ${spotsDelta}::int`, events.capacity))
+              : undefined,
+          ),
+        )
+        .returning({ id: events.id });
+      if (!moved) throw new LockstepError('capacity_exceeded', 'Confirming this registration would exceed the capacity');
+      await tx
+        .update(registrations)
+        .set({
+          status: target,
+          updatedAt: sql`now()`,
+          // Joining the waitlist means joining its end.
+          ...(target === 'WAITLIST' && { queueSeq: sql`nextval('registration_queue_seq')` }),
+        })
+        .where(eq(registrations.id, registration.id))
+        .catch((err: unknown) => {
+          throw isAlreadyRegistered(err) ? alreadyRegistered() : err;
+        });
+      await promoteWaitlist(tx, event.id);
+    }
+    const [row] = await tx.select(withPosition).from(registrations).where(eq(registrations.id, registration.id));
+    return registrationView(row!);
+  });
+}
+
+/** Cancelling keeps the row (status CANCELLED) for the organizer's records; cancelling twice is a no-op. */
+export async function cancelRegistration(db: Db, slug: string, id: string, access: RegistrationAccess): Promise<void> {
+  await changeStatus(db, slug, id, 'CANCELLED', access);
+}
+
+export async function getRegistration(db: Db, slug: string, id: string, access: RegistrationAccess): Promise<RegistrationView> {
+  let visible: SQL;
+  if (access.token !== undefined) {
+    visible = and(eq(events.slug, slug), eq(registrations.cancelTokenHash, hashToken(access.token)))!;
+  } else if (access.user) {
+    visible = eq(events.id, (await findEventAsOrganizer(db, access.user, slug)).id);
+  } else {
+    throw anonymous();
+  }
+  const [row] = await db
+    .select(withPosition)
+    .from(registrations)
+    .innerJoin(events, eq(events.id, registrations.eventId))
+    .where(and(eq(registrations.id, id), visible));
+  if (!row) throw notFound('Registration');
+  return registrationView(row);
+}
+
+const ListCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+
+/** Oldest first, keyset-paginated on (createdAt, id). */
+export async function listRegistrations(
+  db: Db,
+  user: UserRow,
+  slug: string,
+  query: { limit: number; cursor?: string; status?: RegistrationStatus },
+): Promise<Page<RegistrationView>> {
+  const event = await findEventAsOrganizer(db, user, slug);
+  const after = query.cursor === undefined ? undefined : decodeCursor(ListCursor, query.cursor);
+  const rows = await db
+    .select(withPosition)
+    .from(registrations)
+    .where(
+      and(
+        eq(registrations.eventId, event.id),
+        query.status ? eq(registrations.status, query.status) : undefined,
+        after
+          ? or(
+              gt(registrations.createdAt, new Date(after[0])),
+              and(eq(registrations.createdAt, new Date(after[0])), gt(registrations.id, after[1])),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(asc(registrations.createdAt), asc(registrations.id))
+    .limit(query.limit + 1);
+  return toPage(rows, query.limit, registrationView, (row) => [row.createdAt.toISOString(), row.id]);
+}
+
+/** Counters and row sums read in one statement, so `consistent` compares one snapshot. */
+export async function eventStats(db: Db, user: UserRow, slug: string): Promise<EventStats> {
+  const event = await findEventAsOrganizer(db, user, slug);
+  const [stats] = await db
+    .select({
+      capacity: events.capacity,
+      spotsReserved: events.spotsReserved,
+      confirmedSpots: sql<number>`coalesce(sum(${registrations.spots}) filter (where ${registrations.status} = 'CONFIRMED'), 0)::int`,
+      waitlistSpots: sql<number>`coalesce(sum(${registrations.spots}) filter (where ${registrations.status} = 'WAITLIST'), 0)::int`,
+      waitlistCount: sql<number>`(count(*) filter (where ${registrations.status} = 'WAITLIST'))::int`,
+      cancelledCount: sql<number>`(count(*) filter (where ${registrations.status} = 'CANCELLED'))::int`,
+    })
+    .from(events)
+    .leftJoin(registrations, eq(registrations.eventId, events.id))
+    .where(eq(events.id, event.id))
+    .groupBy(events.id);
+  if (!stats) throw notFound('Event');
+  return { ...stats, consistent: stats.spotsReserved === stats.confirmedSpots };
+}
