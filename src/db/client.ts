@@ -57,6 +57,11 @@ function connect(cfg: Config): Connection {
   pool.on('error', (err: Error & { code?: string }) =>
     logger.warn('idle database connection lost', { driver, code: err.code }),
   );
+  // A checked-out client whose connection dies between queries emits 'error' too; pg-pool only listens while it
+  // is idle, so without this listener a backend killed mid-transaction would crash the process.
+  pool.on('connect', (client: { on: (event: 'error', listener: (err: Error & { code?: string }) => void) => void }) =>
+    client.on('error', (err) => logger.warn('database connection lost', { driver, code: err.code })),
+  );
   pool.on('release', () => {
     connection.lastReleasedAt = Date.now();
   });

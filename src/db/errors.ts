@@ -1,3 +1,5 @@
+import { DrizzleQueryError } from 'drizzle-orm/errors';
+
 /** SQLSTATE codes lockstep reacts to (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
 export const SqlState = {
   uniqueViolation: '23505',
@@ -5,6 +7,7 @@ export const SqlState = {
   foreignKeyViolation: '23503',
   serializationFailure: '40001',
   deadlockDetected: '40P01',
+  lockNotAvailable: '55P03',
   queryCanceled: '57014',
   adminShutdown: '57P01',
   cannotConnectNow: '57P03',
@@ -41,6 +44,7 @@ export function isRetryableTransactionError(err: unknown): boolean {
 }
 
 const unavailableStates = new Set<string>([
+  SqlState.lockNotAvailable,
   SqlState.queryCanceled,
   SqlState.adminShutdown,
   SqlState.cannotConnectNow,
@@ -50,13 +54,15 @@ const unavailableStates = new Set<string>([
 const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /**
- * The database could not be reached or shed the load: the client may retry later. Decided by SQLSTATE class
- * (08 connection, 53 resources, 57 operator intervention) or the socket's errno, never by message text.
+ * The database could not be reached, shed the load or made us wait too long: the client may retry later. Decided
+ * by SQLSTATE (class 08 connection, 53 resources, 57 operator intervention, 55P03 lock timeout), the socket's
+ * errno, or a query that failed with no SQLSTATE at all (the connection broke under it) — never by message text.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const pgCode = postgresError(err)?.code;
   if (pgCode !== undefined) return unavailableStates.has(pgCode) || pgCode.startsWith('08');
   for (let current: unknown = err, depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (current instanceof DrizzleQueryError) return true;
     const code = (current as Error & { code?: unknown }).code;
     if (typeof code === 'string' && connectionErrorCodes.has(code)) return true;
     current = current.cause;

@@ -3,3 +3,4 @@ export * from '../users/schema';
 export * from '../slug/schema';
 export * from '../events/schema';
 export * from '../registrations/schema';
+export * from '../idempotency/schema';

@@ -12,12 +12,12 @@ export interface TransactionOptions {
 
 /**
  * Run `work` in a transaction, retrying serialization failures and deadlocks with jittered backoff so clients
- * never see 40001/40P01. Inside an enclosing transaction it becomes a savepoint and the outermost one retries:
- * a savepoint cannot recover a transaction Postgres has already aborted.
+ * never see 40001/40P01. Inside an enclosing transaction (an idempotent request) `work` simply joins it: any
+ * failure rolls back the whole request and the outermost call retries, so a savepoint would only add round trips.
  */
 export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   const config = options.isolationLevel ? { isolationLevel: options.isolationLevel } : undefined;
-  if (isTransaction(db)) return db.transaction(work);
+  if (isTransaction(db)) return work(db);
   const retries = options.retries ?? 5;
   for (let attempt = 0; ; attempt++) {
     try {

@@ -1,6 +1,6 @@
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { isDatabaseUnavailable, postgresError, SqlState } from '../db/errors';
 import { LockstepError, type ErrorCode, type FieldError } from '../errors';
+import type { HttpResponse } from '../idempotency/service';
 
 /** The one place where error codes become HTTP statuses. */
 const STATUS: Record<ErrorCode, number> = {
@@ -98,17 +98,13 @@ export function problemBody(error: LockstepError): Problem {
   };
 }
 
-export function problemResponse(
-  error: LockstepError,
-  extraHeaders: Record<string, string> = {},
-): APIGatewayProxyStructuredResultV2 {
+export function problemResponse(error: LockstepError): HttpResponse {
   const body = problemBody(error);
   return {
     statusCode: body.status,
     headers: {
       'content-type': 'application/problem+json',
       ...(error.retryAfter !== undefined ? { 'retry-after': String(error.retryAfter) } : {}),
-      ...extraHeaders,
     },
     body: JSON.stringify(body),
   };

@@ -1,13 +1,9 @@
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyResultV2,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-} from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
 import { config } from '../config';
 import { database, type Db } from '../db/client';
 import { LockstepError, type FieldError } from '../errors';
+import { fingerprint, parseIdempotencyKey, runIdempotently, type HttpResponse } from '../idempotency/service';
 import { logger } from '../logger';
 import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
@@ -82,13 +78,11 @@ export function route<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
     const started = performance.now();
     const requestId = event.requestContext?.requestId ?? 'local';
     logger.appendKeys({ requestId, operation: spec.operationId });
-    let response: APIGatewayProxyStructuredResultV2;
+    let response: HttpResponse;
     try {
-      response = toResponse(await handle(spec, run, event, requestId));
+      response = await handle(spec, run, event, requestId);
     } catch (err) {
-      const error = toLockstepError(err);
-      if (statusOf(error.code) >= 500) logger.error('request failed', { code: error.code, error: describeError(err) });
-      response = problemResponse(error);
+      response = errorResponse(toLockstepError(err), err);
     }
     logger.info('request', { status: response.statusCode, durationMs: Math.round(performance.now() - started) });
     logger.resetKeys();
@@ -96,27 +90,53 @@ export function route<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
   };
 }
 
+function errorResponse(error: LockstepError, thrown: unknown): HttpResponse {
+  if (statusOf(error.code) >= 500) logger.error('request failed', { code: error.code, error: describeError(thrown) });
+  return problemResponse(error);
+}
+
 async function handle<A extends AuthMode, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
   spec: RouteSpec<A, P, Q, B>,
   run: (ctx: RouteContext<A, P, Q, B>) => Promise<Reply>,
   event: APIGatewayProxyEventV2,
   requestId: string,
-): Promise<Reply> {
+): Promise<HttpResponse> {
   const headers = lowerCaseKeys(event.headers ?? {});
   const identity = spec.auth === 'none' ? undefined : await authenticate(headers.authorization);
   if (spec.auth === 'required' && identity === undefined) {
     throw new LockstepError('unauthorized', 'This route needs an Authorization: Bearer token');
   }
+  const keyHeader = spec.method === 'GET' ? undefined : headers['idempotency-key'];
+  const key = keyHeader === undefined ? undefined : parseIdempotencyKey(keyHeader);
   // Everything is validated before the first database round trip.
   const body = spec.body ? parse(spec.body, readJson(event, headers), 'body') : undefined;
   const params = spec.params ? parse(spec.params, event.pathParameters ?? {}, 'path') : undefined;
   const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, 'query') : undefined;
-  const db = database();
-  const user = identity ? await ensureUser(db, identity) : undefined;
-  return run({ db, user, params, query, body, requestId } as RouteContext<A, P, Q, B>);
+  const execute = async (db: Db) => {
+    const user = identity ? await ensureUser(db, identity) : undefined;
+    return toResponse(await run({ db, user, params, query, body, requestId } as RouteContext<A, P, Q, B>));
+  };
+  if (key === undefined) return execute(database());
+
+  const request = {
+    scope: identity ? `sub:${identity.sub}` : 'anonymous',
+    key,
+    fingerprint: fingerprint(spec.method, event.rawPath ?? spec.path, requestBodyText(event)),
+  };
+  const outcome = await runIdempotently(database(), request, async (tx) => {
+    try {
+      return { response: await execute(tx), commit: true };
+    } catch (err) {
+      const error = toLockstepError(err);
+      if (statusOf(error.code) >= 500) throw err;
+      return { response: errorResponse(error, err), commit: false };
+    }
+  });
+  const { replayed, ...response } = outcome;
+  return replayed ? { ...response, headers: { ...response.headers, 'idempotent-replayed': 'true' } } : response;
 }
 
-function toResponse(reply: Reply): APIGatewayProxyStructuredResultV2 {
+function toResponse(reply: Reply): HttpResponse {
   if (reply.body === undefined) return { statusCode: reply.status, headers: reply.headers ?? {}, body: '' };
   return {
     statusCode: reply.status,
@@ -127,6 +147,11 @@ function toResponse(reply: Reply): APIGatewayProxyStructuredResultV2 {
 
 function lowerCaseKeys(headers: Record<string, string | undefined>): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+function requestBodyText(event: APIGatewayProxyEventV2): string | undefined {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
 function readJson(event: APIGatewayProxyEventV2, headers: Record<string, string | undefined>): unknown {

@@ -6,12 +6,16 @@ import { signDevToken, type DevTokenOptions } from '../../scripts/token';
 export interface Call {
   /** Path parameters, as API Gateway would extract them. */
   params?: Record<string, string>;
+  /** The raw path (part of an idempotency fingerprint); derived from the parameters when absent. */
+  path?: string;
   query?: Record<string, string>;
   /** An object is sent as JSON; a string is sent verbatim. */
   body?: unknown;
   headers?: Record<string, string>;
   /** A subject to sign a token for, or a ready token. */
   as?: string | { token: string };
+  /** Sent as the Idempotency-Key header. */
+  key?: string;
 }
 
 export interface Result<T = any> {
@@ -30,6 +34,7 @@ export async function call<T = any>(handler: LambdaHandler, request: Call = {}):
   if (request.as !== undefined) {
     headers.authorization = `Bearer ${typeof request.as === 'string' ? await token(request.as) : request.as.token}`;
   }
+  if (request.key !== undefined) headers['idempotency-key'] = request.key;
   let body: string | undefined;
   if (request.body !== undefined) {
     body = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
@@ -38,7 +43,7 @@ export async function call<T = any>(handler: LambdaHandler, request: Call = {}):
   const event = {
     version: '2.0',
     routeKey: '$default',
-    rawPath: '/',
+    rawPath: request.path ?? `/${Object.values(request.params ?? {}).join('/')}`,
     rawQueryString: '',
     headers,
     queryStringParameters: request.query,

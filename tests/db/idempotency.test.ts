@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { handler as createEvent } from '../../functions/events-create';
+import { handler as deleteEvent } from '../../functions/events-delete';
+import { handler as updateEvent } from '../../functions/events-update';
+import { handler as updateMe } from '../../functions/me-update';
+import { handler as cancelRegistration } from '../../functions/registrations-cancel';
+import { handler as register } from '../../functions/registrations-create';
+import { handler as updateRegistration } from '../../functions/registrations-update';
+import { handler as updateSettings } from '../../functions/settings-update';
+import { database } from '../../src/db/client';
+import { purgeExpiredIdempotencyKeys } from '../../src/idempotency/service';
+import type { LambdaHandler } from '../../src/http/route';
+import { call, type Call, type Result } from '../helpers/api';
+import { sqlClient } from '../helpers/sql';
+
+const sql = sqlClient();
+const ORGANIZER = 'organizer';
+const eventBody = (name: string) => ({ name, startsAt: '2027-05-01T10:00:00Z', capacity: 100 });
+const count = async (query: string) => Number((await sql(query))[0]!.n);
+
+/** Everything the write routes can change, to prove a replay changed nothing. */
+const snapshot = () =>
+  sql(`select
+    (select json_agg(e order by e.id) from events e) as events,
+    (select json_agg(r order by r.id) from registrations r) as registrations,
+    (select json_agg(u order by u.id) from users u) as users,
+    (select json_agg(s order by s.user_id) from user_settings s) as settings`);
+
+beforeEach(async () => {
+  await sql('truncate events, slug_counters, users, idempotency_keys cascade');
+});
+
+async function seedEvent(slug: string) {
+  const res = await call(createEvent, { as: ORGANIZER, body: { ...eventBody(`Seed ${slug}`), slug } });
+  expect(res.status).toBe(201);
+  return res.body as { id: string };
+}
+
+describe('sequential replay', () => {
+  const routes: Array<[string, () => Promise<{ handler: LambdaHandler; request: Call }>]> = [
+    ['POST /events', async () => ({ handler: createEvent, request: { as: ORGANIZER, body: eventBody('Replayed') } })],
+    ['PATCH /events/{slug}', async () => {
+      await seedEvent('patched');
+      return { handler: updateEvent, request: { as: ORGANIZER, params: { slug: 'patched' }, body: { capacity: 7 } } };
+    }],
+    ['DELETE /events/{slug}', async () => {
+      await seedEvent('deleted');
+      return { handler: deleteEvent, request: { as: ORGANIZER, params: { slug: 'deleted' } } };
+    }],
+    ['PATCH /me', async () => ({ handler: updateMe, request: { as: 'me', body: { displayName: 'Once' } } })],
+    ['PUT /me/settings', async () => ({ handler: updateSettings, request: { as: 'me', body: { theme: 'dark' } } })],
+    ['POST /events/{slug}/registrations', async () => {
+      await seedEvent('reg');
+      return { handler: register, request: { params: { slug: 'reg' }, body: { name: 'Ann', email: 'ann@example.com' } } };
+    }],
+    ['PATCH /events/{slug}/registrations/{id}', async () => {
+      await seedEvent('regpatch');
+      const reg = await call(register, { params: { slug: 'regpatch' }, body: { name: 'Bo', email: 'bo@example.com' } });
+      return { handler: updateRegistration, request: { as: ORGANIZER, params: { slug: 'regpatch', id: reg.body.id }, body: { status: 'WAITLIST' } } };
+    }],
+    ['DELETE /events/{slug}/registrations/{id}', async () => {
+      await seedEvent('regdel');
+      const reg = await call(register, { params: { slug: 'regdel' }, body: { name: 'Cy', email: 'cy@example.com' } });
+      return { handler: cancelRegistration, request: { params: { slug: 'regdel', id: reg.body.id }, query: { token: reg.body.cancelToken } } };
+    }],
+  ];
+
+  it.each(routes)('%s: the retry returns the same status and body, marked replayed, and changes nothing', async (_, setup) => {
+    const { handler, request } = await setup();
+    const key = randomUUID();
+    const first = await call(handler, { ...request, key });
+    expect(first.status).toBeLessThan(300);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    const before = await snapshot();
+    const retry = await call(handler, { ...request, key });
+    expect(retry.status).toBe(first.status);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('a refusal is stored and replayed too', async () => {
+    await seedEvent('taken');
+    const request = { as: ORGANIZER, body: { ...eventBody('Again'), slug: 'taken' }, key: 'refused-once' };
+    const first = await call(createEvent, request);
+    expect(first.status).toBe(409);
+    await sql(`update events set slug = 'freed'`);
+    const retry = await call(createEvent, request);
+    expect(retry).toMatchObject({ status: 409, body: first.body });
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+  });
+});
+
+describe('key rules', () => {
+  it.each([['empty', ''], ['too long', 'k'.repeat(256)], ['non-ASCII', 'schlüssel'], ['control char', 'a\u0007b']])(
+    '%s key → 400 invalid_idempotency_key, nothing written',
+    async (_, key) => {
+      const res = await call(createEvent, { as: ORGANIZER, body: eventBody('Keyed'), key });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('invalid_idempotency_key');
+      expect(await count('select count(*) as n from events')).toBe(0);
+    },
+  );
+
+  it('same key, different body → 422 idempotency_key_reused', async () => {
+    expect((await call(createEvent, { as: ORGANIZER, body: eventBody('First body'), key: 'k1' })).status).toBe(201);
+    const res = await call(createEvent, { as: ORGANIZER, body: eventBody('Second body'), key: 'k1' });
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('idempotency_key_reused');
+    expect(await count('select count(*) as n from events')).toBe(1);
+  });
+
+  it('the fingerprint ignores key order and whitespace in the body', async () => {
+    await call(createEvent, { as: ORGANIZER, body: '{"name":"Ordered","startsAt":"2027-05-01T10:00:00Z","capacity":3}', key: 'k2' });
+    const res = await call(createEvent, { as: ORGANIZER, body: '{ "capacity": 3, "startsAt": "2027-05-01T10:00:00Z", "name": "Ordered" }', key: 'k2' });
+    expect(res.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('same key, different caller → independent', async () => {
+    const a = await call(createEvent, { as: 'alice', body: eventBody('Shared key'), key: 'shared' });
+    const b = await call(createEvent, { as: 'bob', body: eventBody('Shared key'), key: 'shared' });
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(b.headers['idempotent-replayed']).toBeUndefined();
+    expect(await count('select count(*) as n from events')).toBe(2);
+  });
+
+  it('keys older than 24 h are purged', async () => {
+    await call(createEvent, { as: ORGANIZER, body: eventBody('Old'), key: 'old' });
+    await call(createEvent, { as: ORGANIZER, body: eventBody('New'), key: 'new' });
+    await sql(`update idempotency_keys set created_at = now() - interval '25 hours' where key = 'old'`);
+    expect(await purgeExpiredIdempotencyKeys(database())).toBe(1);
+    expect((await sql(`select key from idempotency_keys`)).map((r) => r.key)).toEqual(['new']);
+  });
+});
+
+describe('concurrency and failures', () => {
+  const expectOneEffect = (responses: Result[], created: number) => {
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s >= 500)).toEqual([]);
+    const originals = responses.filter((r) => r.status === created && r.headers['idempotent-replayed'] === undefined);
+    expect(originals).toHaveLength(1);
+    for (const res of responses) {
+      if (res.status === 409) expect(res).toMatchObject({ body: { code: 'idempotency_key_in_flight' }, headers: { 'retry-after': '1' } });
+      else expect(res.body).toEqual(originals[0]!.body);
+    }
+  };
+
+  it('30 concurrent POST /events with one key: one event, the rest replays or 409 in flight', async () => {
+    const responses = await Promise.all(Array.from({ length: 30 }, () => call(createEvent, { as: ORGANIZER, body: eventBody('Once only'), key: 'ev-key' })));
+    expectOneEffect(responses, 201);
+    expect(await count('select count(*) as n from events')).toBe(1);
+  });
+
+  it('30 concurrent registrations with one key: one registration, one counter bump', async () => {
+    await seedEvent('concurrent');
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, () => call(register, { params: { slug: 'concurrent' }, body: { name: 'Dee', email: 'dee@example.com' }, key: 'reg-key' })),
+    );
+    expectOneEffect(responses, 201);
+    expect(await sql(`select count(*)::int as n, (select spots_reserved from events) as reserved from registrations`)).toEqual([{ n: 1, reserved: 1 }]);
+  });
+
+  it('connections terminated after the commit: the retry replays', async () => {
+    await seedEvent('after-commit');
+    const request = { params: { slug: 'after-commit' }, body: { name: 'Eve', email: 'eve@example.com' }, key: 'lost-response' };
+    const lost = await call(register, request); // committed; pretend the response never reached the client
+    await sql(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'lockstep' and datname = current_database()`);
+    await vi.waitFor(async () => expect(await count(`select count(*) as n from pg_stat_activity where application_name = 'lockstep'`)).toBe(0));
+    const retry = await call(register, request);
+    expect(retry.status).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(lost.body);
+    expect(await count('select count(*) as n from registrations')).toBe(1);
+  });
+
+  it('the transaction dies before commit: nothing is stored and the retry performs the effect once', async () => {
+    const event = await seedEvent('before-commit');
+    // Hold the event row so the keyed registration claims its key and then waits inside its transaction.
+    const blocker = await import('pg').then(({ default: pg }) => new pg.Client({ connectionString: process.env.DATABASE_URL }));
+    await blocker.connect();
+    await blocker.query('begin');
+    await blocker.query('select 1 from events where id = $1 for update', [event.id]);
+    const request = { params: { slug: 'before-commit' }, body: { name: 'Fay', email: 'fay@example.com' }, key: 'crashes' };
+    const pending = call(register, request);
+    await vi.waitFor(async () =>
+      expect(await count(`select count(*) as n from pg_stat_activity where application_name = 'lockstep' and wait_event_type = 'Lock'`)).toBe(1),
+    );
+    await sql(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'lockstep' and wait_event_type = 'Lock'`);
+    const failed = await pending;
+    expect(failed.status).toBe(503);
+    await blocker.query('rollback');
+    await blocker.end();
+    expect(await count('select count(*) as n from idempotency_keys')).toBe(0);
+    const retry = await call(register, request);
+    expect(retry.status).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(await sql(`select count(*)::int as n, (select spots_reserved from events) as reserved from registrations`)).toEqual([{ n: 1, reserved: 1 }]);
+  });
+
+  it('a 1,000-request storm of retries over mixed routes: effects equal distinct keys', async () => {
+    await seedEvent('storm');
+    type Keyed = { kind: 'event' | 'registration' | 'settings'; handler: LambdaHandler; request: Call };
+    const keyed: Keyed[] = [];
+    for (let i = 0; i < 60; i++) keyed.push({ kind: 'event', handler: createEvent, request: { as: `user-${i % 7}`, body: eventBody('Storm event'), key: `event-${i}` } });
+    for (let i = 0; i < 120; i++) {
+      keyed.push({ kind: 'registration', handler: register, request: { params: { slug: 'storm' }, body: { name: `R${i}`, email: `r${i}@example.com`, spots: 1 + (i % 2) }, key: `registration-${i}` } });
+    }
+    for (let i = 0; i < 20; i++) keyed.push({ kind: 'settings', handler: updateSettings, request: { as: `user-${i}`, body: { fontScale: 1 + i / 20 }, key: `settings-${i}` } });
+    const sends = Array.from({ length: 1000 }, (_, i) => keyed[i < keyed.length ? i : Math.floor(Math.random() * keyed.length)]!);
+    sends.sort(() => Math.random() - 0.5);
+    const responses: Array<{ keyed: Keyed; res: Result }> = [];
+    for (let start = 0; start < sends.length; start += 100) {
+      const batch = sends.slice(start, start + 100);
+      responses.push(...(await Promise.all(batch.map(async (k) => ({ keyed: k, res: await call(k.handler, k.request) })))));
+    }
+    expect(responses.filter(({ res }) => res.status >= 500)).toEqual([]);
+    const bodiesByKey = new Map<string, string>();
+    for (const { keyed: k, res } of responses) {
+      if (res.status === 409 && res.body.code === 'idempotency_key_in_flight') continue;
+      const seen = bodiesByKey.get(k.request.key!);
+      if (seen) expect(JSON.stringify(res.body)).toBe(seen);
+      else bodiesByKey.set(k.request.key!, JSON.stringify(res.body));
+    }
+    // Every key was sent at least once with a definite outcome, and each effect happened exactly once.
+    expect(await count(`select count(*) as n from events where slug <> 'storm'`)).toBe(60);
+    expect(await count('select count(*) as n from registrations')).toBe(120);
+    expect(await count(`select count(*) as n from events where spots_reserved = (select sum(spots) from registrations where status = 'CONFIRMED')`)).toBe(1);
+    expect(await count('select count(*) as n from user_settings')).toBe(20);
+    expect(await count('select count(*) as n from idempotency_keys')).toBe(200);
+  });
+});
