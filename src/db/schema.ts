@@ -2,3 +2,4 @@
 export * from '../users/schema';
 export * from '../slug/schema';
 export * from '../events/schema';
+export * from '../cards/schema';
