@@ -145,8 +145,8 @@ export async function replaceCardLinks(db: Db, user: UserRow, cardId: string, li
 export async function setDefaultCard(db: Db, user: UserRow, cardId: string): Promise<CardView> {
   return transaction(db, async (tx) => {
     await lockOwner(tx, user);
-    // Clear, then set: the partial unique index is checked row by row, so two defaults may never exist even
-    // for a moment. A card that is not the caller's throws below and rolls the clear back.
+    // Clear, then set: the partial unique index is checked per row, so setting first would collide with the old
+    // default. A card that is not the caller's throws below and rolls the clear back.
     await tx
       .update(cards)
       .set({ isDefault: false, updatedAt: statementTime })
