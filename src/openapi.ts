@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import * as cardRoutes from './cards/routes';
 import * as eventRoutes from './events/routes';
 import * as healthRoutes from './health/routes';
 import * as registrationRoutes from './registrations/routes';
@@ -6,7 +7,7 @@ import type { RouteSpec } from './http/route';
 import * as userRoutes from './users/routes';
 
 /** Every HTTP route's contract; serverless.yml must list exactly these (checked by a test). */
-export const allRoutes: RouteSpec[] = [healthRoutes, userRoutes, eventRoutes, registrationRoutes].flatMap((module) =>
+export const allRoutes: RouteSpec[] = [healthRoutes, userRoutes, eventRoutes, registrationRoutes, cardRoutes].flatMap((module) =>
   Object.values(module as Record<string, RouteSpec>),
 );
 

@@ -4,3 +4,4 @@ export * from '../slug/schema';
 export * from '../events/schema';
 export * from '../registrations/schema';
 export * from '../idempotency/schema';
+export * from '../cards/schema';

@@ -1,4 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { QueryBuilder } from 'drizzle-orm/pg-core';
+import { cards } from '../cards/schema';
 import type { Db } from '../db/client';
 import type { Identity } from '../http/auth';
 import type { SettingsView, UpdateMe, UpdateSettings, UserView } from './contract';
@@ -32,8 +34,18 @@ export function userView(user: UserRow, defaultCardId: string | null = null): Us
   };
 }
 
-export async function getMe(_db: Db, user: UserRow): Promise<UserView> {
-  return userView(user);
+/** The user row with its default card's id, in one statement: the subquery probes cards_one_default_per_user. */
+const userWithDefaultCard = {
+  ...getTableColumns(users),
+  defaultCardId: sql<string | null>`${new QueryBuilder()
+    .select({ id: cards.id })
+    .from(cards)
+    .where(and(eq(cards.userId, users.id), sql`${cards.isDefault}`))}`,
+};
+
+export async function getMe(db: Db, user: UserRow): Promise<UserView> {
+  const [me] = await db.select(userWithDefaultCard).from(users).where(eq(users.id, user.id));
+  return userView(me ?? user, me?.defaultCardId ?? null);
 }
 
 export async function updateMe(db: Db, user: UserRow, patch: UpdateMe): Promise<UserView> {
@@ -42,8 +54,8 @@ export async function updateMe(db: Db, user: UserRow, patch: UpdateMe): Promise<
     .update(users)
     .set({ ...patch, updatedAt: sql`now()` })
     .where(eq(users.id, user.id))
-    .returning();
-  return userView(updated ?? user);
+    .returning(userWithDefaultCard);
+  return userView(updated ?? user, updated?.defaultCardId ?? null);
 }
 
 function settingsView(row: UserSettingsRow): SettingsView {
