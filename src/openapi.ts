@@ -2,10 +2,11 @@ import * as z from 'zod';
 import * as eventRoutes from './events/routes';
 import * as healthRoutes from './health/routes';
 import type { RouteSpec } from './http/route';
+import * as teamRoutes from './teams/routes';
 import * as userRoutes from './users/routes';
 
 /** Every HTTP route's contract; serverless.yml must list exactly these (checked by a test). */
-export const allRoutes: RouteSpec[] = [healthRoutes, userRoutes, eventRoutes].flatMap((module) =>
+export const allRoutes: RouteSpec[] = [healthRoutes, userRoutes, teamRoutes, eventRoutes].flatMap((module) =>
   Object.values(module as Record<string, RouteSpec>),
 );
 
