@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as createEvent } from '../../functions/events-create';
 import { handler as deleteEvent } from '../../functions/events-delete';
 import { handler as updateEvent } from '../../functions/events-update';
@@ -270,12 +272,13 @@ describe('POST /teams/{slug}/transfer', () => {
     for (let round = 0; round < rounds; round++) {
       const heir = `heir-${round}`;
       const slug = await team(`Succession ${round}`, 'boss', { [heir]: 'MEMBER' });
-      // Even rounds: the owner removes the heir; odd rounds: the heir leaves. Alternate who starts first.
+      // Even rounds: the owner removes the heir; odd rounds: the heir leaves. The removal is one statement and the
+      // transfer three, so the removal starts 0-4 ms later to spread the interleavings.
       const remover = round % 2 === 0 ? 'boss' : heir;
-      const transfer = () => call(transferTeam, { as: 'boss', params: { slug }, body: { userId: id(heir) } });
-      const removal = () => call(removeMember, { as: remover, params: { slug, userId: id(heir) } });
-      const [t, r] =
-        round % 4 < 2 ? await Promise.all([transfer(), removal()]) : (await Promise.all([removal(), transfer()])).reverse();
+      const [t, r] = await Promise.all([
+        call(transferTeam, { as: 'boss', params: { slug }, body: { userId: id(heir) } }),
+        sleep(round % 5).then(() => call(removeMember, { as: remover, params: { slug, userId: id(heir) } })),
+      ]);
       const outcome = `transfer ${t!.status}${t!.body?.code ? ` ${t!.body.code}` : ''} / removal by ${
         remover === 'boss' ? 'owner' : 'member'
       } ${r!.status}${r!.body?.code ? ` ${r!.body.code}` : ''}`;
@@ -328,11 +331,89 @@ async function raceInTheMiddle(racer: () => Promise<Result>, others: (() => Prom
   return { racer: results[half]!, others: results.filter((_, i) => i !== half) };
 }
 
+/**
+ * Pins one interleaving: `statements` run in a transaction on a separate connection and stay uncommitted until
+ * `request` is seen waiting for a row lock in Postgres; then that transaction commits and the request completes.
+ */
+async function behindUncommitted(statements: string, request: () => Promise<Result>): Promise<Result> {
+  const holder = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await holder.connect();
+  try {
+    await holder.query(`begin; ${statements}`);
+    const pending = request();
+    await vi.waitFor(
+      async () => {
+        const [waiting] = await sql(`select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and application_name = 'lockstep' and wait_event_type = 'Lock'`);
+        expect(waiting!.n).toBeGreaterThan(0);
+      },
+      { timeout: 5_000, interval: 10 },
+    );
+    await holder.query('commit');
+    return await pending;
+  } finally {
+    await holder.end();
+  }
+}
+
 function tally(outcomes: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const outcome of outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1;
   return counts;
 }
+
+describe('conditions are re-checked on the locked row (interleavings pinned)', () => {
+  const promote = (slug: string, sub: string) => `
+    update team_memberships set role = 'ADMIN' where role = 'OWNER' and team_id = (select id from teams where slug = '${slug}');
+    update team_memberships set role = 'OWNER' where user_id = '${id(sub)}';`;
+
+  it('a removal waiting behind a transfer to its target finds the new owner: 409, nothing removed', async () => {
+    const slug = await team('Pinned', 'boss', { heir: 'MEMBER' });
+    const res = await behindUncommitted(promote(slug, 'heir'), () =>
+      call(removeMember, { as: 'boss', params: { slug, userId: id('heir') } }),
+    );
+    expect(res).toMatchObject({ status: 409, body: { code: 'owner_cannot_leave' } });
+    expect([await roleIn(slug, 'heir'), await roleIn(slug, 'boss')]).toEqual(['OWNER', 'ADMIN']);
+  });
+
+  it('a transfer waiting behind the removal of its target: 404 and its demotion rolled back', async () => {
+    const slug = await team('Pinned', 'boss', { heir: 'MEMBER' });
+    const res = await behindUncommitted(`delete from team_memberships where user_id = '${id('heir')}';`, () =>
+      call(transferTeam, { as: 'boss', params: { slug }, body: { userId: id('heir') } }),
+    );
+    expect(res).toMatchObject({ status: 404, body: { code: 'member_not_found' } });
+    expect([await roleIn(slug, 'boss'), await roleIn(slug, 'heir')]).toEqual(['OWNER', null]);
+    await expectOneOwnerPerTeam();
+  });
+
+  it('a transfer waiting behind another transfer finds the caller no longer owner: 403', async () => {
+    const slug = await team('Pinned', 'boss', { left: 'MEMBER', right: 'MEMBER' });
+    const res = await behindUncommitted(`update teams set updated_at = now(); ${promote(slug, 'left')}`, () =>
+      call(transferTeam, { as: 'boss', params: { slug }, body: { userId: id('right') } }),
+    );
+    expect(res).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+    expect([await roleIn(slug, 'left'), await roleIn(slug, 'right')]).toEqual(['OWNER', 'MEMBER']);
+  });
+
+  it('a role change waiting behind a transfer to that member: the target is now the owner, the caller not: 403', async () => {
+    const slug = await team('Pinned', 'boss', { heir: 'ADMIN' });
+    const res = await behindUncommitted(promote(slug, 'heir'), () =>
+      call(updateMember, { as: 'boss', params: { slug, userId: id('heir') }, body: { role: 'MEMBER' } }),
+    );
+    expect(res).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+    expect([await roleIn(slug, 'heir'), await roleIn(slug, 'boss')]).toEqual(['OWNER', 'ADMIN']);
+  });
+
+  it('an add waiting behind an uncommitted add of the same user answers 200 with that membership', async () => {
+    const slug = await team('Pinned', 'boss');
+    const newbie = await idOf('newbie');
+    const res = await behindUncommitted(
+      `insert into team_memberships (team_id, user_id, role) select id, '${newbie}', 'ADMIN' from teams;`,
+      () => call(addMember, { as: 'boss', params: { slug }, body: { userId: newbie, role: 'MEMBER' } }),
+    );
+    expect(res).toMatchObject({ status: 200, body: { userId: newbie, role: 'ADMIN' } });
+  });
+});
 
 describe('DELETE /teams/{slug}', () => {
   it('deletes memberships with the team and keeps its events, detached', async () => {
