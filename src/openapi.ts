@@ -4,12 +4,18 @@ import * as eventRoutes from './events/routes';
 import * as healthRoutes from './health/routes';
 import * as registrationRoutes from './registrations/routes';
 import type { RouteSpec } from './http/route';
+import * as teamRoutes from './teams/routes';
 import * as userRoutes from './users/routes';
 
 /** Every HTTP route's contract; serverless.yml must list exactly these (checked by a test). */
-export const allRoutes: RouteSpec[] = [healthRoutes, userRoutes, eventRoutes, registrationRoutes, cardRoutes].flatMap((module) =>
-  Object.values(module as Record<string, RouteSpec>),
-);
+export const allRoutes: RouteSpec[] = [
+  healthRoutes,
+  userRoutes,
+  teamRoutes,
+  eventRoutes,
+  registrationRoutes,
+  cardRoutes,
+].flatMap((module) => Object.values(module as Record<string, RouteSpec>));
 
 type JsonSchema = Record<string, unknown>;
 

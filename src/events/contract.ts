@@ -13,6 +13,12 @@ const eventFields = {
   capacity: z.number().int().min(0).max(1_000_000).nullable().meta({ description: 'null = unlimited' }),
   maxSpotsPerRegistration: z.number().int().min(1).max(100).default(10),
   slug: ExplicitSlug.optional().meta({ description: 'Taken as given (409 slug_taken when taken); derived from name when absent' }),
+  teamSlug: SlugParam.nullable()
+    .optional()
+    .meta({
+      description:
+        "A team whose OWNER and ADMINs co-organize the event; the caller must be one of them (403 otherwise, 404 not_found for an unknown team). In PATCH, null detaches the event from its team",
+    }),
 };
 
 export const CreateEvent = z

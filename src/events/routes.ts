@@ -7,11 +7,11 @@ export const createEventRoute = defineRoute({
   path: '/events',
   summary: 'Create an event; the caller is its organizer',
   description:
-    'The slug is derived from the name (name, name-2, name-3, ... without bound) unless an explicit `slug` is given, which is used as-is or refused with 409 slug_taken.',
+    "The slug is derived from the name (name, name-2, name-3, ... without bound) unless an explicit `slug` is given, which is used as-is or refused with 409 slug_taken. With `teamSlug` the caller must be the team's OWNER or ADMIN (403 forbidden otherwise; an unknown team is 404 not_found with a `teamSlug` field error), and the team's OWNER and ADMINs co-organize the event: they may change and delete it like the organizer.",
   auth: 'required',
   body: CreateEvent,
   responses: { 201: EventView },
-  errors: ['validation_failed', 'slug_taken', 'unauthorized'],
+  errors: ['validation_failed', 'slug_taken', 'unauthorized', 'forbidden', 'not_found'],
 });
 
 export const listEventsRoute = defineRoute({
@@ -39,8 +39,9 @@ export const updateEventRoute = defineRoute({
   operationId: 'updateEvent',
   method: 'PATCH',
   path: '/events/{slug}',
-  summary: 'Change an event (organizer)',
-  description: 'A capacity below spotsReserved is refused with 409 capacity_below_reserved; a new slug must be free.',
+  summary: "Change an event (organizer, or the OWNER and ADMINs of the event's team)",
+  description:
+    "A capacity below spotsReserved is refused with 409 capacity_below_reserved; a new slug must be free. `teamSlug` attaches the event to a team the caller is OWNER or ADMIN of (403 otherwise, 404 not_found for an unknown team); `teamSlug: null` detaches it, after which only the organizer manages it.",
   auth: 'required',
   params: EventSlugParams,
   body: UpdateEvent,
@@ -52,7 +53,7 @@ export const deleteEventRoute = defineRoute({
   operationId: 'deleteEvent',
   method: 'DELETE',
   path: '/events/{slug}',
-  summary: 'Delete an event and its registrations (organizer)',
+  summary: "Delete an event and its registrations (organizer, or the OWNER and ADMINs of the event's team)",
   auth: 'required',
   params: EventSlugParams,
   responses: { 204: null },

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { check, foreignKey, index, integer, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { teams } from '../teams/schema';
 import { users } from '../users/schema';
 
 export const eventStatusEnum = pgEnum('event_status', ['OPEN', 'CLOSED']);
@@ -30,6 +31,7 @@ export const events = pgTable(
     organizerId: uuid('organizer_id')
       .notNull()
       .references(() => users.id, { onDelete: 'restrict' }),
+    /** The co-organizing team, whose OWNER and ADMINs may manage the event too. */
     teamId: uuid('team_id'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -48,6 +50,8 @@ export const events = pgTable(
     index('events_open_by_start_idx').on(table.startsAt, table.id).where(sql`${table.status} = 'OPEN'`),
     index('events_organizer_idx').on(table.organizerId),
     index('events_team_idx').on(table.teamId),
+    // Deleting a team keeps its events, organized by their organizer alone.
+    foreignKey({ name: 'events_team_id_fkey', columns: [table.teamId], foreignColumns: [teams.id] }).onDelete('set null'),
   ],
 );
 

@@ -1,11 +1,12 @@
-import { and, asc, eq, gt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
 import * as z from 'zod';
 import type { Db } from '../db/client';
 import { transaction } from '../db/transaction';
-import { forbidden, LockstepError, notFound } from '../errors';
+import { forbidden, notFound } from '../errors';
 import { decodeCursor, toPage, type Page } from '../http/pagination';
 import { promoteWaitlist } from '../registrations/waitlist';
-import { insertWithDerivedSlug, type SlugTarget } from '../slug/allocate';
+import { insertWithSlug, type SlugTarget } from '../slug/allocate';
+import { lockManagedTeam, TEAM_MANAGER_ROLES, teamIdsWhereUserIs } from '../teams/service';
 import type { UserRow } from '../users/schema';
 import type { CreateEvent, EventView, UpdateEvent } from './contract';
 import { events, type EventRow } from './schema';
@@ -34,26 +35,22 @@ export function eventView(row: EventRow): EventView {
   };
 }
 
+/** With `teamSlug`, the caller must manage the team, which stays locked until the event is written. */
 export async function createEvent(db: Db, organizer: UserRow, input: CreateEvent): Promise<EventView> {
-  const { slug: explicitSlug, ...fields } = input;
-  const insert = async (slug: string) => {
-    const [row] = await db
-      .insert(events)
-      .values({ ...fields, slug, organizerId: organizer.id })
-      .onConflictDoNothing({ target: events.slug })
-      .returning();
-    return row;
-  };
-  if (explicitSlug === undefined) return eventView(await insertWithDerivedSlug(db, eventSlugs, input.name, insert));
-  const row = await insert(explicitSlug);
-  if (!row) throw slugTaken(explicitSlug);
-  return eventView(row);
-}
-
-const slugTaken = (slug: string) =>
-  new LockstepError('slug_taken', `The slug "${slug}" is already taken`, {
-    errors: [{ path: 'slug', message: 'Already taken' }],
+  const { slug: explicitSlug, teamSlug, ...fields } = input;
+  return transaction(db, async (tx) => {
+    const teamId = typeof teamSlug === 'string' ? await lockManagedTeam(tx, organizer.id, teamSlug) : null;
+    const row = await insertWithSlug(tx, eventSlugs, { name: input.name, explicitSlug }, async (slug) => {
+      const [inserted] = await tx
+        .insert(events)
+        .values({ ...fields, slug, teamId, organizerId: organizer.id })
+        .onConflictDoNothing({ target: events.slug })
+        .returning();
+      return inserted;
+    });
+    return eventView(row);
   });
+}
 
 const ListCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 
@@ -84,16 +81,16 @@ export async function getEvent(db: Db, slug: string): Promise<EventView> {
 
 /**
  * Who may manage an event, as SQL, so the permission check and the write are one statement: a concurrent change
- * of organizer cannot slip between them.
+ * of organizer cannot slip between them. The organizer, and the OWNER and ADMINs of the event's team.
  */
 export function isOrganizer(userId: string): SQL {
-  return eq(events.organizerId, userId);
+  return or(eq(events.organizerId, userId), inArray(events.teamId, teamIdsWhereUserIs(userId, TEAM_MANAGER_ROLES)))!;
 }
 
 /** After a guarded statement matched nothing: 404 if the event does not exist, else 403. */
 async function explainNoMatch(db: Db, slug: string): Promise<never> {
   await findEvent(db, slug);
-  throw forbidden('Only the event organizer may do this');
+  throw forbidden("Only the event's organizer or its team's owner and admins may do this");
 }
 
 /**
@@ -111,11 +108,14 @@ export async function findEventAsOrganizer(
   return row ?? explainNoMatch(db, slug);
 }
 
+/** `teamSlug: null` detaches the event; a team to attach must be one the caller manages. */
 export async function updateEvent(db: Db, user: UserRow, slug: string, patch: UpdateEvent): Promise<EventView> {
+  const { teamSlug, ...fields } = patch;
   return transaction(db, async (tx) => {
+    const teamId = typeof teamSlug === 'string' ? await lockManagedTeam(tx, user.id, teamSlug) : teamSlug;
     const [row] = await tx
       .update(events)
-      .set({ ...patch, updatedAt: sql`now()` })
+      .set({ ...fields, teamId, updatedAt: sql`now()` })
       .where(and(eq(events.slug, slug), isOrganizer(user.id)))
       .returning();
     if (!row) return explainNoMatch(tx, slug);

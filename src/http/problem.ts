@@ -11,12 +11,14 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   user_not_found: 404,
+  member_not_found: 404,
   slug_taken: 409,
   capacity_below_reserved: 409,
   capacity_exceeded: 409,
   event_closed: 409,
   already_registered: 409,
   owner_cannot_leave: 409,
+  ownership_transfer_required: 409,
   last_card: 409,
   idempotency_key_in_flight: 409,
   payload_too_large: 413,
@@ -51,7 +53,12 @@ const CONSTRAINT_ERRORS: Record<string, { code: ErrorCode; message: string; path
     path: 'capacity',
   },
   events_ends_after_start: { code: 'validation_failed', message: 'endsAt must not be before startsAt', path: 'endsAt' },
+  // A team deleted between an add-member statement's snapshot and its foreign-key check.
+  team_memberships_team_id_fkey: { code: 'not_found', message: 'Team not found' },
+  team_memberships_user_id_fkey: { code: 'user_not_found', message: 'No user with this id', path: 'userId' },
 };
+
+const CLIENT_VIOLATIONS = new Set<string>([SqlState.uniqueViolation, SqlState.checkViolation, SqlState.foreignKeyViolation]);
 
 export interface Problem {
   type: string;
@@ -72,7 +79,7 @@ export function toLockstepError(err: unknown): LockstepError {
   if (err instanceof LockstepError) return err;
   const pgError = postgresError(err);
   const known = pgError?.constraint ? CONSTRAINT_ERRORS[pgError.constraint] : undefined;
-  if (known && (pgError?.code === SqlState.uniqueViolation || pgError?.code === SqlState.checkViolation)) {
+  if (known && CLIENT_VIOLATIONS.has(pgError?.code ?? '')) {
     return new LockstepError(known.code, known.message, {
       cause: err,
       errors: known.path ? [{ path: known.path, message: known.message }] : undefined,

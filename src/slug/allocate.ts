@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client';
+import { LockstepError } from '../errors';
 import { isReservedSlug, numberedSlug, randomSlug, slugify } from './slug';
 
 export interface SlugTarget {
@@ -17,6 +18,26 @@ export type InsertWithSlug<Row> = (slug: string) => Promise<Row | undefined>;
 export const slugAllocationStats = { allocations: 0, insertAttempts: 0 };
 
 const MAX_ATTEMPTS = 20;
+
+/**
+ * Create a row under the client's explicit slug, taken as given (409 slug_taken when taken, never altered), or
+ * under one derived from `name` when there is none.
+ */
+export async function insertWithSlug<Row>(
+  db: Db,
+  target: SlugTarget,
+  { name, explicitSlug }: { name: string; explicitSlug: string | undefined },
+  insert: InsertWithSlug<Row>,
+): Promise<Row> {
+  if (explicitSlug === undefined) return insertWithDerivedSlug(db, target, name, insert);
+  const row = await insert(explicitSlug);
+  if (row === undefined) {
+    throw new LockstepError('slug_taken', `The slug "${explicitSlug}" is already taken`, {
+      errors: [{ path: 'slug', message: 'Already taken' }],
+    });
+  }
+  return row;
+}
 
 /**
  * Create a row under a slug derived from `name`, race-free: the unique index decides, never a prior read.
