@@ -9,7 +9,9 @@ import { startLocalPostgres } from './local-postgres';
  * A throwaway migrated database for a benchmark: embedded PostgreSQL in a temp dir (or BENCH_DATABASE_URL), with
  * the app's environment pointed at it. Import app modules only after this resolves: they read config on import.
  */
-export async function benchDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function benchDatabase(
+  server: { flags?: string[]; onLog?: (message: unknown) => void } = {},
+): Promise<{ url: string; stop: () => Promise<void> }> {
   let url = process.env.BENCH_DATABASE_URL;
   let stop = async () => undefined as void;
   if (!url) {
@@ -17,6 +19,7 @@ export async function benchDatabase(): Promise<{ url: string; stop: () => Promis
       dataDir: await mkdtemp(join(tmpdir(), 'lockstep-bench-pg-')),
       persistent: false,
       maxConnections: 300,
+      ...server,
     });
     const admin = new pg.Client({ connectionString: local.url() });
     await admin.connect();

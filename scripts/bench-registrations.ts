@@ -3,6 +3,7 @@
  * run, same Postgres:
  *   (a) ceiling   a bare `UPDATE events SET spots_reserved = spots_reserved + 1` loop
  *   (b) lockstep  POST /events/{slug}/registrations through the real handler, in-process
+ *   (k) lockstep  the same with an Idempotency-Key on every request
  *   (c) replaced  the old strategy: Serializable transaction, event row FOR UPDATE, SUM over the event's rows, insert
  * Each event starts with 10,000 confirmed registrations; capacity leaves room for a few thousand more, so runs
  * also cross into the waitlist. Prints throughput, p50/p99 latency, failures, ratios, and an oversell check.
@@ -71,9 +72,10 @@ async function drive(clients: number, op: (n: number) => Promise<boolean>): Prom
 const ceiling = (eventId: string) => async () =>
   (await pool.query('update events set spots_reserved = spots_reserved + 1 where id = $1', [eventId])).rowCount === 1;
 
-const lockstep = (slug: string) => async (n: number) => {
+const lockstep = (slug: string, withKey = false) => async (n: number) => {
   const res = (await register({
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(withKey && { 'idempotency-key': randomUUID() }) },
+    rawPath: `/events/${slug}/registrations`,
     pathParameters: { slug },
     body: JSON.stringify({ name: `Bench ${n}`, email: `b${n}-${slug}@example.com`, spots: 1 }),
     requestContext: { requestId: `bench-${n}` },
@@ -130,11 +132,20 @@ for (const clients of [8, 32]) {
   const b = await hotEvent('lockstep');
   results.b = await drive(clients, lockstep(b.slug));
   checks.b = await oversold(b.id);
+  const k = await hotEvent('keyed');
+  results.k = await drive(clients, lockstep(k.slug, true));
+  checks.k = await oversold(k.id);
   const c = await hotEvent('replaced');
   results.c = await drive(clients, replaced(c.id));
   checks.c = await oversold(c.id);
   const rate = (run: Run) => run.ok / run.wallSeconds;
-  for (const [key, label] of [['a', '(a) bare UPDATE ceiling'], ['b', '(b) lockstep handler'], ['c', '(c) replaced: FOR UPDATE + Serializable + SUM']] as const) {
+  const strategies = [
+    ['a', '(a) bare UPDATE ceiling'],
+    ['b', '(b) lockstep handler'],
+    ['k', '(k) lockstep handler + Idempotency-Key'],
+    ['c', '(c) replaced: FOR UPDATE + Serializable + SUM'],
+  ] as const;
+  for (const [key, label] of strategies) {
     const run = results[key]!;
     table.push({
       clients,
@@ -146,7 +157,11 @@ for (const clients of [8, 32]) {
       oversell: checks[key] ?? 'n/a',
     });
   }
-  table.push({ clients, strategy: `b/a = ${(rate(results.b!) / rate(results.a!)).toFixed(2)}, b/c = ${(rate(results.b!) / rate(results.c!)).toFixed(1)}` });
+  const ratio = (x: Run, y: Run) => (rate(x) / rate(y)).toFixed(2);
+  table.push({
+    clients,
+    strategy: `b/a = ${ratio(results.b!, results.a!)}, b/c = ${ratio(results.b!, results.c!)}, k/b = ${ratio(results.k!, results.b!)}, k/c = ${ratio(results.k!, results.c!)}`,
+  });
 }
 console.log(`${seconds}s per run, ${EXISTING} existing registrations per event, room for ${ROOM} more`);
 console.table(table);

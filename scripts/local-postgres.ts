@@ -28,6 +28,8 @@ export async function startLocalPostgres(options: {
   port?: number;
   persistent: boolean;
   maxConnections?: number;
+  /** Extra server settings, e.g. ['-c', 'log_statement=all']. */
+  flags?: string[];
   onLog?: (message: unknown) => void;
 }): Promise<LocalPostgres> {
   const port = options.port ?? (await freePort());
@@ -47,6 +49,7 @@ export async function startLocalPostgres(options: {
       '-c', 'listen_addresses=127.0.0.1',
       // Throwaway data: durability is not worth the fsyncs.
       ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+      ...(options.flags ?? []),
     ],
     onLog: options.onLog ?? (() => undefined),
     onError: options.onLog ?? (() => undefined),

@@ -19,6 +19,17 @@ export const allRoutes: RouteSpec[] = [
 
 type JsonSchema = Record<string, unknown>;
 
+const isWrite = (spec: RouteSpec) => spec.method !== 'GET';
+const IDEMPOTENCY_ERRORS = ['invalid_idempotency_key', 'idempotency_key_in_flight', 'idempotency_key_reused'];
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).',
+  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+};
+
 const PROBLEM_SCHEMA: JsonSchema = {
   type: 'object',
   description: 'RFC 9457 problem details. Messages of 5xx answers are fixed texts.',
@@ -86,7 +97,7 @@ export function buildOpenApi(): JsonSchema {
         : { description: 'Success, no content' };
     }
     responses.default = {
-      description: `Problem details. Codes this route can answer with: ${['validation_failed', ...(spec.errors ?? [])]
+      description: `Problem details. Codes this route can answer with: ${['validation_failed', ...(spec.errors ?? []), ...(isWrite(spec) ? IDEMPOTENCY_ERRORS : [])]
         .filter((code, index, all) => all.indexOf(code) === index)
         .join(', ')}`,
       content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
@@ -97,7 +108,11 @@ export function buildOpenApi(): JsonSchema {
       ...(spec.description && { description: spec.description }),
       ...(spec.auth === 'required' && { security: [{ bearer: [] }] }),
       ...(spec.auth === 'optional' && { security: [{}, { bearer: [] }] }),
-      parameters: [...parameters(spec.params, 'path'), ...parameters(spec.query, 'query')],
+      parameters: [
+        ...parameters(spec.params, 'path'),
+        ...parameters(spec.query, 'query'),
+        ...(isWrite(spec) ? [IDEMPOTENCY_KEY_PARAMETER] : []),
+      ],
       ...(spec.body && {
         requestBody: { required: true, content: { 'application/json': { schema: toSchema(spec.body, 'input') } } },
       }),

@@ -7,20 +7,30 @@ import type { SettingsView, UpdateMe, UpdateSettings, UserView } from './contrac
 import { users, userSettings, type UserRow, type UserSettingsRow } from './schema';
 
 /**
- * The user row for a token's subject, created on first sight. Insert first: the unique index on `sub` decides
- * between concurrent first requests, and the loser reads the winner's row in a fresh statement (its snapshot
- * includes the now-committed row, which the insert's own snapshot would not).
+ * Get-or-create, insert first, in one statement for the usual cases: `attempt` inserts with ON CONFLICT DO NOTHING
+ * and, in the same statement, selects the existing row. When a concurrent first request inserted the row, the
+ * insert waited for its commit but the statement's snapshot predates it, so `reread` looks again in a new one.
  */
+async function insertOrSelect<Row>(attempt: Promise<Row[]>, reread: () => Promise<Row[]>): Promise<Row> {
+  const [row] = await attempt;
+  if (row) return row;
+  const [committed] = await reread();
+  if (!committed) throw new Error('a row vanished between its insert and the re-read');
+  return committed;
+}
+
+/** The user row for a token's subject, created on first sight; the unique index on `sub` decides races. */
 export async function ensureUser(db: Db, identity: Identity): Promise<UserRow> {
-  const [created] = await db
-    .insert(users)
-    .values({ sub: identity.sub, email: identity.email ?? null, displayName: identity.name ?? null })
-    .onConflictDoNothing({ target: users.sub })
-    .returning();
-  if (created) return created;
-  const [existing] = await db.select().from(users).where(eq(users.sub, identity.sub));
-  if (!existing) throw new Error('user row vanished between insert and select');
-  return existing;
+  const existing = () => db.select().from(users).where(eq(users.sub, identity.sub));
+  const created = db.$with('created').as(
+    db
+      .insert(users)
+      .values({ sub: identity.sub, email: identity.email ?? null, displayName: identity.name ?? null })
+      .onConflictDoNothing({ target: users.sub })
+      .returning(),
+  );
+  const either = db.$with('either').as(db.select().from(created).unionAll(existing()));
+  return insertOrSelect(db.with(created, either).select().from(either).limit(1), existing);
 }
 
 export function userView(user: UserRow, defaultCardId: string | null = null): UserView {
@@ -64,15 +74,12 @@ function settingsView(row: UserSettingsRow): SettingsView {
 
 /** Defaults are created on first read, insert-first like `ensureUser`. */
 export async function getSettings(db: Db, user: UserRow): Promise<SettingsView> {
-  const [created] = await db
-    .insert(userSettings)
-    .values({ userId: user.id })
-    .onConflictDoNothing({ target: userSettings.userId })
-    .returning();
-  if (created) return settingsView(created);
-  const [existing] = await db.select().from(userSettings).where(eq(userSettings.userId, user.id));
-  if (!existing) throw new Error('settings row vanished between insert and select');
-  return settingsView(existing);
+  const existing = () => db.select().from(userSettings).where(eq(userSettings.userId, user.id));
+  const created = db.$with('created').as(
+    db.insert(userSettings).values({ userId: user.id }).onConflictDoNothing({ target: userSettings.userId }).returning(),
+  );
+  const either = db.$with('either').as(db.select().from(created).unionAll(existing()));
+  return settingsView(await insertOrSelect(db.with(created, either).select().from(either).limit(1), existing));
 }
 
 /** One upsert: creates the row with defaults for absent fields, or changes only the given fields. */

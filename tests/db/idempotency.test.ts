@@ -8,6 +8,19 @@ import { handler as cancelRegistration } from '../../functions/registrations-can
 import { handler as register } from '../../functions/registrations-create';
 import { handler as updateRegistration } from '../../functions/registrations-update';
 import { handler as updateSettings } from '../../functions/settings-update';
+import { handler as createCard } from '../../functions/cards-create';
+import { handler as deleteCard } from '../../functions/cards-delete';
+import { handler as replaceLinks } from '../../functions/cards-links-replace';
+import { handler as setDefaultCard } from '../../functions/cards-set-default';
+import { handler as updateCard } from '../../functions/cards-update';
+import { handler as getMe } from '../../functions/me-get';
+import { handler as addMember } from '../../functions/team-members-add';
+import { handler as removeMember } from '../../functions/team-members-remove';
+import { handler as updateMember } from '../../functions/team-members-update';
+import { handler as createTeam } from '../../functions/teams-create';
+import { handler as deleteTeam } from '../../functions/teams-delete';
+import { handler as transferTeam } from '../../functions/teams-transfer';
+import { handler as updateTeam } from '../../functions/teams-update';
 import { database } from '../../src/db/client';
 import { purgeExpiredIdempotencyKeys } from '../../src/idempotency/service';
 import type { LambdaHandler } from '../../src/http/route';
@@ -25,11 +38,31 @@ const snapshot = () =>
     (select json_agg(e order by e.id) from events e) as events,
     (select json_agg(r order by r.id) from registrations r) as registrations,
     (select json_agg(u order by u.id) from users u) as users,
-    (select json_agg(s order by s.user_id) from user_settings s) as settings`);
+    (select json_agg(s order by s.user_id) from user_settings s) as settings,
+    (select json_agg(t order by t.id) from teams t) as teams,
+    (select json_agg(m order by m.team_id, m.user_id) from team_memberships m) as memberships,
+    (select json_agg(c order by c.id) from cards c) as cards,
+    (select json_agg(l order by l.id) from card_links l) as links`);
 
 beforeEach(async () => {
-  await sql('truncate events, slug_counters, users, idempotency_keys cascade');
+  await sql('truncate events, slug_counters, users, idempotency_keys, teams cascade');
 });
+
+const userId = async (sub: string) => (await call(getMe, { as: sub })).body.id as string;
+
+/** A team owned by ORGANIZER with `member` as a MEMBER. */
+async function seedTeam(slug: string, member: string) {
+  expect((await call(createTeam, { as: ORGANIZER, body: { name: `Team ${slug}`, slug } })).status).toBe(201);
+  const memberId = await userId(member);
+  expect((await call(addMember, { as: ORGANIZER, params: { slug }, body: { userId: memberId, role: 'MEMBER' } })).status).toBe(201);
+  return memberId;
+}
+
+async function seedCards(owner: string, titles: string[]) {
+  const ids: string[] = [];
+  for (const title of titles) ids.push((await call(createCard, { as: owner, body: { title } })).body.id);
+  return ids;
+}
 
 async function seedEvent(slug: string) {
   const res = await call(createEvent, { as: ORGANIZER, body: { ...eventBody(`Seed ${slug}`), slug } });
@@ -63,6 +96,48 @@ describe('sequential replay', () => {
       await seedEvent('regdel');
       const reg = await call(register, { params: { slug: 'regdel' }, body: { name: 'Cy', email: 'cy@example.com' } });
       return { handler: cancelRegistration, request: { params: { slug: 'regdel', id: reg.body.id }, query: { token: reg.body.cancelToken } } };
+    }],
+    ['POST /teams', async () => ({ handler: createTeam, request: { as: ORGANIZER, body: { name: 'Replayed team' } } })],
+    ['PATCH /teams/{slug}', async () => {
+      await seedTeam('t-patch', 'm1');
+      return { handler: updateTeam, request: { as: ORGANIZER, params: { slug: 't-patch' }, body: { description: 'Once' } } };
+    }],
+    ['DELETE /teams/{slug}', async () => {
+      await seedTeam('t-delete', 'm1');
+      return { handler: deleteTeam, request: { as: ORGANIZER, params: { slug: 't-delete' } } };
+    }],
+    ['POST /teams/{slug}/members', async () => {
+      await seedTeam('t-add', 'm1');
+      return { handler: addMember, request: { as: ORGANIZER, params: { slug: 't-add' }, body: { userId: await userId('m2'), role: 'ADMIN' } } };
+    }],
+    ['PATCH /teams/{slug}/members/{userId}', async () => {
+      const member = await seedTeam('t-role', 'm1');
+      return { handler: updateMember, request: { as: ORGANIZER, params: { slug: 't-role', userId: member }, body: { role: 'ADMIN' } } };
+    }],
+    ['DELETE /teams/{slug}/members/{userId}', async () => {
+      const member = await seedTeam('t-remove', 'm1');
+      return { handler: removeMember, request: { as: ORGANIZER, params: { slug: 't-remove', userId: member } } };
+    }],
+    ['POST /teams/{slug}/transfer', async () => {
+      const member = await seedTeam('t-transfer', 'm1');
+      return { handler: transferTeam, request: { as: ORGANIZER, params: { slug: 't-transfer' }, body: { userId: member } } };
+    }],
+    ['POST /cards', async () => ({ handler: createCard, request: { as: 'carder', body: { title: 'Replayed card' } } })],
+    ['PATCH /cards/{id}', async () => {
+      const [id] = await seedCards('carder', ['Patched']);
+      return { handler: updateCard, request: { as: 'carder', params: { id: id! }, body: { visibility: 'PRIVATE' } } };
+    }],
+    ['PUT /cards/{id}/links', async () => {
+      const [id] = await seedCards('carder', ['Linked']);
+      return { handler: replaceLinks, request: { as: 'carder', params: { id: id! }, body: [{ label: 'Site', url: 'https://example.com' }] } };
+    }],
+    ['POST /cards/{id}/default', async () => {
+      const [, second] = await seedCards('carder', ['First', 'Second']);
+      return { handler: setDefaultCard, request: { as: 'carder', params: { id: second! } } };
+    }],
+    ['DELETE /cards/{id}', async () => {
+      const [first] = await seedCards('carder', ['Keep', 'Drop']);
+      return { handler: deleteCard, request: { as: 'carder', params: { id: first! } } };
     }],
   ];
 
@@ -159,6 +234,12 @@ describe('concurrency and failures', () => {
     );
     expectOneEffect(responses, 201);
     expect(await sql(`select count(*)::int as n, (select spots_reserved from events) as reserved from registrations`)).toEqual([{ n: 1, reserved: 1 }]);
+  });
+
+  it('30 concurrent POST /cards with one key: one card, the rest replays or 409 in flight', async () => {
+    const responses = await Promise.all(Array.from({ length: 30 }, () => call(createCard, { as: 'carder', body: { title: 'Exactly once' }, key: 'card-key' })));
+    expectOneEffect(responses, 201);
+    expect(await count('select count(*) as n from cards')).toBe(1);
   });
 
   it('connections terminated after the commit: the retry replays', async () => {
