@@ -19,6 +19,11 @@ const ConfigSchema = z
   .refine((c) => c.AUTH_JWT_SECRET !== undefined || c.AUTH_JWKS_URL !== undefined, {
     message: 'set AUTH_JWKS_URL (AWS) or AUTH_JWT_SECRET (local HS256)',
     path: ['AUTH_JWT_SECRET'],
+  })
+  // A shared identity provider signs tokens for many apps: without both claims pinned, any of them would pass.
+  .refine((c) => c.AUTH_JWKS_URL === undefined || (c.AUTH_ISSUER !== undefined && c.AUTH_AUDIENCE !== undefined), {
+    message: 'AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE',
+    path: ['AUTH_ISSUER'],
   });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'idempotency_key_in_flight'
   | 'idempotency_key_reused'
   | 'database_unavailable'
+  | 'auth_unavailable'
   | 'internal_error';
 
 export interface FieldError {

@@ -1,10 +1,9 @@
 import { and, asc, eq, exists, getTableColumns, inArray, ne, not, sql } from 'drizzle-orm';
 import { QueryBuilder } from 'drizzle-orm/pg-core';
-import * as z from 'zod';
 import type { Db } from '../db/client';
 import { transaction } from '../db/transaction';
 import { LockstepError, notFound } from '../errors';
-import { decodeCursor, toPage, type Page } from '../http/pagination';
+import { keyset, toPage, type Page } from '../http/pagination';
 import { insertWithDerivedSlug, type SlugTarget } from '../slug/allocate';
 import { users, type UserRow } from '../users/schema';
 import type { CardView, CreateCard, LinksInput, LinkView, UpdateCard } from './contract';
@@ -52,7 +51,7 @@ const ownedBy = (user: UserRow, cardId: string) => and(eq(cards.id, cardId), eq(
  * one at a time per user and each decides "first card", "last card" and "which default" on settled rows.
  */
 async function lockOwner(tx: Db, user: UserRow): Promise<void> {
-  await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for('update');
+  await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for('no key update');
 }
 
 async function insertLinks(tx: Db, cardId: string, links: LinksInput): Promise<LinkView[]> {
@@ -82,23 +81,17 @@ export async function createCard(db: Db, owner: UserRow, input: CreateCard): Pro
   });
 }
 
-/** [createdAt to the microsecond, id]: a Date keeps only milliseconds, which would repeat or skip cards. */
-const ListCursor = z.tuple([z.iso.datetime(), z.uuid()]);
-const createdAtExact = sql<string>`to_char(${cards.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const oldestFirst = keyset(cards.createdAt, cards.id);
 
 /** The caller's cards, oldest first; keyset-paginated on (createdAt, id). */
 export async function listCards(db: Db, user: UserRow, query: { limit: number; cursor?: string }): Promise<Page<CardView>> {
-  const after = query.cursor === undefined ? undefined : decodeCursor(ListCursor, query.cursor);
-  const afterCursor = after
-    ? sql`(${cards.createdAt}, ${cards.id}) > (${after[0]}::timestamptz, ${after[1]}::uuid)`
-    : undefined;
   const rows = await db
-    .select({ ...cardWithLinks, createdAtExact })
+    .select({ ...cardWithLinks, cursorTime: oldestFirst.cursorTime })
     .from(cards)
-    .where(and(eq(cards.userId, user.id), afterCursor))
-    .orderBy(asc(cards.createdAt), asc(cards.id))
+    .where(and(eq(cards.userId, user.id), oldestFirst.after(query.cursor)))
+    .orderBy(...oldestFirst.orderBy)
     .limit(query.limit + 1);
-  return toPage(rows, query.limit, cardView, (row) => [row.createdAtExact, row.id]);
+  return toPage(rows, query.limit, cardView, oldestFirst.key);
 }
 
 /** The caller's own card; someone else's is as absent as a missing one. */

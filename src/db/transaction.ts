@@ -4,26 +4,21 @@ import { logger } from '../logger';
 import type { Db } from './client';
 import { isRetryableTransactionError } from './errors';
 
-export interface TransactionOptions {
-  isolationLevel?: 'read committed' | 'repeatable read' | 'serializable';
-  /** Extra attempts after a serialization failure or deadlock. */
-  retries?: number;
-}
+/** Extra attempts after a serialization failure or deadlock. */
+const MAX_RETRIES = 5;
 
 /**
  * Run `work` in a transaction, retrying serialization failures and deadlocks with jittered backoff so clients
  * never see 40001/40P01. Inside an enclosing transaction (an idempotent request) `work` simply joins it: any
  * failure rolls back the whole request and the outermost call retries, so a savepoint would only add round trips.
  */
-export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-  const config = options.isolationLevel ? { isolationLevel: options.isolationLevel } : undefined;
+export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T> {
   if (isTransaction(db)) return work(db);
-  const retries = options.retries ?? 5;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await db.transaction(work, config);
+      return await db.transaction(work);
     } catch (err) {
-      if (attempt >= retries || !isRetryableTransactionError(err)) throw err;
+      if (attempt >= MAX_RETRIES || !isRetryableTransactionError(err)) throw err;
       const delayMs = Math.random() * Math.min(200, 5 * 2 ** attempt);
       logger.debug('retrying transaction', { attempt: attempt + 1, delayMs: Math.round(delayMs) });
       await sleep(delayMs);

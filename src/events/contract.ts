@@ -2,7 +2,11 @@ import * as z from 'zod';
 import { page, PageQuery } from '../http/pagination';
 import { ExplicitSlug, SlugParam } from '../slug/contract';
 
-const timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+/** ISO 8601 with an offset; years beyond what Postgres and JS dates share would otherwise fail at the database. */
+const timestamp = z.iso
+  .datetime({ offset: true })
+  .transform((value) => new Date(value))
+  .refine((date) => date.getUTCFullYear() >= 1900 && date.getUTCFullYear() <= 9999, 'Use a date between the years 1900 and 9999');
 
 const eventFields = {
   name: z.string().trim().min(3).max(100),

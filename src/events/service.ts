@@ -1,12 +1,11 @@
-import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
-import * as z from 'zod';
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { transaction } from '../db/transaction';
 import { forbidden, notFound } from '../errors';
-import { decodeCursor, toPage, type Page } from '../http/pagination';
+import { keyset, toPage, type Page } from '../http/pagination';
 import { promoteWaitlist } from '../registrations/waitlist';
 import { insertWithSlug, type SlugTarget } from '../slug/allocate';
-import { lockManagedTeam, TEAM_MANAGER_ROLES, teamIdsWhereUserIs } from '../teams/service';
+import { isTeamManager, lockManagedTeam } from '../teams/service';
 import type { UserRow } from '../users/schema';
 import type { CreateEvent, EventView, UpdateEvent } from './contract';
 import { events, type EventRow } from './schema';
@@ -52,21 +51,17 @@ export async function createEvent(db: Db, organizer: UserRow, input: CreateEvent
   });
 }
 
-const ListCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+const soonestFirst = keyset(events.startsAt, events.id);
 
 /** OPEN events, soonest first; keyset-paginated on (startsAt, id) so pages stay stable under inserts. */
 export async function listOpenEvents(db: Db, query: { limit: number; cursor?: string }): Promise<Page<EventView>> {
-  const after = query.cursor === undefined ? undefined : decodeCursor(ListCursor, query.cursor);
-  const afterCursor = after
-    ? or(gt(events.startsAt, new Date(after[0])), and(eq(events.startsAt, new Date(after[0])), gt(events.id, after[1])))
-    : undefined;
   const rows = await db
-    .select()
+    .select({ ...getTableColumns(events), cursorTime: soonestFirst.cursorTime })
     .from(events)
-    .where(and(eq(events.status, 'OPEN'), afterCursor))
-    .orderBy(asc(events.startsAt), asc(events.id))
+    .where(and(eq(events.status, 'OPEN'), soonestFirst.after(query.cursor)))
+    .orderBy(...soonestFirst.orderBy)
     .limit(query.limit + 1);
-  return toPage(rows, query.limit, eventView, (row) => [row.startsAt.toISOString(), row.id]);
+  return toPage(rows, query.limit, eventView, soonestFirst.key);
 }
 
 export async function findEvent(db: Db, slug: string): Promise<EventRow> {
@@ -80,22 +75,10 @@ export async function getEvent(db: Db, slug: string): Promise<EventView> {
 }
 
 /**
- * Who may manage an event, as SQL, so the permission check and the write are one statement: a concurrent change
- * of organizer cannot slip between them. The organizer, and the OWNER and ADMINs of the event's team.
- */
-export function isOrganizer(userId: string): SQL {
-  return or(eq(events.organizerId, userId), inArray(events.teamId, teamIdsWhereUserIs(userId, TEAM_MANAGER_ROLES)))!;
-}
-
-/** After a guarded statement matched nothing: 404 if the event does not exist, else 403. */
-async function explainNoMatch(db: Db, slug: string): Promise<never> {
-  await findEvent(db, slug);
-  throw forbidden("Only the event's organizer or its team's owner and admins may do this");
-}
-
-/**
- * The event, if the user organizes it (404 / 403 otherwise). With `lock`, the row is locked FOR UPDATE: every
- * change to an event's registrations and counters locks the event row first, which orders them per event.
+ * The event, if the user organizes it: its organizer, or an OWNER or ADMIN of its team (404 / 403 otherwise).
+ * With `lock`, the event row is locked FOR UPDATE first (every change to an event, its registrations and its
+ * counters takes it, which orders them per event), then the caller's team membership FOR SHARE, so the permission
+ * read here cannot change before the caller's write commits.
  */
 export async function findEventAsOrganizer(
   db: Db,
@@ -103,31 +86,34 @@ export async function findEventAsOrganizer(
   slug: string,
   options: { lock?: boolean } = {},
 ): Promise<EventRow> {
-  const query = db.select().from(events).where(and(eq(events.slug, slug), isOrganizer(user.id)));
-  const [row] = options.lock ? await query.for('update') : await query;
-  return row ?? explainNoMatch(db, slug);
+  const lock = options.lock ?? false;
+  const query = db.select().from(events).where(eq(events.slug, slug));
+  const [event] = lock ? await query.for('update') : await query;
+  if (!event) throw notFound('Event');
+  if (event.organizerId === user.id) return event;
+  if (event.teamId !== null && (await isTeamManager(db, event.teamId, user.id, { lock }))) return event;
+  throw forbidden("Only the event's organizer or its team's owner and admins may do this");
 }
 
 /** `teamSlug: null` detaches the event; a team to attach must be one the caller manages. */
 export async function updateEvent(db: Db, user: UserRow, slug: string, patch: UpdateEvent): Promise<EventView> {
   const { teamSlug, ...fields } = patch;
   return transaction(db, async (tx) => {
+    const event = await findEventAsOrganizer(tx, user, slug, { lock: true });
     const teamId = typeof teamSlug === 'string' ? await lockManagedTeam(tx, user.id, teamSlug) : teamSlug;
     const [row] = await tx
       .update(events)
       .set({ ...fields, teamId, updatedAt: sql`now()` })
-      .where(and(eq(events.slug, slug), isOrganizer(user.id)))
+      .where(eq(events.id, event.id))
       .returning();
-    if (!row) return explainNoMatch(tx, slug);
     // A capacity increase (or any change) may let the head of the waitlist in.
-    return eventView((await promoteWaitlist(tx, row.id)) ?? row);
+    return eventView((await promoteWaitlist(tx, row!.id)) ?? row!);
   });
 }
 
 export async function deleteEvent(db: Db, user: UserRow, slug: string): Promise<void> {
-  const [row] = await db
-    .delete(events)
-    .where(and(eq(events.slug, slug), isOrganizer(user.id)))
-    .returning({ id: events.id });
-  if (!row) await explainNoMatch(db, slug);
+  await transaction(db, async (tx) => {
+    const event = await findEventAsOrganizer(tx, user, slug, { lock: true });
+    await tx.delete(events).where(eq(events.id, event.id));
+  });
 }

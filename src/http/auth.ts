@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { config } from '../config';
 import { LockstepError } from '../errors';
 
@@ -31,13 +31,17 @@ const unauthorized = (detail: string, cause?: unknown) => new LockstepError('una
 /** The caller named by an `Authorization: Bearer <JWT>` header, or `undefined` when there is no header. */
 export async function authenticate(authorization: string | undefined): Promise<Identity | undefined> {
   if (authorization === undefined || authorization === '') return undefined;
-  const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(authorization);
+  const match = /^Bearer +([A-Za-z0-9_\-.]+)$/i.exec(authorization);
   if (!match?.[1]) throw unauthorized('The Authorization header must be "Bearer <token>"');
   verifier ??= createVerifier();
   let payload: JWTPayload;
   try {
     payload = await verifier(match[1]);
   } catch (err) {
+    // The token was fine or not, but the key set could not be fetched: that is ours to fix, not the caller's.
+    if (!(err instanceof errors.JOSEError) || err instanceof errors.JWKSTimeout) {
+      throw new LockstepError('auth_unavailable', 'The token could not be verified right now', { cause: err, retryAfter: 5 });
+    }
     throw unauthorized('The token is invalid or expired', err);
   }
   if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) {

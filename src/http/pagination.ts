@@ -1,3 +1,5 @@
+import { asc, sql, type SQL } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
 import * as z from 'zod';
 import { LockstepError } from '../errors';
 
@@ -37,5 +39,28 @@ export function toPage<Row, Item>(rows: Row[], limit: number, view: (row: Row) =
   return {
     items: items.map(view),
     nextCursor: rows.length > limit && last !== undefined ? encodeCursor(key(last)) : null,
+  };
+}
+
+const CursorKey = z.tuple([
+  z.iso.datetime().refine((time) => Math.abs(Date.parse(time)) < 8.2e15, 'Out of range'),
+  z.uuid(),
+]);
+
+/**
+ * Keyset pagination on (a timestamp column, id): stable under inserts and exact to the microsecond, which a JS
+ * Date (milliseconds) is not, so the cursor's time is formatted by Postgres.
+ */
+export function keyset(time: PgColumn, id: PgColumn) {
+  return {
+    /** Select this as `cursorTime` beside the row's fields. */
+    cursorTime: sql<string>`to_char(${time} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+    after(cursor: string | undefined): SQL | undefined {
+      if (cursor === undefined) return undefined;
+      const [afterTime, afterId] = decodeCursor(CursorKey, cursor);
+      return sql`(${time}, ${id}) > (${afterTime}::timestamptz, ${afterId}::uuid)`;
+    },
+    orderBy: [asc(time), asc(id)] as const,
+    key: (row: { cursorTime: string; id: string }) => [row.cursorTime, row.id],
   };
 }

@@ -26,6 +26,7 @@ const STATUS: Record<ErrorCode, number> = {
   idempotency_key_reused: 422,
   internal_error: 500,
   database_unavailable: 503,
+  auth_unavailable: 503,
 };
 
 const TITLE: Record<number, string> = {
@@ -45,8 +46,16 @@ const TITLE: Record<number, string> = {
  * Constraint names whose violation is the client's doing, so they map to a 4xx instead of a 500. Domain code
  * may translate a violation itself; this table catches the rest.
  */
+const slugTaken = { code: 'slug_taken', message: 'This slug is already taken', path: 'slug' } as const;
 const CONSTRAINT_ERRORS: Record<string, { code: ErrorCode; message: string; path?: string }> = {
-  events_slug_key: { code: 'slug_taken', message: 'This slug is already taken', path: 'slug' },
+  events_slug_key: slugTaken,
+  teams_slug_key: slugTaken,
+  cards_slug_key: slugTaken,
+  registrations_one_active_per_email: {
+    code: 'already_registered',
+    message: 'This email already has an active registration for this event',
+    path: 'email',
+  },
   events_spots_reserved_within_capacity: {
     code: 'capacity_below_reserved',
     message: 'The capacity is below the spots already reserved',
@@ -59,6 +68,12 @@ const CONSTRAINT_ERRORS: Record<string, { code: ErrorCode; message: string; path
 };
 
 const CLIENT_VIOLATIONS = new Set<string>([SqlState.uniqueViolation, SqlState.checkViolation, SqlState.foreignKeyViolation]);
+
+/**
+ * Data exceptions only client text or dates can cause (a NUL byte, a character the encoding lacks, a date out of
+ * Postgres' range). Validation refuses these first; this is the backstop that keeps them from becoming a 500.
+ */
+const CLIENT_DATA_ERRORS = new Set<string>(['22021', '22P05', '22007', '22008']);
 
 export interface Problem {
   type: string;
@@ -84,6 +99,9 @@ export function toLockstepError(err: unknown): LockstepError {
       cause: err,
       errors: known.path ? [{ path: known.path, message: known.message }] : undefined,
     });
+  }
+  if (CLIENT_DATA_ERRORS.has(pgError?.code ?? '')) {
+    return new LockstepError('validation_failed', 'The request holds a value the database cannot store', { cause: err });
   }
   if (isDatabaseUnavailable(err)) {
     return new LockstepError('database_unavailable', 'The database is unavailable', { cause: err, retryAfter: 1 });

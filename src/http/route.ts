@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'a
 import * as z from 'zod';
 import { config } from '../config';
 import { database, type Db } from '../db/client';
-import { LockstepError, type FieldError } from '../errors';
+import { LockstepError } from '../errors';
 import { fingerprint, parseIdempotencyKey, runIdempotently, type HttpResponse } from '../idempotency/service';
 import { logger } from '../logger';
 import type { UserRow } from '../users/schema';
@@ -121,7 +121,7 @@ async function handle<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
   const request = {
     scope: identity ? `sub:${identity.sub}` : 'anonymous',
     key,
-    fingerprint: fingerprint(spec.method, event.rawPath ?? spec.path, requestBodyText(event)),
+    fingerprint: fingerprint(spec.method, event.rawPath ?? spec.path, event.queryStringParameters ?? {}, requestBodyText(event)),
   };
   const outcome = await runIdempotently(database(), request, async (tx) => {
     try {
@@ -177,16 +177,29 @@ function readJson(event: APIGatewayProxyEventV2, headers: Record<string, string 
 }
 
 export function parse<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'path' | 'query'): z.output<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  throw new LockstepError('validation_failed', `The request ${where === 'body' ? 'body' : where} is invalid`, {
-    errors: fieldErrors(result.error, where),
+  const nulAt = findNulByte(input, []);
+  const errors = nulAt
+    ? [{ path: fieldPath(where, nulAt), message: 'Text must not contain NUL (\\u0000) characters' }]
+    : undefined;
+  const result = errors ? undefined : schema.safeParse(input);
+  if (result?.success) return result.data;
+  throw new LockstepError('validation_failed', `The request ${where} is invalid`, {
+    errors: errors ?? result?.error.issues.map((issue) => ({ path: fieldPath(where, issue.path), message: issue.message })),
   });
 }
 
-function fieldErrors(error: z.ZodError, where: string): FieldError[] {
-  return error.issues.map((issue) => ({
-    path: [where === 'body' ? undefined : where, ...issue.path.map(String)].filter((part) => part !== undefined).join('.'),
-    message: issue.message,
-  }));
+/** `capacity`, `path.slug`, `query.limit`: body fields need no prefix. */
+function fieldPath(where: 'body' | 'path' | 'query', path: readonly PropertyKey[]): string {
+  return [...(where === 'body' ? [] : [where]), ...path.map(String)].join('.');
+}
+
+/** Postgres text cannot hold NUL: refused here for every field at once, so no route can turn it into a 500. */
+function findNulByte(value: unknown, path: string[]): string[] | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const found = key.includes('\u0000') ? [...path, key] : findNulByte(item, [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
 }

@@ -1,5 +1,5 @@
 import { and, eq, lt, sql } from 'drizzle-orm';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { Db } from '../db/client';
 import { postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
@@ -45,14 +45,45 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-export function fingerprint(method: string, path: string, rawBody: string | undefined): string {
+/**
+ * What makes two requests "the same": method, path, query parameters (sorted) and canonical JSON body. The query
+ * matters: `?token=` decides which registration a DELETE may cancel.
+ */
+export function fingerprint(
+  method: string,
+  path: string,
+  query: Record<string, string | undefined>,
+  rawBody: string | undefined,
+): string {
   let body = rawBody ?? '';
   try {
     if (rawBody) body = canonicalJson(JSON.parse(rawBody));
   } catch {
     // Not JSON: the raw text is its own canonical form.
   }
-  return createHash('sha256').update(`${method} ${path}\n${body}`).digest('hex');
+  return createHash('sha256').update(`${method} ${path}\n${canonicalJson(query)}\n${body}`).digest('hex');
+}
+
+/** The stored identity of a key, and the AES key for its response, both derived from the key itself. */
+function keyMaterial(request: IdempotentRequest) {
+  return {
+    keyHash: createHash('sha256').update(request.key).digest('hex'),
+    secret: Buffer.from(hkdfSync('sha256', request.key, request.scope, 'lockstep idempotent response', 32)),
+  };
+}
+
+function seal(secret: Buffer, body: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', secret, iv);
+  const sealed = Buffer.concat([cipher.update(body, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64');
+}
+
+function unseal(secret: Buffer, stored: string): string {
+  const raw = Buffer.from(stored, 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', secret, raw.subarray(0, 12));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
 }
 
 /** The effect answered below 500 without committing (a refusal): roll it back, keep the answer. */
@@ -71,69 +102,84 @@ export async function runIdempotently(
   request: IdempotentRequest,
   attempt: (tx: Db) => Promise<{ response: HttpResponse; commit: boolean }>,
 ): Promise<IdempotentOutcome> {
+  const stored = { ...keyMaterial(request), scope: request.scope, fingerprint: request.fingerprint };
   let outcome: IdempotentOutcome | RolledBackOutcome;
   try {
     outcome = await transaction(db, async (tx) => {
-      if (!(await claim(tx, request))) return replay(tx, request);
+      if (!(await claim(tx, stored))) return replay(tx, stored);
       const { response, commit } = await attempt(tx);
       if (!commit) throw new RolledBackOutcome(response);
       await tx
         .update(idempotencyKeys)
-        .set({ status: response.statusCode, headers: response.headers, body: response.body })
-        .where(keyIs(request));
+        .set({ status: response.statusCode, headers: response.headers, sealedBody: seal(stored.secret, response.body) })
+        .where(keyIs(stored));
       return { ...response, replayed: false };
     });
   } catch (err) {
     if (!(err instanceof RolledBackOutcome)) throw err;
     outcome = err;
   }
-  return outcome instanceof RolledBackOutcome ? storeRefusal(db, request, outcome.response) : outcome;
+  return outcome instanceof RolledBackOutcome ? storeRefusal(db, stored, outcome.response) : outcome;
 }
 
-const keyIs = (request: IdempotentRequest) =>
-  and(eq(idempotencyKeys.scope, request.scope), eq(idempotencyKeys.key, request.key));
+type StoredKey = ReturnType<typeof keyMaterial> & { scope: string; fingerprint: string };
+
+const keyIs = (key: StoredKey) => and(eq(idempotencyKeys.scope, key.scope), eq(idempotencyKeys.keyHash, key.keyHash));
 
 /**
- * Insert the claim. On another request's uncommitted claim it waits, bounded by a lock_timeout set in the same
- * statement; the setting stays for the rest of this transaction, so the effect's lock waits are bounded too.
+ * Insert the claim. On another request's uncommitted claim it waits, bounded by a lock_timeout set just for this
+ * statement: set before the insert (the FROM clause runs first) and put back after it (the outer SELECT runs
+ * last), so the effect's own lock waits are not cut short.
  */
-async function claim(tx: Db, request: IdempotentRequest): Promise<boolean> {
+async function claim(tx: Db, key: StoredKey): Promise<boolean> {
   try {
-    const claimed = await tx.execute(sql`
-      insert into ${idempotencyKeys} (scope, key, fingerprint)
-      select ${request.scope}, ${request.key}, ${request.fingerprint}
-      from (select set_config('lock_timeout', ${`${IN_FLIGHT_WAIT_MS}ms`}, true)) as bounded_wait
-      on conflict (scope, key) do nothing
-      returning 1`);
-    return claimed.rows.length === 1;
+    const result = await tx.execute<{ claimed: number }>(sql`
+      with claimed as (
+        insert into ${idempotencyKeys} (scope, key_hash, fingerprint)
+        select ${key.scope}, ${key.keyHash}, ${key.fingerprint}
+        from (select set_config('lock_timeout', ${`${IN_FLIGHT_WAIT_MS}ms`}, true)) as bounded_wait
+        on conflict (scope, key_hash) do nothing
+        returning 1
+      )
+      select claimed.n as claimed,
+        set_config('lock_timeout', (select reset_val from pg_settings where name = 'lock_timeout'), true)
+      from (select count(*)::int as n from claimed) as claimed`);
+    return result.rows[0]?.claimed === 1;
   } catch (err) {
     throw postgresError(err)?.code === SqlState.lockNotAvailable ? inFlight(err) : err;
   }
 }
 
 /** The committed response for this key, or 422 when the key was used for a different request. */
-async function replay(db: Db, request: IdempotentRequest): Promise<IdempotentOutcome> {
-  const [stored] = await db.select().from(idempotencyKeys).where(keyIs(request));
-  if (!stored || stored.status === null || stored.body === null) throw inFlight();
-  if (stored.fingerprint !== request.fingerprint) {
+async function replay(db: Db, key: StoredKey): Promise<IdempotentOutcome> {
+  const [stored] = await db.select().from(idempotencyKeys).where(keyIs(key));
+  if (!stored || stored.status === null || stored.sealedBody === null) throw inFlight();
+  if (stored.fingerprint !== key.fingerprint) {
     throw new LockstepError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request', {
-      errors: [{ path: 'Idempotency-Key', message: 'Use a new key for a different method, path or body' }],
+      errors: [{ path: 'Idempotency-Key', message: 'Use a new key for a different method, path, query or body' }],
     });
   }
-  return { statusCode: stored.status, headers: stored.headers ?? {}, body: stored.body, replayed: true };
+  return { statusCode: stored.status, headers: stored.headers ?? {}, body: unseal(key.secret, stored.sealedBody), replayed: true };
 }
 
 /**
  * A refusal (4xx) is stored too, so a retry gets the same answer. Its effect was rolled back with the claim, so
  * the key is stored afresh; if another request with the key committed in between, its response wins.
  */
-async function storeRefusal(db: Db, request: IdempotentRequest, response: HttpResponse): Promise<IdempotentOutcome> {
+async function storeRefusal(db: Db, key: StoredKey, response: HttpResponse): Promise<IdempotentOutcome> {
   const [stored] = await db
     .insert(idempotencyKeys)
-    .values({ ...request, status: response.statusCode, headers: response.headers, body: response.body })
+    .values({
+      scope: key.scope,
+      keyHash: key.keyHash,
+      fingerprint: key.fingerprint,
+      status: response.statusCode,
+      headers: response.headers,
+      sealedBody: seal(key.secret, response.body),
+    })
     .onConflictDoNothing()
     .returning({ scope: idempotencyKeys.scope });
-  return stored ? { ...response, replayed: false } : replay(db, request);
+  return stored ? { ...response, replayed: false } : replay(db, key);
 }
 
 const inFlight = (cause?: unknown) =>

@@ -18,12 +18,12 @@ export const createRegistrationRoute = defineRoute({
   path: '/events/{slug}/registrations',
   summary: 'Register for an event (no account needed)',
   description:
-    'One SQL statement checks the capacity and the waitlist and bumps the counter: CONFIRMED only if the spots fit and nobody is waiting, else WAITLIST (strict FIFO). The cancelToken is returned only here; only its hash is stored.',
+    'One SQL statement checks the capacity and the waitlist and bumps the counter: CONFIRMED only if the spots fit and nobody is waiting, else WAITLIST (strict FIFO). More spots than the whole capacity of the event: 409 capacity_exceeded (such a request could never leave the queue). The cancelToken is returned only here; only its hash is stored.',
   auth: 'none',
   params: EventParams,
   body: CreateRegistration,
   responses: { 201: CreatedRegistration },
-  errors: ['event_closed', 'already_registered', 'not_found'],
+  errors: ['event_closed', 'already_registered', 'capacity_exceeded', 'not_found'],
 });
 
 export const listRegistrationsRoute = defineRoute({

@@ -1,13 +1,11 @@
-import { and, asc, eq, getTableColumns, gt, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import { createHash, randomBytes } from 'node:crypto';
-import * as z from 'zod';
 import type { Db } from '../db/client';
-import { isConstraintViolation } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events, type EventRow } from '../events/schema';
 import { findEvent, findEventAsOrganizer } from '../events/service';
-import { decodeCursor, toPage, type Page } from '../http/pagination';
+import { keyset, toPage, type Page } from '../http/pagination';
 import type { UserRow } from '../users/schema';
 import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';
 import { registrations, type RegistrationRow, type RegistrationStatus } from './schema';
@@ -46,77 +44,79 @@ const withPosition = { ...getTableColumns(registrations), waitlistPosition };
  * Register with ONE statement: lock-and-update the event row, confirming only if the spots fit and nobody is
  * waiting (both read from the event row, so a concurrent registration that got the row first is seen), else
  * joining the waitlist; the insert in the same statement records the outcome. The partial unique index on active
- * emails fails the whole statement, counter included.
+ * emails fails the whole statement, counter included (409 already_registered, mapped by constraint name).
  */
 export async function register(db: Db, slug: string, input: CreateRegistration): Promise<CreatedRegistration> {
-  const cancelToken = randomBytes(32).toString('base64url');
-  const fits = sql`(${events.waitlistCount} = 0 and (${events.capacity} is null or ${events.spotsReserved} + ${input.spots}::int <= ${events.capacity}))`;
+  // A refusal is explained by a second read; if that read finds no reason, the event changed in between: retry once.
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const cancelToken = randomBytes(32).toString('base64url');
+    const [row] = await insertRegistration(db, slug, input, hashToken(cancelToken));
+    if (row) return { ...registrationView(row), cancelToken };
+    await explainRefusal(db, slug, input.spots);
+  }
+  throw new Error('registration refused twice with no reason the event shows');
+}
+
+function insertRegistration(db: Db, slug: string, input: CreateRegistration, cancelTokenHash: string) {
+  const spots = sql`${input.spots}::int`;
+  const fits = sql`(${events.waitlistCount} = 0 and (${events.capacity} is null or ${events.spotsReserved} + ${spots} <= ${events.capacity}))`;
   const event = db.$with('event').as(
     db
       .update(events)
       .set({
-        spotsReserved: sql`${events.spotsReserved} + case when ${fits} then ${input.spots}::int else 0 end`,
+        spotsReserved: sql`${events.spotsReserved} + case when ${fits} then ${spots} else 0 end`,
         waitlistCount: sql`${events.waitlistCount} + case when ${fits} then 0 else 1 end`,
       })
       .where(
         and(
           eq(events.slug, slug),
           eq(events.status, 'OPEN'),
-          lte(sql`${input.spots}::int`, events.maxSpotsPerRegistration),
+          lte(spots, events.maxSpotsPerRegistration),
+          // A request larger than the whole event could never leave the queue, and would block everyone behind it.
+          or(isNull(events.capacity), lte(spots, events.capacity)),
         ),
       )
       .returning({ id: events.id, waitlistCount: events.waitlistCount }),
   );
-  let row: RowWithPosition | undefined;
-  try {
-    [row] = await db
-      .with(event)
-      .insert(registrations)
-      .select(
-        db
-          .select({
-            id: sql`gen_random_uuid()`.as('id'),
-            eventId: event.id,
-            name: sql`${input.name}`.as('name'),
-            email: sql`${input.email}`.as('email'),
-            spots: sql`${input.spots}::int`.as('spots'),
-            // Confirmed exactly when the update left the waitlist empty.
-            status: sql`(case when ${event.waitlistCount} = 0 then 'CONFIRMED' else 'WAITLIST' end)::registration_status`.as('status'),
-            queueSeq: sql`nextval('registration_queue_seq')`.as('queue_seq'),
-            cancelTokenHash: sql`${hashToken(cancelToken)}`.as('cancel_token_hash'),
-            createdAt: sql`now()`.as('created_at'),
-            updatedAt: sql`now()`.as('updated_at'),
-          })
-          .from(event),
-      )
-      .returning({
-        ...getTableColumns(registrations),
-        // A new waiter is last in the queue, so its place is the new waitlist length.
-        waitlistPosition: sql<number>`(select waitlist_count from event)`,
-      });
-  } catch (err) {
-    if (isAlreadyRegistered(err)) throw alreadyRegistered();
-    throw err;
-  }
-  if (!row) return explainRefusal(db, slug, input.spots);
-  return { ...registrationView(row), cancelToken };
+  return db
+    .with(event)
+    .insert(registrations)
+    .select(
+      db
+        .select({
+          id: sql`gen_random_uuid()`.as('id'),
+          eventId: event.id,
+          name: sql`${input.name}`.as('name'),
+          email: sql`${input.email}`.as('email'),
+          spots: spots.as('spots'),
+          // Confirmed exactly when the update left the waitlist empty.
+          status: sql`(case when ${event.waitlistCount} = 0 then 'CONFIRMED' else 'WAITLIST' end)::registration_status`.as('status'),
+          queueSeq: sql`nextval('registration_queue_seq')`.as('queue_seq'),
+          cancelTokenHash: sql`${cancelTokenHash}`.as('cancel_token_hash'),
+          createdAt: sql`now()`.as('created_at'),
+          updatedAt: sql`now()`.as('updated_at'),
+        })
+        .from(event),
+    )
+    .returning({
+      ...getTableColumns(registrations),
+      // A new waiter is last in the queue, so its place is the new waitlist length.
+      waitlistPosition: sql<number>`(select waitlist_count from event)`,
+    });
 }
 
-const isAlreadyRegistered = (err: unknown) => isConstraintViolation(err, 'registrations_one_active_per_email');
-
-const alreadyRegistered = () =>
-  new LockstepError('already_registered', 'This email already has an active registration for this event', {
-    errors: [{ path: 'email', message: 'Already registered' }],
-  });
-
-/** The registration statement matched no event row: say why. */
-async function explainRefusal(db: Db, slug: string, spots: number): Promise<never> {
+/** The registration statement matched no event row: throw the reason, or return if the event shows none. */
+async function explainRefusal(db: Db, slug: string, spots: number): Promise<void> {
   const event = await findEvent(db, slug);
   if (event.status !== 'OPEN') throw new LockstepError('event_closed', 'Registration for this event is closed');
   if (spots > event.maxSpotsPerRegistration) {
     throw invalidField('spots', `At most ${event.maxSpotsPerRegistration} spots per registration`);
   }
-  throw new Error('registration refused for no known reason');
+  if (event.capacity !== null && spots > event.capacity) {
+    throw new LockstepError('capacity_exceeded', `This event has ${event.capacity} spots in all`, {
+      errors: [{ path: 'spots', message: `At most ${event.capacity}` }],
+    });
+  }
 }
 
 /** Who is asking about a registration: its organizer, or the holder of its cancel token. */
@@ -197,10 +197,7 @@ export async function changeStatus(
           // Joining the waitlist means joining its end.
           ...(target === 'WAITLIST' && { queueSeq: sql`nextval('registration_queue_seq')` }),
         })
-        .where(eq(registrations.id, registration.id))
-        .catch((err: unknown) => {
-          throw isAlreadyRegistered(err) ? alreadyRegistered() : err;
-        });
+        .where(eq(registrations.id, registration.id));
       await promoteWaitlist(tx, event.id);
     }
     const [row] = await tx.select(withPosition).from(registrations).where(eq(registrations.id, registration.id));
@@ -231,7 +228,7 @@ export async function getRegistration(db: Db, slug: string, id: string, access: 
   return registrationView(row);
 }
 
-const ListCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+const oldestFirst = keyset(registrations.createdAt, registrations.id);
 
 /** Oldest first, keyset-paginated on (createdAt, id). */
 export async function listRegistrations(
@@ -241,25 +238,19 @@ export async function listRegistrations(
   query: { limit: number; cursor?: string; status?: RegistrationStatus },
 ): Promise<Page<RegistrationView>> {
   const event = await findEventAsOrganizer(db, user, slug);
-  const after = query.cursor === undefined ? undefined : decodeCursor(ListCursor, query.cursor);
   const rows = await db
-    .select(withPosition)
+    .select({ ...withPosition, cursorTime: oldestFirst.cursorTime })
     .from(registrations)
     .where(
       and(
         eq(registrations.eventId, event.id),
         query.status ? eq(registrations.status, query.status) : undefined,
-        after
-          ? or(
-              gt(registrations.createdAt, new Date(after[0])),
-              and(eq(registrations.createdAt, new Date(after[0])), gt(registrations.id, after[1])),
-            )
-          : undefined,
+        oldestFirst.after(query.cursor),
       ),
     )
-    .orderBy(asc(registrations.createdAt), asc(registrations.id))
+    .orderBy(...oldestFirst.orderBy)
     .limit(query.limit + 1);
-  return toPage(rows, query.limit, registrationView, (row) => [row.createdAt.toISOString(), row.id]);
+  return toPage(rows, query.limit, registrationView, oldestFirst.key);
 }
 
 /** Counters and row sums read in one statement, so `consistent` compares one snapshot. */

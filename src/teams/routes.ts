@@ -67,9 +67,9 @@ export const addTeamMemberRoute = defineRoute({
   operationId: 'addTeamMember',
   method: 'POST',
   path: '/teams/{slug}/members',
-  summary: 'Add a member (owner; admins add MEMBERs)',
+  summary: 'Add a member (owner, admin)',
   description:
-    'Idempotent: 201 with the new member, or 200 with the existing member when the user is already in the team (its role is left unchanged; use PATCH to change it). Concurrent adds of one user create one membership. Only the owner may add with role ADMIN, as only the owner promotes and removes admins; an admin adding an ADMIN gets 403. An unknown userId: 404 user_not_found.',
+    'Idempotent: 201 with the new member, or 200 with the existing member when the user is already in the team (its role is left unchanged; use PATCH to change it). Concurrent adds of one user create one membership. An unknown userId: 404 user_not_found.',
   auth: 'required',
   params: TeamSlugParams,
   body: AddTeamMember,
@@ -97,7 +97,7 @@ export const removeTeamMemberRoute = defineRoute({
   path: '/teams/{slug}/members/{userId}',
   summary: 'Remove a member (owner, admin, or the member themself)',
   description:
-    'The owner removes anyone but themself; an admin removes MEMBERs and themself, not other admins (403); every member may leave. The owner is never removed: 409 owner_cannot_leave (transfer ownership first). A user who is not a member: 404 member_not_found. The permission check and the delete are one statement.',
+    'The owner and admins remove any member but the owner; every member may leave. The owner is never removed: 409 owner_cannot_leave (transfer ownership first). A user who is not a member: 404 member_not_found.',
   auth: 'required',
   params: TeamMemberParams,
   responses: { 204: null },

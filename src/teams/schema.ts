@@ -22,7 +22,7 @@ export const teams = pgTable(
 
 /**
  * Exactly one OWNER per team: at most one by the partial unique index below, at least one by the deferred
- * constraint trigger of migration 0002 (checked at commit, so a transfer may demote before it promotes).
+ * constraint trigger of migration 0005 (checked at commit, so a transfer may demote before it promotes).
  */
 export const teamMemberships = pgTable(
   'team_memberships',

@@ -1,5 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, inArray, ne, or, sql } from 'drizzle-orm';
-import { alias, QueryBuilder } from 'drizzle-orm/pg-core';
+import { and, asc, desc, eq, getTableColumns, inArray, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { transaction } from '../db/transaction';
 import { forbidden, LockstepError, notFound } from '../errors';
@@ -12,22 +11,6 @@ const teamSlugs: SlugTarget = { namespace: 'teams', table: teams, slugColumn: te
 
 /** The roles that manage a team: edit it, add members, co-organize its events. */
 export const TEAM_MANAGER_ROLES: readonly TeamRole[] = ['OWNER', 'ADMIN'];
-const OWNER_ONLY: readonly TeamRole[] = ['OWNER'];
-
-const subquery = new QueryBuilder();
-
-/**
- * Ids of the teams in which the user holds one of `roles`, as a subquery. Guarded statements put it in their WHERE
- * so the permission check and the write are one statement.
- */
-export function teamIdsWhereUserIs(userId: string, roles: readonly TeamRole[]) {
-  return subquery
-    .select({ id: teamMemberships.teamId })
-    .from(teamMemberships)
-    .where(and(eq(teamMemberships.userId, userId), inArray(teamMemberships.role, [...roles])));
-}
-
-const teamIdBySlug = (slug: string) => subquery.select({ id: teams.id }).from(teams).where(eq(teams.slug, slug));
 
 const ownerIdField = sql<string>`(select ${teamMemberships.userId} from ${teamMemberships}
   where ${teamMemberships.teamId} = ${teams.id} and ${teamMemberships.role} = 'OWNER')`;
@@ -90,78 +73,50 @@ export async function getTeam(db: Db, slug: string): Promise<TeamDetailView> {
   return { ...teamView(first.team, owner.userId), members };
 }
 
-const RETRY = Symbol('retry');
-const GUARDED_ATTEMPTS = 3;
+type LockStrength = 'update' | 'no key update' | 'share';
 
 /**
- * A guarded statement checks permission and state and writes in one go. When it matched nothing, `explain` reads
- * why and throws the fitting 4xx; when what it reads would let the write pass (a commit landed between the two
- * statements), the write runs again instead of answering with a reason that no longer holds.
+ * Every write to a team or its memberships starts here. The team row first, in a strength that conflicts with
+ * every other team write (transfers, edits and deletion take it exclusively, membership changes shared), then the
+ * caller's membership FOR SHARE: the role the permission check reads cannot change before this commits. Statements
+ * re-check only the row they wait for, never a subquery, so permissions are read under these locks instead.
  */
-async function guardedWrite<T>(
-  write: () => Promise<T | undefined>,
-  explain: () => Promise<T | typeof RETRY>,
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const written = await write();
-    if (written !== undefined) return written;
-    const explained = await explain();
-    if (explained !== RETRY) return explained;
-    if (attempt >= GUARDED_ATTEMPTS) throw new Error('guarded write kept missing although its explanation allowed it');
-  }
-}
-
-const caller = alias(teamMemberships, 'caller');
-const target = alias(teamMemberships, 'target');
-
-/** Only to explain a guarded write that matched nothing: 404 for an unknown team, else both roles (null: no member). */
-async function teamAccess(db: Db, slug: string, callerId: string, targetId = callerId) {
-  const [row] = await db
-    .select({ teamId: teams.id, callerRole: caller.role, targetRole: target.role })
-    .from(teams)
-    .leftJoin(caller, and(eq(caller.teamId, teams.id), eq(caller.userId, callerId)))
-    .leftJoin(target, and(eq(target.teamId, teams.id), eq(target.userId, targetId)))
-    .where(eq(teams.slug, slug));
-  if (!row) throw notFound('Team');
-  return row;
+async function lockTeam(tx: Db, slug: string, callerId: string, strength: LockStrength) {
+  const [team] = await tx.select().from(teams).where(eq(teams.slug, slug)).for(strength);
+  if (!team) throw notFound('Team');
+  const [caller] = await tx
+    .select({ role: teamMemberships.role })
+    .from(teamMemberships)
+    .where(and(eq(teamMemberships.teamId, team.id), eq(teamMemberships.userId, callerId)))
+    .for('share');
+  return { team, callerRole: caller?.role ?? null };
 }
 
 const holds = (role: TeamRole | null, roles: readonly TeamRole[]) => role !== null && roles.includes(role);
 
+const ownerCannotLeave = () =>
+  new LockstepError('owner_cannot_leave', 'The owner cannot leave the team: transfer ownership first');
+
 export async function updateTeam(db: Db, user: UserRow, slug: string, patch: UpdateTeam): Promise<TeamView> {
-  return guardedWrite(
-    async () => {
-      const [row] = await db
-        .update(teams)
-        .set({ ...patch, updatedAt: sql`now()` })
-        .where(and(eq(teams.slug, slug), inArray(teams.id, teamIdsWhereUserIs(user.id, TEAM_MANAGER_ROLES))))
-        .returning({ ...getTableColumns(teams), ownerId: ownerIdField });
-      return row && teamView(row, row.ownerId);
-    },
-    async () => {
-      const { callerRole } = await teamAccess(db, slug, user.id);
-      if (!holds(callerRole, TEAM_MANAGER_ROLES)) throw forbidden('Only the team owner and admins may edit the team');
-      return RETRY;
-    },
-  );
+  return transaction(db, async (tx) => {
+    const { team, callerRole } = await lockTeam(tx, slug, user.id, 'no key update');
+    if (!holds(callerRole, TEAM_MANAGER_ROLES)) throw forbidden('Only the team owner and admins may edit the team');
+    const [row] = await tx
+      .update(teams)
+      .set({ ...patch, updatedAt: sql`now()` })
+      .where(eq(teams.id, team.id))
+      .returning({ ...getTableColumns(teams), ownerId: ownerIdField });
+    return teamView(row!, row!.ownerId);
+  });
 }
 
 /** Memberships cascade; the team's events stay, detached (team_id set null by the foreign key). */
 export async function deleteTeam(db: Db, user: UserRow, slug: string): Promise<void> {
-  await guardedWrite(
-    async () => {
-      const [row] = await db
-        .delete(teams)
-        .where(and(eq(teams.slug, slug), inArray(teams.id, teamIdsWhereUserIs(user.id, OWNER_ONLY))))
-        .returning({ id: teams.id });
-      return row;
-    },
-    async () => {
-      const { callerRole } = await teamAccess(db, slug, user.id);
-      if (callerRole !== 'OWNER') throw forbidden('Only the team owner may delete the team');
-      return RETRY;
-    },
-  );
+  await transaction(db, async (tx) => {
+    const { team, callerRole } = await lockTeam(tx, slug, user.id, 'update');
+    if (callerRole !== 'OWNER') throw forbidden('Only the team owner may delete the team');
+    await tx.delete(teams).where(eq(teams.id, team.id));
+  });
 }
 
 /**
@@ -175,43 +130,25 @@ export async function addTeamMember(
   slug: string,
   input: AddTeamMember,
 ): Promise<{ created: boolean; member: TeamMemberView }> {
-  // Granting ADMIN is the owner's, as promoting (PATCH) and removing admins are: admins add MEMBERs.
-  const mayAdd = input.role === 'ADMIN' ? OWNER_ONLY : TEAM_MANAGER_ROLES;
-  return guardedWrite<{ created: boolean; member: TeamMemberView }>(
-    async () => {
-      const [row] = await db
-        .insert(teamMemberships)
-        .select((qb) =>
-          qb
-            .select({
-              teamId: teams.id,
-              userId: sql`${input.userId}::uuid`.as('user_id'),
-              role: sql`${input.role}::team_role`.as('role'),
-              joinedAt: sql`now()`.as('joined_at'),
-            })
-            .from(teams)
-            .where(and(eq(teams.slug, slug), inArray(teams.id, teamIdsWhereUserIs(user.id, mayAdd)))),
-        )
-        .onConflictDoNothing({ target: [teamMemberships.teamId, teamMemberships.userId] })
-        .returning(memberFields);
-      return row && { created: true, member: memberView(row) };
-    },
-    async () => {
-      const { teamId, callerRole, targetRole } = await teamAccess(db, slug, user.id, input.userId);
-      if (!holds(callerRole, mayAdd)) {
-        throw forbidden(input.role === 'ADMIN' ? 'Only the team owner may add admins' : 'Only the team owner and admins may add members');
-      }
-      if (targetRole === null) return RETRY;
-      const [existing] = await db
-        .select(memberFields)
-        .from(teamMemberships)
-        .where(and(eq(teamMemberships.teamId, teamId), eq(teamMemberships.userId, input.userId)));
-      return existing ? { created: false, member: memberView(existing) } : RETRY;
-    },
-  );
+  return transaction(db, async (tx) => {
+    const { team, callerRole } = await lockTeam(tx, slug, user.id, 'share');
+    if (!holds(callerRole, TEAM_MANAGER_ROLES)) throw forbidden('Only the team owner and admins may add members');
+    const [created] = await tx
+      .insert(teamMemberships)
+      .values({ teamId: team.id, userId: input.userId, role: input.role })
+      .onConflictDoNothing({ target: [teamMemberships.teamId, teamMemberships.userId] })
+      .returning(memberFields);
+    if (created) return { created: true, member: memberView(created) };
+    const [existing] = await tx
+      .select(memberFields)
+      .from(teamMemberships)
+      .where(and(eq(teamMemberships.teamId, team.id), eq(teamMemberships.userId, input.userId)));
+    if (!existing) throw new Error('membership vanished between its conflict and the re-read');
+    return { created: false, member: memberView(existing) };
+  });
 }
 
-/** Owner only. The owner's own row is excluded by the statement itself: ownership moves only by transfer. */
+/** Owner only. The owner's own row is excluded: ownership moves only by transfer. */
 export async function updateTeamMember(
   db: Db,
   user: UserRow,
@@ -219,79 +156,43 @@ export async function updateTeamMember(
   userId: string,
   role: Exclude<TeamRole, 'OWNER'>,
 ): Promise<TeamMemberView> {
-  return guardedWrite(
-    async () => {
-      const [row] = await db
-        .update(teamMemberships)
-        .set({ role })
-        .where(
-          and(
-            inArray(teamMemberships.teamId, teamIdBySlug(slug)),
-            eq(teamMemberships.userId, userId),
-            ne(teamMemberships.role, 'OWNER'),
-            inArray(teamMemberships.teamId, teamIdsWhereUserIs(user.id, OWNER_ONLY)),
-          ),
-        )
-        .returning(memberFields);
-      return row && memberView(row);
-    },
-    async () => {
-      const { callerRole, targetRole } = await teamAccess(db, slug, user.id, userId);
-      if (callerRole !== 'OWNER') throw forbidden('Only the team owner may change roles');
-      if (targetRole === null) throw memberNotFound(userId);
-      if (targetRole === 'OWNER') {
-        throw new LockstepError(
-          'ownership_transfer_required',
-          "The owner's role changes only by transferring ownership (POST /teams/{slug}/transfer)",
-        );
-      }
-      return RETRY;
-    },
-  );
+  return transaction(db, async (tx) => {
+    const { team, callerRole } = await lockTeam(tx, slug, user.id, 'share');
+    if (callerRole !== 'OWNER') throw forbidden('Only the team owner may change roles');
+    const [row] = await tx
+      .update(teamMemberships)
+      .set({ role })
+      .where(and(eq(teamMemberships.teamId, team.id), eq(teamMemberships.userId, userId), ne(teamMemberships.role, 'OWNER')))
+      .returning(memberFields);
+    if (row) return memberView(row);
+    if (userId !== user.id) throw memberNotFound(userId);
+    throw new LockstepError(
+      'ownership_transfer_required',
+      "The owner's role changes only by transferring ownership (POST /teams/{slug}/transfer)",
+    );
+  });
 }
 
-/**
- * The owner removes anyone but themself, an admin removes MEMBERs, anyone removes themself; the OWNER row never
- * matches. Permission and the target's role are conditions of the DELETE, re-checked on the locked row.
- */
+/** The owner and admins remove anyone but the owner; any member removes themself; the owner cannot leave. */
 export async function removeTeamMember(db: Db, user: UserRow, slug: string, userId: string): Promise<void> {
-  const self = user.id === userId;
-  await guardedWrite(
-    async () => {
-      const [row] = await db
-        .delete(teamMemberships)
-        .where(
-          and(
-            inArray(teamMemberships.teamId, teamIdBySlug(slug)),
-            eq(teamMemberships.userId, userId),
-            ne(teamMemberships.role, 'OWNER'),
-            self
-              ? undefined
-              : or(
-                  inArray(teamMemberships.teamId, teamIdsWhereUserIs(user.id, OWNER_ONLY)),
-                  and(
-                    eq(teamMemberships.role, 'MEMBER'),
-                    inArray(teamMemberships.teamId, teamIdsWhereUserIs(user.id, TEAM_MANAGER_ROLES)),
-                  ),
-                ),
-          ),
-        )
-        .returning({ userId: teamMemberships.userId });
-      return row;
-    },
-    async () => {
-      const { callerRole, targetRole } = await teamAccess(db, slug, user.id, userId);
-      if (!self && !holds(callerRole, TEAM_MANAGER_ROLES)) {
-        throw forbidden('Only the team owner, admins or the member themself may remove a member');
-      }
-      if (targetRole === null) throw memberNotFound(userId);
-      if (targetRole === 'OWNER') {
-        throw new LockstepError('owner_cannot_leave', 'The owner cannot leave the team: transfer ownership first');
-      }
-      if (!self && callerRole === 'ADMIN' && targetRole === 'ADMIN') throw forbidden('Only the team owner may remove admins');
-      return RETRY;
-    },
-  );
+  await transaction(db, async (tx) => {
+    const self = user.id === userId;
+    const { team, callerRole } = await lockTeam(tx, slug, user.id, 'share');
+    if (!self && !holds(callerRole, TEAM_MANAGER_ROLES)) {
+      throw forbidden('Only the team owner, admins or the member themself may remove a member');
+    }
+    if (self && callerRole === 'OWNER') throw ownerCannotLeave();
+    const [removed] = await tx
+      .delete(teamMemberships)
+      .where(and(eq(teamMemberships.teamId, team.id), eq(teamMemberships.userId, userId), ne(teamMemberships.role, 'OWNER')))
+      .returning({ userId: teamMemberships.userId });
+    if (removed) return;
+    const [target] = await tx
+      .select({ role: teamMemberships.role })
+      .from(teamMemberships)
+      .where(and(eq(teamMemberships.teamId, team.id), eq(teamMemberships.userId, userId)));
+    throw target?.role === 'OWNER' ? ownerCannotLeave() : memberNotFound(userId);
+  });
 }
 
 /**
@@ -322,6 +223,22 @@ export async function transferTeam(db: Db, user: UserRow, slug: string, newOwner
   });
 }
 
+/** Whether the user is an OWNER or ADMIN of the team; with `lock`, the membership stays as read until commit. */
+export async function isTeamManager(db: Db, teamId: string, userId: string, options: { lock: boolean }): Promise<boolean> {
+  const query = db
+    .select({ role: teamMemberships.role })
+    .from(teamMemberships)
+    .where(
+      and(
+        eq(teamMemberships.teamId, teamId),
+        eq(teamMemberships.userId, userId),
+        inArray(teamMemberships.role, [...TEAM_MANAGER_ROLES]),
+      ),
+    );
+  const [manager] = options.lock ? await query.for('share') : await query;
+  return manager !== undefined;
+}
+
 /**
  * The id of team `slug` when the user is its OWNER or ADMIN, for attaching an event to it. Call it inside the
  * transaction that writes the event: the team row (FOR KEY SHARE) and the caller's membership (FOR SHARE) stay
@@ -333,17 +250,8 @@ export async function lockManagedTeam(tx: Db, userId: string, slug: string): Pro
   if (!team) {
     throw new LockstepError('not_found', 'Team not found', { errors: [{ path: 'teamSlug', message: 'No team with this slug' }] });
   }
-  const [manager] = await tx
-    .select({ role: teamMemberships.role })
-    .from(teamMemberships)
-    .where(
-      and(
-        eq(teamMemberships.teamId, team.id),
-        eq(teamMemberships.userId, userId),
-        inArray(teamMemberships.role, [...TEAM_MANAGER_ROLES]),
-      ),
-    )
-    .for('share');
-  if (!manager) throw forbidden("Only the team's owner and admins may attach events to it");
+  if (!(await isTeamManager(tx, team.id, userId, { lock: true }))) {
+    throw forbidden("Only the team's owner and admins may attach events to it");
+  }
   return team.id;
 }

@@ -1,4 +1,4 @@
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -58,5 +58,17 @@ describe('JWKS verification', () => {
     const res = await call(getMe, { as: { token: await make() } });
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('unauthorized');
+  });
+});
+
+describe('JWKS outage', () => {
+  it('answers 503 auth_unavailable, not 401, when the key set cannot be fetched', async () => {
+    vi.resetModules();
+    vi.stubEnv('AUTH_JWKS_URL', 'http://127.0.0.1:1/.well-known/jwks.json');
+    const unreachable = (await import('../../functions/me-get')).handler;
+    const res = await call(unreachable, { as: { token: await signed({ sub: 'jwks-user' }) } });
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('auth_unavailable');
+    expect(res.headers['retry-after']).toBe('5');
   });
 });

@@ -112,6 +112,24 @@ describe('POST /events', () => {
     expect(await count('events')).toBe(0);
   });
 
+  it.each([
+    ['a NUL byte in the name', newEvent('Nul\u0000byte'), 'name'],
+    ['a NUL byte in a nested field', newEvent('Fine', { location: 'Room \u0000' }), 'location'],
+    ['year 0', newEvent('Ancient', { startsAt: '0000-06-01T00:00:00Z' }), 'startsAt'],
+    ['past year 9999 after the offset', newEvent('Future', { startsAt: '9999-12-31T23:00:00-05:00' }), 'startsAt'],
+  ])('%s → 400 with the field, nothing written', async (_, body, path) => {
+    const res = await call(createEvent, { as: 'alice', body });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe(path);
+    expect(await count('events')).toBe(0);
+  });
+
+  it('a NUL byte in a path parameter → 400', async () => {
+    const res = await call(getEvent, { params: { slug: 'a\u0000' } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe('path.slug');
+  });
+
   it('a body over 64 KiB → 413 and nothing written', async () => {
     const res = await call(createEvent, { as: 'alice', body: newEvent('Huge', { description: 'x'.repeat(70_000) }) });
     expect(res.status).toBe(413);

@@ -203,9 +203,42 @@ describe('key rules', () => {
   it('keys older than 24 h are purged', async () => {
     await call(createEvent, { as: ORGANIZER, body: eventBody('Old'), key: 'old' });
     await call(createEvent, { as: ORGANIZER, body: eventBody('New'), key: 'new' });
-    await sql(`update idempotency_keys set created_at = now() - interval '25 hours' where key = 'old'`);
+    await sql(`update idempotency_keys set created_at = now() - interval '25 hours' where key_hash = encode(sha256('old'), 'hex')`);
     expect(await purgeExpiredIdempotencyKeys(database())).toBe(1);
-    expect((await sql(`select key from idempotency_keys`)).map((r) => r.key)).toEqual(['new']);
+    expect(await sql(`select key_hash = encode(sha256('new'), 'hex') as kept from idempotency_keys`)).toEqual([{ kept: true }]);
+  });
+
+  it('stores neither the key nor a readable response: a cancelToken stays secret at rest', async () => {
+    await seedEvent('secret');
+    const key = randomUUID();
+    const res = await call(register, { params: { slug: 'secret' }, body: { name: 'Gil', email: 'gil@example.com' }, key });
+    const dump = JSON.stringify(await sql('select * from idempotency_keys'));
+    expect(dump).not.toContain(res.body.cancelToken);
+    expect(dump).not.toContain(key);
+    expect(dump).not.toContain('gil@example.com');
+  });
+
+  it('the query string is part of the fingerprint: a wrong token refused under a key does not stick to the right one', async () => {
+    await seedEvent('tokens');
+    const reg = await call(register, { params: { slug: 'tokens' }, body: { name: 'Hal', email: 'hal@example.com' } });
+    const wrong = await call(cancelRegistration, { params: { slug: 'tokens', id: reg.body.id }, query: { token: 'wrong' }, key: 'cancel-1' });
+    expect(wrong.status).toBe(404);
+    const right = await call(cancelRegistration, { params: { slug: 'tokens', id: reg.body.id }, query: { token: reg.body.cancelToken }, key: 'cancel-1' });
+    expect(right.status).toBe(422);
+    expect((await call(cancelRegistration, { params: { slug: 'tokens', id: reg.body.id }, query: { token: reg.body.cancelToken }, key: 'cancel-2' })).status).toBe(204);
+  });
+
+  it('a keyed request waiting on a busy row longer than the in-flight wait still succeeds', async () => {
+    const event = await seedEvent('busy');
+    const blocker = await import('pg').then(({ default: pg }) => new pg.Client({ connectionString: process.env.DATABASE_URL }));
+    await blocker.connect();
+    await blocker.query('begin');
+    await blocker.query('select 1 from events where id = $1 for update', [event.id]);
+    const pending = call(register, { params: { slug: 'busy' }, body: { name: 'Ivy', email: 'ivy@example.com' }, key: 'patient' });
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await blocker.query('commit');
+    await blocker.end();
+    expect((await pending).status).toBe(201);
   });
 });
 

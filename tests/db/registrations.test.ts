@@ -131,6 +131,15 @@ describe('POST /events/{slug}/registrations', () => {
     expect((await sql(`select sum(spots_reserved)::int as n from events`))[0]!.n).toBe(0);
   });
 
+  it('refuses more spots than the whole capacity, so no request can block the queue forever', async () => {
+    const event = await newEvent('tiny', 3);
+    const res = await registerFor('tiny', 'big@example.com', 4);
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ code: 'capacity_exceeded', errors: [{ path: 'spots' }] });
+    expect((await registerFor('tiny', 'small@example.com', 3)).body.status).toBe('CONFIRMED');
+    await assertInvariants(event.id);
+  });
+
   it('works with unlimited capacity', async () => {
     const event = await newEvent('open-air', null);
     const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => registerFor('open-air', `u${i}@example.com`, 3)));
@@ -180,7 +189,7 @@ describe('cancelling, promoting and capacity changes', () => {
   });
 
   it('a capacity increase promotes in order; a capacity below spotsReserved is refused', async () => {
-    const event = await newEvent('grow', 1);
+    const event = await newEvent('grow', 2);
     await registerFor('grow', 'a@example.com', 1);
     await registerFor('grow', 'b@example.com', 2);
     await registerFor('grow', 'c@example.com', 1);
@@ -265,6 +274,20 @@ describe('organizer views and counter checks', () => {
     expect(stats.body).toEqual({
       capacity: 2, spotsReserved: 2, confirmedSpots: 2, waitlistSpots: 1, waitlistCount: 1, cancelledCount: 0, consistent: true,
     });
+  });
+
+  it('pages one registration at a time without repeating or skipping any', async () => {
+    await newEvent('paged', 100);
+    const created = await Promise.all(Array.from({ length: 7 }, (_, i) => registerFor('paged', `page${i}@example.com`)));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await call(listRegistrations, { as: ORGANIZER, params: { slug: 'paged' }, query: { limit: '1', ...(cursor && { cursor }) } });
+      seen.push(...res.body.items.map((r: { id: string }) => r.id));
+      cursor = res.body.nextCursor ?? undefined;
+    } while (cursor && seen.length < 20);
+    expect(seen).toHaveLength(7);
+    expect(new Set(seen)).toEqual(new Set(created.map((r) => r.body.id)));
   });
 
   it('finds corrupted counters, and repair fixes them and promotes the queue', async () => {

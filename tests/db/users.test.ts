@@ -100,6 +100,11 @@ describe('authentication', () => {
     expect(await count('users')).toBe(0);
   });
 
+  it('accepts the scheme in any case', async () => {
+    const res = await call(getMe, { headers: { authorization: `bearer ${await token('casual')}` } });
+    expect(res.status).toBe(200);
+  });
+
   it('an expired token → 401', async () => {
     const res = await call(getMe, { as: { token: await token('eve', { expiresIn: -60 }) } });
     expect(res.status).toBe(401);
