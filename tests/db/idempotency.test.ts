@@ -288,7 +288,7 @@ describe('concurrency and failures', () => {
     expect(await count('select count(*) as n from registrations')).toBe(1);
   });
 
-  it('the transaction dies before commit: nothing is stored and the retry performs the effect once', async () => {
+  it('the transaction dies before commit: nothing was stored, and the retry performs the effect once', async () => {
     const event = await seedEvent('before-commit');
     // Hold the event row so the keyed registration claims its key and then waits inside its transaction.
     const blocker = await import('pg').then(({ default: pg }) => new pg.Client({ connectionString: process.env.DATABASE_URL }));
@@ -297,18 +297,24 @@ describe('concurrency and failures', () => {
     await blocker.query('select 1 from events where id = $1 for update', [event.id]);
     const request = { params: { slug: 'before-commit' }, body: { name: 'Fay', email: 'fay@example.com' }, key: 'crashes' };
     const pending = call(register, request);
-    await vi.waitFor(async () =>
-      expect(await count(`select count(*) as n from pg_stat_activity where application_name = 'lockstep' and wait_event_type = 'Lock'`)).toBe(1),
-    );
-    await sql(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'lockstep' and wait_event_type = 'Lock'`);
-    const failed = await pending;
-    expect(failed.status).toBe(503);
+    const waitingBackend = `select pid from pg_stat_activity where application_name = 'lockstep' and wait_event_type = 'Lock'`;
+    await vi.waitFor(async () => expect(await sql(waitingBackend)).toHaveLength(1));
+    const [killed] = await sql(waitingBackend);
+    await sql('select pg_terminate_backend($1)', [killed!.pid]);
+    // The claim died with its transaction: nothing is stored, and lockstep runs the request again on a new
+    // connection, which waits for the row like the first attempt did.
+    await vi.waitFor(async () => {
+      const waiting = await sql(waitingBackend);
+      expect(waiting).toHaveLength(1);
+      expect(waiting[0]!.pid).not.toBe(killed!.pid);
+    });
+    expect(await count('select count(*) as n from idempotency_keys')).toBe(0);
     await blocker.query('rollback');
     await blocker.end();
-    expect(await count('select count(*) as n from idempotency_keys')).toBe(0);
+    const first = await pending;
+    expect(first.status).toBe(201);
     const retry = await call(register, request);
-    expect(retry.status).toBe(201);
-    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(await sql(`select count(*)::int as n, (select spots_reserved from events) as reserved from registrations`)).toEqual([{ n: 1, reserved: 1 }]);
   });
 
