@@ -4,7 +4,7 @@ import { drizzle as drizzlePg, type NodePgQueryResultHKT } from 'drizzle-orm/nod
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import ws from 'ws';
-import { config, type Config } from '../config';
+import { databaseConfig, type DatabaseConfig } from '../config';
 import { logger } from '../logger';
 import * as schema from './schema';
 
@@ -25,12 +25,12 @@ interface Connection {
 
 let current: Connection | undefined;
 
-export function driverFor(cfg: Pick<Config, 'DATABASE_DRIVER' | 'DATABASE_URL'>): DriverName {
+export function driverFor(cfg: Pick<DatabaseConfig, 'DATABASE_DRIVER' | 'DATABASE_URL'>): DriverName {
   if (cfg.DATABASE_DRIVER !== 'auto') return cfg.DATABASE_DRIVER;
   return new URL(cfg.DATABASE_URL).hostname.endsWith('.neon.tech') ? 'neon' : 'pg';
 }
 
-function connect(cfg: Config): Connection {
+function connect(cfg: DatabaseConfig): Connection {
   const driver = driverFor(cfg);
   const poolConfig = {
     connectionString: cfg.DATABASE_URL,
@@ -68,7 +68,7 @@ function connect(cfg: Config): Connection {
   return connection;
 }
 
-function configureNeon(cfg: Config): void {
+function configureNeon(cfg: DatabaseConfig): void {
   neonConfig.webSocketConstructor = ws;
   if (cfg.NEON_WS_PROXY !== undefined) {
     // A plain local Postgres behind a WebSocket-to-TCP proxy: no TLS anywhere.
@@ -90,7 +90,7 @@ export function database(): Db {
 }
 
 export function connection(): Connection {
-  const cfg = config();
+  const cfg = databaseConfig();
   if (current && Date.now() - current.lastReleasedAt > cfg.DATABASE_MAX_IDLE_SECONDS * 1000) {
     const stale = current.pool;
     stale.end().catch(() => undefined);
