@@ -6,6 +6,7 @@ import pg from 'pg';
 import ws from 'ws';
 import { databaseConfig, type DatabaseConfig } from '../config';
 import { logger } from '../logger';
+import { postgresError } from './errors';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -51,6 +52,7 @@ function connect(cfg: DatabaseConfig): Connection {
     pool = pgPool;
     db = drizzlePg({ client: pgPool, schema }) as unknown as Db;
   }
+  keepConnectionsOnServerErrors(pool);
   const connection: Connection = { db, driver, pool, lastReleasedAt: Date.now() };
   // An idle client whose server went away (restart, pg_terminate_backend, idle timeout) emits here; pg then
   // discards it. Without a listener the process would crash.
@@ -66,6 +68,29 @@ function connect(cfg: DatabaseConfig): Connection {
     connection.lastReleasedAt = Date.now();
   });
   return connection;
+}
+
+/**
+ * pg-pool's `query` (which Drizzle calls outside transactions, in both drivers) discards its connection on any
+ * error, even a constraint violation the server answered normally: every refused write (409 already_registered, an
+ * import's unchanged row) would pay a new connection (TCP, TLS, SCRAM; a WebSocket on Neon). Run it on a checked-out
+ * client instead and keep the connection when Postgres itself reported the error (it has a SQLSTATE); a broken
+ * connection is still discarded, by the error or by the pool's own check of the client.
+ */
+function keepConnectionsOnServerErrors(pool: pg.Pool | NeonPool): void {
+  const query = async (...args: unknown[]) => {
+    const client = await pool.connect();
+    let failure: Error | undefined;
+    try {
+      return await (client.query as (...queryArgs: unknown[]) => Promise<unknown>)(...args);
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      client.release(failure && postgresError(failure) === undefined ? failure : undefined);
+    }
+  };
+  pool.query = query as typeof pool.query;
 }
 
 function configureNeon(cfg: DatabaseConfig): void {
