@@ -4,7 +4,8 @@ import { ExplicitSlug, SlugParam } from '../slug/contract';
 
 const timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
 
-const eventFields = {
+/** The fields of an event as clients send them; the import composes its event rows from these. */
+export const eventFields = {
   name: z.string().trim().min(3).max(100),
   description: z.string().max(5000).nullable().optional(),
   location: z.string().max(200).nullable().optional(),
@@ -21,13 +22,15 @@ const eventFields = {
     }),
 };
 
-export const CreateEvent = z
-  .strictObject(eventFields)
-  .refine((event) => event.endsAt == null || event.endsAt >= event.startsAt, {
+/** An event's schema, refined so that endsAt, when given, is not before startsAt. */
+export function withEndsNotBeforeStart<S extends z.ZodType<{ startsAt: Date; endsAt?: Date | null }>>(schema: S): S {
+  return schema.refine((event) => event.endsAt == null || event.endsAt >= event.startsAt, {
     message: 'endsAt must not be before startsAt',
     path: ['endsAt'],
-  })
-  .meta({ id: 'CreateEvent' });
+  });
+}
+
+export const CreateEvent = withEndsNotBeforeStart(z.strictObject(eventFields)).meta({ id: 'CreateEvent' });
 
 export const UpdateEvent = z
   .strictObject({

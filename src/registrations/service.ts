@@ -6,8 +6,9 @@ import { isConstraintViolation } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events, type EventRow } from '../events/schema';
-import { findEvent, findEventAsOrganizer } from '../events/service';
+import { findEventAsOrganizer } from '../events/service';
 import { decodeCursor, toPage, type Page } from '../http/pagination';
+import type { ExternalKey } from '../import/contract';
 import type { UserRow } from '../users/schema';
 import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';
 import { registrations, type RegistrationRow, type RegistrationStatus } from './schema';
@@ -42,6 +43,11 @@ const waitlistPosition = sql<number | null>`case when "registrations"."status" =
 
 const withPosition = { ...getTableColumns(registrations), waitlistPosition };
 
+/** The event to register for: by slug (the API) or by id (imports, which know the id of the event they wrote). */
+type EventRef = { slug: string } | { id: string };
+
+const eventIs = (ref: EventRef) => ('id' in ref ? eq(events.id, ref.id) : eq(events.slug, ref.slug));
+
 /**
  * Register with ONE statement: lock-and-update the event row, confirming only if the spots fit and nobody is
  * waiting (both read from the event row, so a concurrent registration that got the row first is seen), else
@@ -49,6 +55,42 @@ const withPosition = { ...getTableColumns(registrations), waitlistPosition };
  * emails fails the whole statement, counter included.
  */
 export async function register(db: Db, slug: string, input: CreateRegistration): Promise<CreatedRegistration> {
+  return insertRegistration(db, { slug }, input);
+}
+
+/**
+ * Register an imported row once per external key, through the same statement as `register`. A key that exists
+ * already fails that statement on `registrations_external_key`, so the counter update is undone with the insert
+ * (ON CONFLICT DO NOTHING would keep it). Postgres may report the active-email index first for the same row, and
+ * a refusal (closed event, ...) says nothing about the key: any failure is therefore followed by a read of the key
+ * in a new statement, and an existing key means unchanged.
+ */
+export async function importRegistration(
+  db: Db,
+  eventId: string,
+  key: ExternalKey,
+  input: CreateRegistration,
+): Promise<RegistrationStatus | 'unchanged'> {
+  try {
+    return (await insertRegistration(db, { id: eventId }, input, key)).status;
+  } catch (err) {
+    if (isConstraintViolation(err, 'registrations_external_key')) return 'unchanged';
+    if (!(err instanceof LockstepError)) throw err;
+    const [existing] = await db
+      .select({ id: registrations.id })
+      .from(registrations)
+      .where(and(eq(registrations.importSource, key.source), eq(registrations.externalId, key.externalId)));
+    if (existing) return 'unchanged';
+    throw err;
+  }
+}
+
+async function insertRegistration(
+  db: Db,
+  ref: EventRef,
+  input: CreateRegistration,
+  key?: ExternalKey,
+): Promise<CreatedRegistration> {
   const cancelToken = randomBytes(32).toString('base64url');
   const fits = sql`(${events.waitlistCount} = 0 and (${events.capacity} is null or ${events.spotsReserved} + ${input.spots}::int <= ${events.capacity}))`;
   const event = db.$with('event').as(
@@ -60,7 +102,7 @@ export async function register(db: Db, slug: string, input: CreateRegistration):
       })
       .where(
         and(
-          eq(events.slug, slug),
+          eventIs(ref),
           eq(events.status, 'OPEN'),
           lte(sql`${input.spots}::int`, events.maxSpotsPerRegistration),
         ),
@@ -86,6 +128,8 @@ export async function register(db: Db, slug: string, input: CreateRegistration):
             cancelTokenHash: sql`${hashToken(cancelToken)}`.as('cancel_token_hash'),
             createdAt: sql`now()`.as('created_at'),
             updatedAt: sql`now()`.as('updated_at'),
+            importSource: sql`${key?.source ?? null}::text`.as('import_source'),
+            externalId: sql`${key?.externalId ?? null}::text`.as('external_id'),
           })
           .from(event),
       )
@@ -98,7 +142,7 @@ export async function register(db: Db, slug: string, input: CreateRegistration):
     if (isAlreadyRegistered(err)) throw alreadyRegistered();
     throw err;
   }
-  if (!row) return explainRefusal(db, slug, input.spots);
+  if (!row) return explainRefusal(db, ref, input.spots);
   return { ...registrationView(row), cancelToken };
 }
 
@@ -110,8 +154,9 @@ const alreadyRegistered = () =>
   });
 
 /** The registration statement matched no event row: say why. */
-async function explainRefusal(db: Db, slug: string, spots: number): Promise<never> {
-  const event = await findEvent(db, slug);
+async function explainRefusal(db: Db, ref: EventRef, spots: number): Promise<never> {
+  const [event] = await db.select().from(events).where(eventIs(ref));
+  if (!event) throw notFound('Event');
   if (event.status !== 'OPEN') throw new LockstepError('event_closed', 'Registration for this event is closed');
   if (spots > event.maxSpotsPerRegistration) {
     throw invalidField('spots', `At most ${event.maxSpotsPerRegistration} spots per registration`);
