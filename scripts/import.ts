@@ -47,10 +47,10 @@ function progressBar(): { update: (progress: ImportProgress) => void; done: () =
   };
 }
 
-const cfg = importConfig();
 const bar = progressBar();
 let exitCode = 0;
 try {
+  const cfg = importConfig();
   const summary = await runImport(database(), {
     location: cfg.IMPORT_SOURCE,
     ownerSub: cfg.IMPORT_OWNER_SUB,

@@ -267,7 +267,8 @@ class ImportRun {
   }
 
   async finish(status: 'SUCCEEDED' | 'FAILED', error?: ReturnType<typeof describeError>): Promise<void> {
-    const summary = error?.map((part) => [part.name, part.sqlState, part.constraint].filter(Boolean).join(' ')).join(' <- ');
+    // describeError keeps only what may be logged: no SQL, no parameters, no row contents.
+    const summary = error?.map((part) => [part.name, part.sqlState, part.constraint, part.message].filter(Boolean).join(' ')).join(' <- ');
     await this.saveCounts({ status, error: summary?.slice(0, 500), finishedAt: sql`now()` });
   }
 }

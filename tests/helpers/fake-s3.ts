@@ -11,6 +11,8 @@ export interface FakeS3 {
    * reader that needs the whole body before its first row never gets past that point.
    */
   hold(key: string, bytes: number): { release: () => void; reached: Promise<void> };
+  /** The next GET of `key` breaks the connection after `bytes` bytes, as a crash of the network or the store would. */
+  cut(key: string, bytes: number): void;
   requests: string[];
 }
 
@@ -22,7 +24,7 @@ const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&
  */
 export async function startFakeS3(): Promise<FakeS3> {
   const buckets = new Map<string, Map<string, Buffer>>();
-  const holds = new Map<string, { bytes: number; released: Promise<void>; onReached: () => void }>();
+  const holds = new Map<string, Hold>();
   const requests: string[] = [];
 
   const server = createServer((req, res) => {
@@ -76,17 +78,33 @@ export async function startFakeS3(): Promise<FakeS3> {
       holds.set(key, { bytes, released, onReached });
       return { release, reached };
     },
+    cut(key, bytes) {
+      holds.set(key, { bytes, released: Promise.resolve(), onReached: () => undefined, cut: true });
+    },
   };
+}
+
+interface Hold {
+  bytes: number;
+  released: Promise<void>;
+  onReached: () => void;
+  cut?: boolean;
 }
 
 const etag = (body: Buffer) => createHash('md5').update(body).digest('hex');
 
-async function writeChunked(res: ServerResponse, body: Buffer, hold?: { bytes: number; released: Promise<void>; onReached: () => void }) {
+async function writeChunked(res: ServerResponse, body: Buffer, hold?: Hold) {
   const chunk = 16 * 1024;
   for (let offset = 0; offset < body.length; offset += chunk) {
     const end = Math.min(body.length, offset + chunk);
     if (hold && offset < hold.bytes && end >= hold.bytes) {
       res.write(body.subarray(offset, hold.bytes));
+      if (hold.cut) {
+        // Let the bytes so far reach the client, then break the connection mid-body.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        res.destroy();
+        return;
+      }
       hold.onReached();
       await hold.released;
       res.write(body.subarray(hold.bytes, end));

@@ -82,6 +82,29 @@ describe('importEvents from S3', () => {
     expect(single).toMatchObject({ source: 's3://lockstep-imports/incoming/', objectsImported: 0, objectsSkipped: 1 });
   });
 
+  it('a connection broken mid-object fails the run without recording the object; the next run loses no row', async () => {
+    const crash = generateImportFixture({ events: 100, registrations: 1_000, objects: 1, seed: 5 });
+    const object = crash.objects[0]!;
+    s3.put('lockstep-imports', `crash/${object.name}`, object.content);
+    s3.cut(`crash/${object.name}`, Math.floor(object.content.length / 2));
+    const location = 's3://lockstep-imports/crash/';
+    await expect(importS3({ location })).rejects.toThrow();
+    const [failed] = await sql(`select * from import_runs where source = $1`, [location]);
+    expect(failed).toMatchObject({ status: 'FAILED', objects_imported: 0, error: expect.stringMatching(/aborted|ECONNRESET|socket/i) });
+    expect(failed!.rows_read).toBeGreaterThan(0);
+    expect(failed!.rows_read).toBeLessThan(crash.expected.read);
+    expect(await sql(`select name from import_objects where source = $1`, [location])).toEqual([]);
+
+    const retry = await importS3({ location });
+    expect(retry).toMatchObject({ objectsImported: 1, read: crash.expected.read, rejected: crash.expected.rejected });
+    // What the broken run wrote and what the retry wrote add up to a clean import: nothing twice, nothing lost.
+    expect(failed!.created + retry.created).toBe(crash.expected.created);
+    expect(failed!.waitlisted + retry.waitlisted).toBe(crash.expected.waitlisted);
+    const registrations = await sql(`select r.external_id, r.status from registrations r join events e on e.id = r.event_id
+      where e.import_source = $1`, [location]);
+    expect(new Map(registrations.map((r) => [r.external_id, r.status]))).toEqual(crash.registrations);
+  });
+
   it('a source that cannot be read fails the run, records it FAILED and imports nothing as done', async () => {
     await expect(importS3({ location: 's3://no-such-bucket/' })).rejects.toThrow();
     const [run] = await sql(`select status, error from import_runs where source = 's3://no-such-bucket/'`);
