@@ -28,6 +28,8 @@ export interface ImportFixture {
   events: Map<string, string>;
   /** `object:line` of every row that should be rejected. */
   rejections: Set<string>;
+  /** Rows broken on purpose (the other rejections break a rule of the API). */
+  malformed: number;
 }
 
 export interface FixtureOptions {
@@ -111,7 +113,8 @@ export function generateImportFixture(options: FixtureOptions): ImportFixture {
   }
   // Exact repeats of earlier rows: unchanged when the original was imported.
   for (let k = 0; k < repeatedEvents; k++) {
-    const index = int(0, eventRows.length - 1);
+    let index = int(0, eventRows.length - 1);
+    while (eventRows[index]!.malformed !== undefined) index = (index + 1) % eventRows.length;
     place(index + int(1, 20), { ...eventRows[index]! });
   }
   const sequence: Row[] = [];
@@ -186,7 +189,14 @@ function withExpectation(sequence: Row[], objectCount: number): ImportFixture {
       }
     }
   }
-  return { objects, expected, registrations, events: new Map([...events].map(([id, e]) => [id, e.name])), rejections };
+  return {
+    objects,
+    expected,
+    registrations,
+    events: new Map([...events].map(([id, e]) => [id, e.name])),
+    rejections,
+    malformed: located.filter((row) => row.invalid).length,
+  };
 }
 
 /** Each malformed row breaks one rule, by its number; a few breaks depend on the format. */

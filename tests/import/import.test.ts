@@ -80,6 +80,8 @@ describe('importEvents over a generated data set, then again', () => {
   }, 180_000);
 
   it('imports 22,000 rows: exact counts, invariants, distinct slugs, rejections by object and line', async () => {
+    expect(fixture.expected.read).toBe(22_000);
+    expect(fixture.malformed).toBe(220); // 1 %
     expect(countsOf(summary)).toEqual(fixture.expected);
     expect(summary).toMatchObject({ objectsImported: 4, objectsSkipped: 0 });
     await assertImportedState();
