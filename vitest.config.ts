@@ -4,7 +4,8 @@ const testSecret = 'lockstep-test-secret-0123456789abcdef';
 
 /**
  * unit: pure functions. db-pg / db-neon: the same database-facing suite over each driver (`pg` directly,
- * `@neondatabase/serverless` through a local WebSocket proxy). e2e: `serverless offline` over HTTP.
+ * `@neondatabase/serverless` through a local WebSocket proxy). e2e: `serverless offline` over HTTP. import: the
+ * scheduled import and maintenance jobs over `pg`, with generated data sets.
  */
 export default defineConfig({
   test: {
@@ -20,7 +21,11 @@ export default defineConfig({
       {
         extends: true,
         // Handlers parse their configuration on import; unit tests never connect.
-        test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], env: { DATABASE_URL: 'postgresql://unit@127.0.0.1:1/none' } },
+        test: {
+          name: 'unit',
+          include: ['tests/unit/**/*.test.ts'],
+          env: { DATABASE_URL: 'postgresql://unit@127.0.0.1:1/none', IMPORT_SOURCE: 's3://unit-imports/', IMPORT_OWNER_SUB: 'unit' },
+        },
       },
       ...(['pg', 'neon'] as const).map((driver) => ({
         extends: true as const,
@@ -32,6 +37,15 @@ export default defineConfig({
         },
       })),
       { extends: true, test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], setupFiles: ['tests/setup/database.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'import',
+          include: ['tests/import/**/*.test.ts'],
+          setupFiles: ['tests/setup/database.ts'],
+          env: { LOCKSTEP_TEST_DRIVER: 'pg' },
+        },
+      },
     ],
   },
 });

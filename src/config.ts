@@ -1,21 +1,27 @@
 import * as z from 'zod';
+import { isImportLocation } from './import/location';
 
-/** Everything lockstep reads from the environment, parsed once; a bad value stops the cold start. */
-const ConfigSchema = z
-  .object({
-    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
-    /** `neon` uses @neondatabase/serverless over WebSockets; `pg` a TCP pool. `auto` picks neon for *.neon.tech hosts. */
-    DATABASE_DRIVER: z.enum(['auto', 'pg', 'neon']).default('auto'),
-    /** host:port of a WebSocket-to-TCP proxy for the neon driver against a non-Neon Postgres (tests, local). */
-    NEON_WS_PROXY: z.string().min(1).optional(),
-    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(5),
-    /** A pool idle longer than this (a frozen Lambda) is replaced before use: its sockets may be dead. */
-    DATABASE_MAX_IDLE_SECONDS: z.coerce.number().min(0).default(60),
-    AUTH_JWT_SECRET: z.string().min(32, 'AUTH_JWT_SECRET must be at least 32 characters').optional(),
-    AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
-    AUTH_ISSUER: z.string().min(1).optional(),
-    AUTH_AUDIENCE: z.string().min(1).optional(),
-  })
+/**
+ * Everything lockstep reads from the environment, parsed once per section; a bad value stops the cold start. The
+ * HTTP functions need the database and auth sections, the scheduled jobs the database and their own section only.
+ */
+const DatabaseSettings = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  /** `neon` uses @neondatabase/serverless over WebSockets; `pg` a TCP pool. `auto` picks neon for *.neon.tech hosts. */
+  DATABASE_DRIVER: z.enum(['auto', 'pg', 'neon']).default('auto'),
+  /** host:port of a WebSocket-to-TCP proxy for the neon driver against a non-Neon Postgres (tests, local). */
+  NEON_WS_PROXY: z.string().min(1).optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(5),
+  /** A pool idle longer than this (a frozen Lambda) is replaced before use: its sockets may be dead. */
+  DATABASE_MAX_IDLE_SECONDS: z.coerce.number().min(0).default(60),
+});
+
+const ConfigSchema = DatabaseSettings.extend({
+  AUTH_JWT_SECRET: z.string().min(32, 'AUTH_JWT_SECRET must be at least 32 characters').optional(),
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+})
   .refine((c) => c.AUTH_JWT_SECRET !== undefined || c.AUTH_JWKS_URL !== undefined, {
     message: 'set AUTH_JWKS_URL (AWS) or AUTH_JWT_SECRET (local HS256)',
     path: ['AUTH_JWT_SECRET'],
@@ -26,12 +32,31 @@ const ConfigSchema = z
     path: ['AUTH_ISSUER'],
   });
 
-export type Config = z.infer<typeof ConfigSchema>;
+const ImportSettings = DatabaseSettings.extend({
+  /** `s3://bucket/prefix/` in AWS; a folder (or one .jsonl/.csv file) in development. */
+  IMPORT_SOURCE: z.string().refine(isImportLocation, 'use s3://bucket/prefix/ or a local path'),
+  /** The `sub` of the user who organizes imported events; created on first sight like any caller. */
+  IMPORT_OWNER_SUB: z.string().min(1).max(255),
+  /** Rows written at once. */
+  IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** An S3-compatible endpoint (MinIO, a local fake); path-style addressing. Unset in AWS. */
+  IMPORT_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+});
 
-export function parseConfig(env: NodeJS.ProcessEnv): Config {
+const MaintenanceSettings = DatabaseSettings.extend({
+  /** The scheduled run only reports counter drift unless this is true. */
+  MAINTENANCE_REPAIR: z.stringbool().default(false),
+});
+
+export type DatabaseConfig = z.infer<typeof DatabaseSettings>;
+export type Config = z.infer<typeof ConfigSchema>;
+export type ImportConfig = z.infer<typeof ImportSettings>;
+export type MaintenanceConfig = z.infer<typeof MaintenanceSettings>;
+
+function parseSection<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   // Empty strings come from serverless.yml `${env:X, ''}` defaults: treat them as unset.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const parsed = ConfigSchema.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     // Names and messages only: values may be secrets.
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
@@ -40,9 +65,17 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   return parsed.data;
 }
 
-let current: Config | undefined;
-
-export function config(): Config {
-  current ??= parseConfig(process.env);
-  return current;
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  return parseSection(ConfigSchema, env);
 }
+
+function once<T>(parse: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= parse());
+}
+
+/** Database and auth: what every HTTP function needs. */
+export const config = once(() => parseConfig(process.env));
+export const databaseConfig = once(() => parseSection(DatabaseSettings, process.env));
+export const importConfig = once(() => parseSection(ImportSettings, process.env));
+export const maintenanceConfig = once(() => parseSection(MaintenanceSettings, process.env));

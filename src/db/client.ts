@@ -4,8 +4,9 @@ import { drizzle as drizzlePg, type NodePgQueryResultHKT } from 'drizzle-orm/nod
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import ws from 'ws';
-import { config, type Config } from '../config';
+import { databaseConfig, type DatabaseConfig } from '../config';
 import { logger } from '../logger';
+import { postgresError } from './errors';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -25,12 +26,12 @@ interface Connection {
 
 let current: Connection | undefined;
 
-export function driverFor(cfg: Pick<Config, 'DATABASE_DRIVER' | 'DATABASE_URL'>): DriverName {
+export function driverFor(cfg: Pick<DatabaseConfig, 'DATABASE_DRIVER' | 'DATABASE_URL'>): DriverName {
   if (cfg.DATABASE_DRIVER !== 'auto') return cfg.DATABASE_DRIVER;
   return new URL(cfg.DATABASE_URL).hostname.endsWith('.neon.tech') ? 'neon' : 'pg';
 }
 
-function connect(cfg: Config): Connection {
+function connect(cfg: DatabaseConfig): Connection {
   const driver = driverFor(cfg);
   const poolConfig = {
     connectionString: cfg.DATABASE_URL,
@@ -51,6 +52,7 @@ function connect(cfg: Config): Connection {
     pool = pgPool;
     db = drizzlePg({ client: pgPool, schema }) as unknown as Db;
   }
+  keepConnectionsOnServerErrors(pool);
   const connection: Connection = { db, driver, pool, lastReleasedAt: Date.now() };
   // An idle client whose server went away (restart, pg_terminate_backend, idle timeout) emits here; pg then
   // discards it. Without a listener the process would crash.
@@ -68,7 +70,30 @@ function connect(cfg: Config): Connection {
   return connection;
 }
 
-function configureNeon(cfg: Config): void {
+/**
+ * pg-pool's `query` (which Drizzle calls outside transactions, in both drivers) discards its connection on any
+ * error, even a constraint violation the server answered normally: every refused write (409 already_registered, an
+ * import's unchanged row) would pay a new connection (TCP, TLS, SCRAM; a WebSocket on Neon). Run it on a checked-out
+ * client instead and keep the connection when Postgres itself reported the error (it has a SQLSTATE); a broken
+ * connection is still discarded, by the error or by the pool's own check of the client.
+ */
+function keepConnectionsOnServerErrors(pool: pg.Pool | NeonPool): void {
+  const query = async (...args: unknown[]) => {
+    const client = await pool.connect();
+    let failure: Error | undefined;
+    try {
+      return await (client.query as (...queryArgs: unknown[]) => Promise<unknown>)(...args);
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      client.release(failure && postgresError(failure) === undefined ? failure : undefined);
+    }
+  };
+  pool.query = query as typeof pool.query;
+}
+
+function configureNeon(cfg: DatabaseConfig): void {
   neonConfig.webSocketConstructor = ws;
   if (cfg.NEON_WS_PROXY !== undefined) {
     // A plain local Postgres behind a WebSocket-to-TCP proxy: no TLS anywhere.
@@ -90,7 +115,7 @@ export function database(): Db {
 }
 
 export function connection(): Connection {
-  const cfg = config();
+  const cfg = databaseConfig();
   if (current && Date.now() - current.lastReleasedAt > cfg.DATABASE_MAX_IDLE_SECONDS * 1000) {
     const stale = current.pool;
     stale.end().catch(() => undefined);

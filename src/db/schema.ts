@@ -6,3 +6,4 @@ export * from '../events/schema';
 export * from '../registrations/schema';
 export * from '../idempotency/schema';
 export * from '../cards/schema';
+export * from '../import/schema';

@@ -8,7 +8,8 @@ const timestamp = z.iso
   .transform((value) => new Date(value))
   .refine((date) => date.getUTCFullYear() >= 1900 && date.getUTCFullYear() <= 9999, 'Use a date between the years 1900 and 9999');
 
-const eventFields = {
+/** The fields of an event as clients send them; the import composes its event rows from these. */
+export const eventFields = {
   name: z.string().trim().min(3).max(100),
   description: z.string().max(5000).nullable().optional(),
   location: z.string().max(200).nullable().optional(),
@@ -25,13 +26,15 @@ const eventFields = {
     }),
 };
 
-export const CreateEvent = z
-  .strictObject(eventFields)
-  .refine((event) => event.endsAt == null || event.endsAt >= event.startsAt, {
+/** An event's schema, refined so that endsAt, when given, is not before startsAt. */
+export function withEndsNotBeforeStart<S extends z.ZodType<{ startsAt: Date; endsAt?: Date | null }>>(schema: S): S {
+  return schema.refine((event) => event.endsAt == null || event.endsAt >= event.startsAt, {
     message: 'endsAt must not be before startsAt',
     path: ['endsAt'],
-  })
-  .meta({ id: 'CreateEvent' });
+  });
+}
+
+export const CreateEvent = withEndsNotBeforeStart(z.strictObject(eventFields)).meta({ id: 'CreateEvent' });
 
 export const UpdateEvent = z
   .strictObject({

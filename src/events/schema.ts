@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, foreignKey, index, integer, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { check, foreignKey, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { teams } from '../teams/schema';
 import { users } from '../users/schema';
 
@@ -35,6 +35,9 @@ export const events = pgTable(
     teamId: uuid('team_id'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** For imported events: the import source and the event's id there (both null for events created by the API). */
+    importSource: text('import_source'),
+    externalId: text('external_id'),
   },
   (table) => [
     // Lets `slug LIKE 'base-%'` use an index whatever the database collation.
@@ -52,6 +55,9 @@ export const events = pgTable(
     index('events_team_idx').on(table.teamId),
     // Deleting a team keeps its events, organized by their organizer alone.
     foreignKey({ name: 'events_team_id_fkey', columns: [table.teamId], foreignColumns: [teams.id] }).onDelete('set null'),
+    // An import creates each source's event once, however often or concurrently it runs (NULLs never collide).
+    uniqueIndex('events_external_key').on(table.importSource, table.externalId),
+    check('events_external_key_complete', sql`(${table.importSource} is null) = (${table.externalId} is null)`),
   ],
 );
 

@@ -4,7 +4,8 @@ import { transaction } from '../db/transaction';
 import { forbidden, notFound } from '../errors';
 import { keyset, toPage, type Page } from '../http/pagination';
 import { promoteWaitlist } from '../registrations/waitlist';
-import { insertWithSlug, type SlugTarget } from '../slug/allocate';
+import type { ExternalKey, ImportedEvent } from '../import/contract';
+import { insertWithDerivedSlug, insertWithSlug, type InsertWithSlug, type SlugTarget } from '../slug/allocate';
 import { isTeamManager, lockManagedTeam } from '../teams/service';
 import type { UserRow } from '../users/schema';
 import type { CreateEvent, EventView, UpdateEvent } from './contract';
@@ -39,16 +40,48 @@ export async function createEvent(db: Db, organizer: UserRow, input: CreateEvent
   const { slug: explicitSlug, teamSlug, ...fields } = input;
   return transaction(db, async (tx) => {
     const teamId = typeof teamSlug === 'string' ? await lockManagedTeam(tx, organizer.id, teamSlug) : null;
-    const row = await insertWithSlug(tx, eventSlugs, { name: input.name, explicitSlug }, async (slug) => {
-      const [inserted] = await tx
-        .insert(events)
-        .values({ ...fields, slug, teamId, organizerId: organizer.id })
-        .onConflictDoNothing({ target: events.slug })
-        .returning();
-      return inserted;
-    });
+    const values = { ...fields, teamId, organizerId: organizer.id };
+    const { row } = await insertWithSlug(tx, eventSlugs, { name: input.name, explicitSlug }, insertEvent(tx, values));
     return eventView(row);
   });
+}
+
+type NewEvent = Omit<typeof events.$inferInsert, 'slug' | 'importSource' | 'externalId'>;
+
+const hasExternalKey = (key: ExternalKey) => and(eq(events.importSource, key.source), eq(events.externalId, key.externalId));
+
+/**
+ * The slug allocator's insert: `undefined` when the slug is taken. With an external key, a conflict on either
+ * unique index does nothing, and a read of the key in a new statement (which sees the committed winner) tells
+ * which: an existing key ends the allocation as not created; otherwise the slug was taken and the allocator moves on.
+ */
+function insertEvent(db: Db, values: NewEvent, key?: ExternalKey): InsertWithSlug<{ row: EventRow; created: boolean }> {
+  return async (slug) => {
+    const insert = db.insert(events).values({ ...values, slug, importSource: key?.source, externalId: key?.externalId });
+    const [row] = await (key ? insert.onConflictDoNothing() : insert.onConflictDoNothing({ target: events.slug })).returning();
+    if (row) return { row, created: true };
+    if (!key) return undefined;
+    const [existing] = await db.select().from(events).where(hasExternalKey(key));
+    return existing && { row: existing, created: false };
+  };
+}
+
+/** Create an imported event once per external key, under a slug derived from its name, organized by `organizer`. */
+export async function importEvent(
+  db: Db,
+  organizer: UserRow,
+  key: ExternalKey,
+  input: Omit<ImportedEvent, 'externalId'>,
+): Promise<{ eventId: string; created: boolean }> {
+  const insert = insertEvent(db, { ...input, organizerId: organizer.id }, key);
+  const { row, created } = await insertWithDerivedSlug(db, eventSlugs, input.name, insert);
+  return { eventId: row.id, created };
+}
+
+/** The id of the event imported under this key, if it exists. */
+export async function findImportedEventId(db: Db, key: ExternalKey): Promise<string | undefined> {
+  const [row] = await db.select({ id: events.id }).from(events).where(hasExternalKey(key));
+  return row?.id;
 }
 
 const soonestFirst = keyset(events.startsAt, events.id);

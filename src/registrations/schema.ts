@@ -26,6 +26,9 @@ export const registrations = pgTable(
     cancelTokenHash: text('cancel_token_hash').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** For imported registrations: the import source and the registration's id there (null for API registrations). */
+    importSource: text('import_source'),
+    externalId: text('external_id'),
   },
   (table) => [
     check('registrations_spots_range', sql`${table.spots} between 1 and 100`),
@@ -35,6 +38,9 @@ export const registrations = pgTable(
       .where(sql`${table.status} in ('CONFIRMED', 'WAITLIST')`),
     index('registrations_event_status_queue_idx').on(table.eventId, table.status, table.queueSeq),
     index('registrations_event_created_idx').on(table.eventId, table.createdAt, table.id),
+    // A violation fails the whole registration statement, its counter update included.
+    uniqueIndex('registrations_external_key').on(table.importSource, table.externalId),
+    check('registrations_external_key_complete', sql`(${table.importSource} is null) = (${table.externalId} is null)`),
   ],
 );
 

@@ -1,11 +1,13 @@
 import { and, eq, getTableColumns, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/client';
+import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events, type EventRow } from '../events/schema';
-import { findEvent, findEventAsOrganizer } from '../events/service';
+import { findEventAsOrganizer } from '../events/service';
 import { keyset, toPage, type Page } from '../http/pagination';
+import type { ExternalKey } from '../import/contract';
 import type { UserRow } from '../users/schema';
 import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';
 import { registrations, type RegistrationRow, type RegistrationStatus } from './schema';
@@ -40,6 +42,11 @@ const waitlistPosition = sql<number | null>`case when "registrations"."status" =
 
 const withPosition = { ...getTableColumns(registrations), waitlistPosition };
 
+/** The event to register for: by slug (the API) or by id (imports, which know the id of the event they wrote). */
+type EventRef = { slug: string } | { id: string };
+
+const eventIs = (ref: EventRef) => ('id' in ref ? eq(events.id, ref.id) : eq(events.slug, ref.slug));
+
 /**
  * Register with ONE statement: lock-and-update the event row, confirming only if the spots fit and nobody is
  * waiting (both read from the event row, so a concurrent registration that got the row first is seen), else
@@ -47,17 +54,48 @@ const withPosition = { ...getTableColumns(registrations), waitlistPosition };
  * emails fails the whole statement, counter included (409 already_registered, mapped by constraint name).
  */
 export async function register(db: Db, slug: string, input: CreateRegistration): Promise<CreatedRegistration> {
+  return registerFor(db, { slug }, input);
+}
+
+/**
+ * Register an imported row once per external key, through the same statement as `register`. A key that exists
+ * already fails that statement on `registrations_external_key`, so the counter update is undone with the insert
+ * (ON CONFLICT DO NOTHING would keep it). Postgres may report the active-email index first for the same row, and
+ * a refusal (closed event, ...) says nothing about the key: any such failure is therefore followed by a read of the
+ * key in a new statement, and an existing key means unchanged.
+ */
+export async function importRegistration(
+  db: Db,
+  eventId: string,
+  key: ExternalKey,
+  input: CreateRegistration,
+): Promise<RegistrationStatus | 'unchanged'> {
+  try {
+    return (await registerFor(db, { id: eventId }, input, key)).status;
+  } catch (err) {
+    if (isConstraintViolation(err, 'registrations_external_key')) return 'unchanged';
+    if (!(err instanceof LockstepError) && postgresError(err)?.code !== SqlState.uniqueViolation) throw err;
+    const [existing] = await db
+      .select({ id: registrations.id })
+      .from(registrations)
+      .where(and(eq(registrations.importSource, key.source), eq(registrations.externalId, key.externalId)));
+    if (existing) return 'unchanged';
+    throw err;
+  }
+}
+
+async function registerFor(db: Db, ref: EventRef, input: CreateRegistration, key?: ExternalKey): Promise<CreatedRegistration> {
   // A refusal is explained by a second read; if that read finds no reason, the event changed in between: retry once.
   for (let attempt = 1; attempt <= 2; attempt++) {
     const cancelToken = randomBytes(32).toString('base64url');
-    const [row] = await insertRegistration(db, slug, input, hashToken(cancelToken));
+    const [row] = await insertRegistration(db, ref, input, hashToken(cancelToken), key);
     if (row) return { ...registrationView(row), cancelToken };
-    await explainRefusal(db, slug, input.spots);
+    await explainRefusal(db, ref, input.spots);
   }
   throw new Error('registration refused twice with no reason the event shows');
 }
 
-function insertRegistration(db: Db, slug: string, input: CreateRegistration, cancelTokenHash: string) {
+function insertRegistration(db: Db, ref: EventRef, input: CreateRegistration, cancelTokenHash: string, key?: ExternalKey) {
   const spots = sql`${input.spots}::int`;
   const fits = sql`(${events.waitlistCount} = 0 and (${events.capacity} is null or ${events.spotsReserved} + ${spots} <= ${events.capacity}))`;
   const event = db.$with('event').as(
@@ -69,7 +107,7 @@ function insertRegistration(db: Db, slug: string, input: CreateRegistration, can
       })
       .where(
         and(
-          eq(events.slug, slug),
+          eventIs(ref),
           eq(events.status, 'OPEN'),
           lte(spots, events.maxSpotsPerRegistration),
           // A request larger than the whole event could never leave the queue, and would block everyone behind it.
@@ -95,6 +133,8 @@ function insertRegistration(db: Db, slug: string, input: CreateRegistration, can
           cancelTokenHash: sql`${cancelTokenHash}`.as('cancel_token_hash'),
           createdAt: sql`now()`.as('created_at'),
           updatedAt: sql`now()`.as('updated_at'),
+          importSource: sql`${key?.source ?? null}::text`.as('import_source'),
+          externalId: sql`${key?.externalId ?? null}::text`.as('external_id'),
         })
         .from(event),
     )
@@ -106,8 +146,9 @@ function insertRegistration(db: Db, slug: string, input: CreateRegistration, can
 }
 
 /** The registration statement matched no event row: throw the reason, or return if the event shows none. */
-async function explainRefusal(db: Db, slug: string, spots: number): Promise<void> {
-  const event = await findEvent(db, slug);
+async function explainRefusal(db: Db, ref: EventRef, spots: number): Promise<void> {
+  const [event] = await db.select().from(events).where(eventIs(ref));
+  if (!event) throw notFound('Event');
   if (event.status !== 'OPEN') throw new LockstepError('event_closed', 'Registration for this event is closed');
   if (spots > event.maxSpotsPerRegistration) {
     throw invalidField('spots', `At most ${event.maxSpotsPerRegistration} spots per registration`);

@@ -11,7 +11,10 @@ export interface SlugTarget {
   slugColumn: PgColumn;
 }
 
-/** Insert the row with this slug; `undefined` when the slug is taken (`onConflictDoNothing` on the slug). */
+/**
+ * Insert the row with this slug; `undefined` when the slug is taken (`onConflictDoNothing` on the slug). Any other
+ * answer ends the allocation: an import answers with the existing row when the row's external key already exists.
+ */
 export type InsertWithSlug<Row> = (slug: string) => Promise<Row | undefined>;
 
 /** Insert attempts made across all allocations in this process: contention telemetry, read by the race tests. */

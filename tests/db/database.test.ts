@@ -31,6 +31,22 @@ describe('database client', () => {
     expect(res.status).toBe(200);
   });
 
+  it('keeps its connection when Postgres refuses a statement', async () => {
+    await database().execute(drizzleSql`select 1`);
+    let opened = 0;
+    const countOpened = () => opened++;
+    connection().pool.on('connect', countOpened);
+    try {
+      for (let i = 0; i < 5; i++) {
+        await expect(database().execute(drizzleSql`select 1 / ${0}::int`)).rejects.toThrow();
+        await database().execute(drizzleSql`select 1`);
+      }
+      expect(opened).toBe(0);
+    } finally {
+      connection().pool.off('connect', countOpened);
+    }
+  });
+
   it('replaces a pool that sat idle longer than DATABASE_MAX_IDLE_SECONDS', async () => {
     const before = connection();
     before.lastReleasedAt = 0;

@@ -1,0 +1,31 @@
+/**
+ * `npm run maintenance [-- --repair]`: the scheduled maintenance, run once from the command line against
+ * DATABASE_URL. Purges expired idempotency keys and reports every event whose counters disagree with its rows;
+ * `--repair` fixes them under the event's row lock. Exit code 2 when drift remains unrepaired, 1 on failure.
+ */
+import type { MaintenanceReport } from '../src/maintenance/service';
+
+process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
+const repair = process.argv.slice(2).includes('--repair');
+
+const { closeDatabase, database } = await import('../src/db/client');
+const { runMaintenance } = await import('../src/maintenance/service');
+
+let exitCode = 0;
+try {
+  const report: MaintenanceReport = await runMaintenance(database(), { repair });
+  console.log(`purged ${report.purgedIdempotencyKeys} expired idempotency keys`);
+  console.log(report.drift.length === 0 ? 'event counters: all consistent' : `event counters: ${report.drift.length} drifted`);
+  for (const event of report.drift) {
+    console.log(
+      `  event ${event.eventId}: spots_reserved ${event.spotsReserved} vs confirmed ${event.confirmedSpots}, waitlist_count ${event.waitlistCount} vs waiting ${event.waitingRows}: ${event.repaired ? 'repaired' : repair ? 'NOT repaired (needs a human)' : 'not repaired (run with --repair)'}`,
+    );
+  }
+  if (report.drift.some((event) => !event.repaired)) exitCode = 2;
+} catch (err) {
+  console.error(`maintenance failed: ${err instanceof Error ? err.message : String(err)}`);
+  exitCode = 1;
+} finally {
+  await closeDatabase();
+}
+process.exit(exitCode);

@@ -1,0 +1,71 @@
+import { sql } from 'drizzle-orm';
+import { check, foreignKey, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+export const importRunStatusEnum = pgEnum('import_run_status', ['RUNNING', 'SUCCEEDED', 'FAILED']);
+
+/**
+ * One row per import run, with its counts. Every row read ends as exactly one of created (an event, or a CONFIRMED
+ * registration), waitlisted (a new WAITLIST registration), unchanged (its external key already existed) or
+ * rejected. A run that dies without reaching its end stays RUNNING.
+ */
+export const importRuns = pgTable(
+  'import_runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    source: text('source').notNull(),
+    status: importRunStatusEnum('status').notNull().default('RUNNING'),
+    objectsImported: integer('objects_imported').notNull().default(0),
+    objectsSkipped: integer('objects_skipped').notNull().default(0),
+    rowsRead: integer('rows_read').notNull().default(0),
+    created: integer('created').notNull().default(0),
+    unchanged: integer('unchanged').notNull().default(0),
+    waitlisted: integer('waitlisted').notNull().default(0),
+    rejected: integer('rejected').notNull().default(0),
+    /** Why a FAILED run stopped: an error code or class, never row contents. */
+    error: text('error'),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+  },
+  (table) => [index('import_runs_source_started_idx').on(table.source, table.startedAt)],
+);
+
+/** A row an import refused, with where it was and why; the other rows of its object are imported regardless. */
+export const importRejections = pgTable(
+  'import_rejections',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runId: uuid('run_id').notNull(),
+    object: text('object').notNull(),
+    /** 1-based line in the object where the row starts. */
+    line: integer('line').notNull(),
+    externalId: text('external_id'),
+    reason: text('reason').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [
+    foreignKey({ name: 'import_rejections_run_id_fkey', columns: [table.runId], foreignColumns: [importRuns.id] }).onDelete(
+      'cascade',
+    ),
+    index('import_rejections_run_idx').on(table.runId, table.object, table.line),
+    check('import_rejections_line_positive', sql`${table.line} >= 1`),
+  ],
+);
+
+/**
+ * Objects whose every row was processed, by name and content fingerprint (S3 ETag, or SHA-256 of a local file): a
+ * later run skips them. Written only after the object's last row, so a crash mid-object means a full re-read,
+ * which the rows' external keys make harmless.
+ */
+export const importObjects = pgTable(
+  'import_objects',
+  {
+    source: text('source').notNull(),
+    name: text('name').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    runId: uuid('run_id').notNull(),
+    importedAt: timestamp('imported_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ name: 'import_objects_pkey', columns: [table.source, table.name, table.fingerprint] })],
+);
+
+export type ImportRunRow = typeof importRuns.$inferSelect;

@@ -1,0 +1,289 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import { Transform, type Readable } from 'node:stream';
+import type { Db } from '../db/client';
+import { LockstepError } from '../errors';
+import { findImportedEventId, importEvent } from '../events/service';
+import { describeError } from '../http/describe-error';
+import { statusOf, toLockstepError } from '../http/problem';
+import { logger } from '../logger';
+import { importRegistration } from '../registrations/service';
+import type { UserRow } from '../users/schema';
+import { ensureUser } from '../users/service';
+import { parseImportRow, type ImportedEvent, type ImportedRegistration, type ImportRow } from './contract';
+import { parseImportLocation } from './location';
+import { readRows, type RawRow } from './rows';
+import { importObjects, importRejections, importRuns } from './schema';
+import { Semaphore } from './semaphore';
+import { objectStore, type ObjectStore, type SourceObject } from './sources';
+
+export interface ImportSettings {
+  /** IMPORT_SOURCE: `s3://bucket/prefix/`, a folder, or one .jsonl/.csv file. */
+  location: string;
+  /** IMPORT_OWNER_SUB: the organizer of imported events. */
+  ownerSub: string;
+  /** IMPORT_CONCURRENCY: rows written at once. */
+  concurrency: number;
+  /** Read objects already imported too; the rows' external keys still create nothing twice. */
+  reprocess?: boolean;
+  /** IMPORT_S3_ENDPOINT: an S3-compatible endpoint instead of AWS. */
+  s3Endpoint?: string;
+  onProgress?: (progress: ImportProgress) => void;
+}
+
+/** Every row read ends as exactly one of the other four. */
+export interface ImportCounts {
+  read: number;
+  /** New events, and new registrations that were CONFIRMED. */
+  created: number;
+  /** Rows whose external key existed already: nothing was written. */
+  unchanged: number;
+  /** New registrations that joined the waitlist. */
+  waitlisted: number;
+  rejected: number;
+}
+
+export interface ImportSummary extends ImportCounts {
+  runId: string;
+  source: string;
+  objectsImported: number;
+  objectsSkipped: number;
+}
+
+export interface ImportProgress extends ImportCounts {
+  objectsDone: number;
+  objectsTotal: number;
+  bytesRead: number;
+  bytesTotal: number;
+}
+
+type Outcome = Exclude<keyof ImportCounts, 'read'>;
+
+/** Rows read ahead of the slowest unfinished row, per unit of concurrency: bounds memory on any object size. */
+const READ_AHEAD_PER_SLOT = 32;
+
+/**
+ * Import every new object of a source. Objects are read in name order; an object already imported with the same
+ * content is skipped, and an object is recorded as imported only after its last row was processed. Rows are
+ * written `concurrency` at a time through the API's services; the rows of one event (the event row and its
+ * registrations) are applied in the order they were read, so the waitlist's arrival order is the file order.
+ * A bad row is recorded in import_rejections and the others go on; any other failure (the database, the store)
+ * stops the run, which is then FAILED and its current object not recorded, so the next run reads it again.
+ */
+export async function runImport(db: Db, settings: ImportSettings): Promise<ImportSummary> {
+  const store = objectStore(parseImportLocation(settings.location), settings.s3Endpoint);
+  const owner = await ensureUser(db, { sub: settings.ownerSub });
+  const [row] = await db.insert(importRuns).values({ source: store.source }).returning({ id: importRuns.id });
+  const run = new ImportRun(db, row!.id, store.source, owner, settings);
+  logger.appendKeys({ importRunId: run.id });
+  try {
+    const summary = await run.importAll(store);
+    logger.info('import finished', { ...summary });
+    return summary;
+  } catch (err) {
+    await run.finish('FAILED', describeError(err)).catch(() => undefined);
+    logger.error('import failed', { source: store.source, ...run.counts, error: describeError(err) });
+    throw err;
+  } finally {
+    logger.removeKeys(['importRunId']);
+  }
+}
+
+class ImportRun {
+  readonly counts: ImportCounts = { read: 0, created: 0, unchanged: 0, waitlisted: 0, rejected: 0 };
+  private objectsImported = 0;
+  private objectsSkipped = 0;
+  private progress = { objectsDone: 0, objectsTotal: 0, bytesRead: 0, bytesTotal: 0 };
+  private readonly slots: Semaphore;
+  /** Event ids by external id, as this run wrote or found them; null when there is no such event. */
+  private readonly eventIds = new Map<string, string | null>();
+  /** The last pending row of each event (by its external id): the next row of that event starts after it. */
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly db: Db,
+    readonly id: string,
+    private readonly source: string,
+    private readonly owner: UserRow,
+    private readonly settings: ImportSettings,
+  ) {
+    this.slots = new Semaphore(settings.concurrency);
+  }
+
+  async importAll(store: ObjectStore): Promise<ImportSummary> {
+    const objects = await store.list();
+    this.progress.objectsTotal = objects.length;
+    this.progress.bytesTotal = objects.reduce((total, object) => total + object.size, 0);
+    let bytesDone = 0;
+    for (const object of objects) {
+      const fingerprint = await store.fingerprint(object);
+      if (!this.settings.reprocess && (await this.alreadyImported(object, fingerprint))) {
+        this.objectsSkipped++;
+      } else {
+        await this.importObject(object, await store.open(object));
+        await this.db
+          .insert(importObjects)
+          .values({ source: this.source, name: object.name, fingerprint, runId: this.id })
+          .onConflictDoNothing();
+        this.objectsImported++;
+        logger.info('import object done', { object: object.name, ...this.counts });
+      }
+      this.progress.objectsDone++;
+      bytesDone += object.size;
+      this.progress.bytesRead = bytesDone;
+      this.report();
+      await this.saveCounts();
+    }
+    await this.finish('SUCCEEDED');
+    return { runId: this.id, source: this.source, ...this.counts, objectsImported: this.objectsImported, objectsSkipped: this.objectsSkipped };
+  }
+
+  private async alreadyImported(object: SourceObject, fingerprint: string): Promise<boolean> {
+    const [found] = await this.db
+      .select({ name: importObjects.name })
+      .from(importObjects)
+      .where(
+        and(eq(importObjects.source, this.source), eq(importObjects.name, object.name), eq(importObjects.fingerprint, fingerprint)),
+      );
+    return found !== undefined;
+  }
+
+  /** Read the object's rows as they stream in, at most a bounded number ahead of the rows still being written. */
+  private async importObject(object: SourceObject, stream: Readable): Promise<void> {
+    const readAhead = new Semaphore(this.settings.concurrency * READ_AHEAD_PER_SLOT);
+    const pending = new Set<Promise<void>>();
+    try {
+      for await (const raw of readRows(this.countBytes(stream), object.format)) {
+        await readAhead.acquire();
+        if (this.failure) {
+          readAhead.release();
+          break;
+        }
+        this.counts.read++;
+        const task: Promise<void> = this.schedule(object.name, raw)
+          .catch((error: unknown) => {
+            this.failure ??= { error };
+          })
+          .finally(() => {
+            readAhead.release();
+            pending.delete(task);
+            this.report();
+          });
+        pending.add(task);
+      }
+    } finally {
+      await Promise.all(pending);
+      stream.destroy();
+    }
+    if (this.failure) throw this.failure.error;
+  }
+
+  private countBytes(stream: Readable): Readable {
+    const counter = new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        this.progress.bytesRead += chunk.length;
+        done(null, chunk);
+      },
+    });
+    stream.once('error', (err) => counter.destroy(err));
+    return stream.pipe(counter);
+  }
+
+  /** Start one row: now, or after the previous row of the same event. */
+  private schedule(object: string, raw: RawRow): Promise<void> {
+    const row: ImportRow =
+      raw.fields === undefined ? { kind: 'invalid', externalId: undefined, reason: raw.reason } : parseImportRow(raw.fields, raw.text);
+    if (row.kind === 'invalid') return this.slots.run(() => this.reject(object, raw.line, row.externalId, row.reason));
+    const eventKey = row.kind === 'event' ? row.row.externalId : row.row.eventExternalId;
+    const previous = this.chains.get(eventKey) ?? Promise.resolve();
+    const task = previous.then(() => this.slots.run(() => this.apply(object, raw.line, row)));
+    const settled = task.catch(() => undefined);
+    this.chains.set(eventKey, settled);
+    void settled.then(() => {
+      if (this.chains.get(eventKey) === settled) this.chains.delete(eventKey);
+    });
+    return task;
+  }
+
+  private async apply(object: string, line: number, row: Exclude<ImportRow, { kind: 'invalid' }>): Promise<void> {
+    if (this.failure) return;
+    let outcome: Outcome;
+    try {
+      outcome = row.kind === 'event' ? await this.applyEvent(row.row) : await this.applyRegistration(row.row);
+    } catch (err) {
+      const error = toLockstepError(err);
+      // A refusal is the row's fault; anything else (the database went away) must not cost the row.
+      if (statusOf(error.code) >= 500) throw err;
+      return this.reject(object, line, row.row.externalId, rejectionReason(error));
+    }
+    this.counts[outcome]++;
+  }
+
+  private async applyEvent({ externalId, ...fields }: ImportedEvent): Promise<Outcome> {
+    const { eventId, created } = await importEvent(this.db, this.owner, { source: this.source, externalId }, fields);
+    this.eventIds.set(externalId, eventId);
+    return created ? 'created' : 'unchanged';
+  }
+
+  private async applyRegistration({ eventExternalId, externalId, ...input }: ImportedRegistration): Promise<Outcome> {
+    let eventId = this.eventIds.get(eventExternalId);
+    if (eventId === undefined) {
+      eventId = (await findImportedEventId(this.db, { source: this.source, externalId: eventExternalId })) ?? null;
+      this.eventIds.set(eventExternalId, eventId);
+    }
+    if (eventId === null) {
+      throw new LockstepError('not_found', 'No event with this eventExternalId in this source (event rows must come first)', {
+        errors: [{ path: 'eventExternalId', message: 'Unknown event' }],
+      });
+    }
+    const status = await importRegistration(this.db, eventId, { source: this.source, externalId }, input);
+    return status === 'unchanged' ? 'unchanged' : status === 'WAITLIST' ? 'waitlisted' : 'created';
+  }
+
+  private async reject(object: string, line: number, externalId: string | undefined, reason: string): Promise<void> {
+    await this.db.insert(importRejections).values({ runId: this.id, object, line, externalId, reason });
+    this.counts.rejected++;
+  }
+
+  private report(): void {
+    this.settings.onProgress?.({ ...this.counts, ...this.progress });
+  }
+
+  private async saveCounts(extra: PgUpdateSetSource<typeof importRuns> = {}): Promise<void> {
+    await this.db
+      .update(importRuns)
+      .set({
+        rowsRead: this.counts.read,
+        created: this.counts.created,
+        unchanged: this.counts.unchanged,
+        waitlisted: this.counts.waitlisted,
+        rejected: this.counts.rejected,
+        objectsImported: this.objectsImported,
+        objectsSkipped: this.objectsSkipped,
+        ...extra,
+      })
+      .where(eq(importRuns.id, this.id));
+  }
+
+  async finish(status: 'SUCCEEDED' | 'FAILED', error?: ReturnType<typeof describeError>): Promise<void> {
+    // describeError keeps only what may be logged: no SQL, no parameters, no row contents.
+    const summary = error?.map((part) => [part.name, part.sqlState, part.constraint, part.message].filter(Boolean).join(' ')).join(' <- ');
+    await this.saveCounts({ status, error: summary?.slice(0, 500), finishedAt: sql`now()` });
+  }
+}
+
+/** The first rejections of a run, in object and line order (the CLI prints them). */
+export async function listRejections(db: Db, runId: string, limit: number) {
+  return db
+    .select({ object: importRejections.object, line: importRejections.line, externalId: importRejections.externalId, reason: importRejections.reason })
+    .from(importRejections)
+    .where(eq(importRejections.runId, runId))
+    .orderBy(asc(importRejections.object), asc(importRejections.line))
+    .limit(limit);
+}
+
+function rejectionReason(error: LockstepError): string {
+  const fields = error.errors?.map((field) => `${field.path}: ${field.message}`).join('; ');
+  return `${error.code}: ${error.message}${fields ? ` (${fields})` : ''}`;
+}

@@ -1,0 +1,227 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateImportFixture, writeImportFixture, type ImportCounts } from '../../scripts/import-fixture';
+import { database } from '../../src/db/client';
+import { runImport, type ImportSettings, type ImportSummary } from '../../src/import/service';
+import { slugify } from '../../src/slug/slug';
+import { sqlClient } from '../helpers/sql';
+
+const sql = sqlClient();
+// Generated once per file: 2,000 event rows and 20,000 registration rows in 4 objects (CSV and JSONL).
+const fixture = generateImportFixture({ events: 2_000, registrations: 20_000 });
+let folder: string;
+
+beforeAll(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'lockstep-import-'));
+  await writeImportFixture(folder, fixture);
+});
+afterAll(() => rm(folder, { recursive: true, force: true }));
+
+const truncate = () => sql('truncate events, registrations, users, slug_counters, import_runs, import_objects cascade');
+
+const importFolder = (extra: Partial<ImportSettings> = {}) =>
+  runImport(database(), { location: folder, ownerSub: 'importer', concurrency: 8, ...extra });
+
+const countsOf = ({ read, created, unchanged, waitlisted, rejected }: ImportSummary): ImportCounts => ({
+  read,
+  created,
+  unchanged,
+  waitlisted,
+  rejected,
+});
+
+/** Everything the database holds after importing the fixture, whichever way: compared exactly to the generator. */
+async function assertImportedState() {
+  const events = await sql<{ external_id: string; name: string; slug: string; sub: string }>(
+    `select e.external_id, e.name, e.slug, u.sub from events e join users u on u.id = e.organizer_id`,
+  );
+  expect(new Map(events.map((e) => [e.external_id, e.name]))).toEqual(fixture.events);
+  expect(events).toHaveLength(fixture.events.size);
+  expect(new Set(events.map((e) => e.sub))).toEqual(new Set(['importer']));
+  expect(new Set(events.map((e) => e.slug)).size).toBe(events.length);
+  for (const event of events) expect(event.slug).toMatch(new RegExp(`^${slugify(event.name)}(-[0-9]+)?$`));
+  // Some names are shared by ~40 events each: they must have been numbered, not refused.
+  expect(events.filter((e) => e.name === 'Node Meetup').length).toBeGreaterThan(10);
+
+  const registrations = await sql<{ external_id: string; status: string }>(`select external_id, status from registrations`);
+  expect(registrations).toHaveLength(fixture.registrations.size);
+  // Every registration's status is the one strict FIFO in file order gives.
+  expect(new Map(registrations.map((r) => [r.external_id, r.status]))).toEqual(fixture.registrations);
+
+  // API.md invariants, for every event at once.
+  const counterDrift = await sql(`
+    select e.id from events e left join registrations r on r.event_id = e.id group by e.id
+    having e.spots_reserved <> coalesce(sum(r.spots) filter (where r.status = 'CONFIRMED'), 0)
+        or e.waitlist_count <> count(r.id) filter (where r.status = 'WAITLIST')
+        or (e.capacity is not null and e.spots_reserved > e.capacity)`);
+  expect(counterDrift).toEqual([]);
+  const headFits = await sql(`
+    select e.id from events e
+    join lateral (select spots from registrations r where r.event_id = e.id and r.status = 'WAITLIST'
+                  order by r.queue_seq limit 1) head on true
+    where e.capacity is null or head.spots <= e.capacity - e.spots_reserved`);
+  expect(headFits).toEqual([]);
+  const duplicateEmails = await sql(`
+    select event_id, lower(email) from registrations where status in ('CONFIRMED', 'WAITLIST')
+    group by event_id, lower(email) having count(*) > 1`);
+  expect(duplicateEmails).toEqual([]);
+  const [waiting] = await sql(`select count(*)::int as n from events where waitlist_count > 0`);
+  expect(waiting!.n).toBeGreaterThan(100); // the data set really overbooks
+}
+
+describe('importEvents over a generated data set, then again', () => {
+  // One import shared by the two tests below (the second builds on the first), to keep the suite's time sane.
+  let summary: ImportSummary;
+  beforeAll(async () => {
+    await truncate();
+    summary = await importFolder();
+  }, 180_000);
+
+  it('imports 22,000 rows: exact counts, invariants, distinct slugs, rejections by object and line', async () => {
+    expect(fixture.expected.read).toBe(22_000);
+    expect(fixture.malformed).toBe(220); // 1 %
+    expect(countsOf(summary)).toEqual(fixture.expected);
+    expect(summary).toMatchObject({ objectsImported: 4, objectsSkipped: 0 });
+    await assertImportedState();
+
+    const [run] = await sql(`select * from import_runs where id = $1`, [summary.runId]);
+    expect(run).toMatchObject({
+      status: 'SUCCEEDED',
+      source: folder,
+      objects_imported: 4,
+      rows_read: fixture.expected.read,
+      created: fixture.expected.created,
+      unchanged: fixture.expected.unchanged,
+      waitlisted: fixture.expected.waitlisted,
+      rejected: fixture.expected.rejected,
+      error: null,
+    });
+    const rejections = await sql<{ object: string; line: number; reason: string }>(
+      `select object, line, reason from import_rejections where run_id = $1`,
+      [summary.runId],
+    );
+    expect(new Set(rejections.map((r) => `${r.object}:${r.line}`))).toEqual(fixture.rejections);
+    expect(rejections).toHaveLength(fixture.rejections.size);
+    const reasons = rejections.map((r) => r.reason).join('\n');
+    for (const reason of [
+      'not valid JSON',
+      'not a JSON object',
+      'expected 10 cells as in the header, found 3',
+      'event row: name: Too small',
+      'endsAt: endsAt must not be before startsAt',
+      'registration row: email: Invalid email address',
+      'Unrecognized key: "coupon"',
+      'already_registered',
+      'not_found: No event with this eventExternalId',
+      'validation_failed: The request is invalid (spots: At most 10 spots per registration)',
+    ]) {
+      expect(reasons).toContain(reason);
+    }
+    const imported = await sql(`select name from import_objects where source = $1 order by name`, [folder]);
+    expect(imported.map((o) => o.name)).toEqual(['01-batch.csv', '02-batch.jsonl', '03-batch.csv', '04-batch.jsonl']);
+  });
+
+  it('runs again: skips every imported object; reprocessing every row creates nothing', { timeout: 180_000 }, async () => {
+    const first = summary;
+    const snapshot = await sql(`select id, slug, spots_reserved, waitlist_count from events order by id`);
+    const registrations = await sql(`select id, status, queue_seq from registrations order by id`);
+
+    const again = await importFolder();
+    expect(again).toMatchObject({ objectsImported: 0, objectsSkipped: 4, read: 0, created: 0 });
+
+    const reprocessed = await importFolder({ reprocess: true });
+    expect(countsOf(reprocessed)).toEqual({
+      read: fixture.expected.read,
+      created: 0,
+      waitlisted: 0,
+      unchanged: fixture.expected.created + fixture.expected.waitlisted + fixture.expected.unchanged,
+      rejected: fixture.expected.rejected,
+    });
+    expect(await sql(`select id, slug, spots_reserved, waitlist_count from events order by id`)).toEqual(snapshot);
+    expect(await sql(`select id, status, queue_seq from registrations order by id`)).toEqual(registrations);
+    await assertImportedState();
+    const runs = await sql(`select id, status from import_runs order by started_at`);
+    expect(runs.map((r) => r.id)).toEqual([first.runId, again.runId, reprocessed.runId]);
+  });
+});
+
+describe('importEvents, twice at once', () => {
+  it('two runs at once over the same rows (object skip off) create every row exactly once', { timeout: 180_000 }, async () => {
+    await truncate();
+    const [a, b] = await Promise.all([importFolder({ reprocess: true }), importFolder({ reprocess: true })]);
+    const { expected } = fixture;
+    // Both read every row, and every row one run created or waitlisted, the other found by its key.
+    expect(a.read).toBe(expected.read);
+    expect(b.read).toBe(expected.read);
+    expect(a.created + b.created).toBe(expected.created);
+    expect(a.waitlisted + b.waitlisted).toBe(expected.waitlisted);
+    expect(a.unchanged + b.unchanged).toBe(2 * expected.unchanged + expected.created + expected.waitlisted);
+    expect(a.rejected + b.rejected).toBe(2 * expected.rejected);
+    expect(a.objectsImported + b.objectsImported).toBe(8);
+    await assertImportedState();
+  });
+});
+
+describe('importEvents under contention', () => {
+  it('four runs at once over the same rows in four objects: each row once, counters exact, FIFO in file order', async () => {
+    await truncate();
+    const hot = await mkdtemp(join(tmpdir(), 'lockstep-import-hot-'));
+    try {
+      const capacities = [40, 25, 60, 10];
+      const blocks = capacities.map((capacity, e) => {
+        const spots = Array.from({ length: 100 }, (_, i) => 1 + ((i * 7 + e) % 3));
+        const rows = [
+          { externalId: `hot-${e}`, name: 'Hot Event', startsAt: '2027-05-01T10:00:00Z', capacity },
+          ...spots.map((n, i) => ({ eventExternalId: `hot-${e}`, externalId: `r${e}-${i}`, name: `P${i}`, email: `p${i}@example.com`, spots: n })),
+        ];
+        // Strict FIFO in file order: confirmed while the spots fit and nobody waits.
+        let reserved = 0;
+        let waiting = false;
+        const statuses = spots.map((n) => {
+          if (!waiting && reserved + n <= capacity) {
+            reserved += n;
+            return 'CONFIRMED';
+          }
+          waiting = true;
+          return 'WAITLIST';
+        });
+        return { rows, statuses, reserved };
+      });
+      // The same rows in four objects of one source, each starting with another event: every run leads on its own
+      // event first, then meets the others on theirs.
+      for (let k = 0; k < 4; k++) {
+        const rotated = [...blocks.slice(k), ...blocks.slice(0, k)].flatMap((block) => block.rows);
+        await writeFile(join(hot, `run-${k}.jsonl`), rotated.map((row) => JSON.stringify(row)).join('\n'));
+      }
+
+      const runs = await Promise.all(
+        [0, 1, 2, 3].map((k) => runImport(database(), { location: join(hot, `run-${k}.jsonl`), ownerSub: 'importer', concurrency: 4 })),
+      );
+      expect(new Set(runs.map((run) => run.source))).toEqual(new Set([hot]));
+      expect(runs.reduce((sum, run) => sum + run.created + run.waitlisted, 0)).toBe(404);
+      expect(runs.reduce((sum, run) => sum + run.unchanged, 0)).toBe(3 * 404);
+      expect(runs.every((run) => run.rejected === 0 && run.objectsImported === 1)).toBe(true);
+      // The runs really shared the work: rows were won by more than one of them.
+      expect(runs.filter((run) => run.created + run.waitlisted > 0).length).toBeGreaterThan(1);
+
+      const events = await sql(`select id, external_id, slug, spots_reserved, waitlist_count from events order by external_id`);
+      // Distinct slugs; a run that lost an event to another while allocating may have used up a number.
+      expect(new Set(events.map((e) => e.slug)).size).toBe(4);
+      expect(events.map((e) => e.slug)).toContain('hot-event');
+      for (const event of events) expect(event.slug).toMatch(/^hot-event(-[0-9]+)?$/);
+      for (const [e, block] of blocks.entries()) {
+        const registrations = await sql(`select external_id, status from registrations where event_id = $1 order by queue_seq`, [events[e]!.id]);
+        expect(registrations.map((r) => r.external_id)).toEqual(block.rows.slice(1).map((row) => row.externalId));
+        expect(registrations.map((r) => r.status)).toEqual(block.statuses);
+        expect(events[e]).toMatchObject({
+          spots_reserved: block.reserved,
+          waitlist_count: block.statuses.filter((status) => status === 'WAITLIST').length,
+        });
+      }
+    } finally {
+      await rm(hot, { recursive: true, force: true });
+    }
+  });
+});
