@@ -6,7 +6,7 @@ import pg from 'pg';
 import ws from 'ws';
 import { databaseConfig, type DatabaseConfig } from '../config';
 import { logger } from '../logger';
-import { postgresError } from './errors';
+import { isStatementError } from './errors';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -74,8 +74,8 @@ function connect(cfg: DatabaseConfig): Connection {
  * pg-pool's `query` (which Drizzle calls outside transactions, in both drivers) discards its connection on any
  * error, even a constraint violation the server answered normally: every refused write (409 already_registered, an
  * import's unchanged row) would pay a new connection (TCP, TLS, SCRAM; a WebSocket on Neon). Run it on a checked-out
- * client instead and keep the connection when Postgres itself reported the error (it has a SQLSTATE); a broken
- * connection is still discarded, by the error or by the pool's own check of the client.
+ * client instead and keep the connection when Postgres refused only the statement (`isStatementError`); anything
+ * else, a FATAL termination included, discards it as before.
  */
 function keepConnectionsOnServerErrors(pool: pg.Pool | NeonPool): void {
   const query = async (...args: unknown[]) => {
@@ -87,7 +87,7 @@ function keepConnectionsOnServerErrors(pool: pg.Pool | NeonPool): void {
       failure = err instanceof Error ? err : new Error(String(err));
       throw err;
     } finally {
-      client.release(failure && postgresError(failure) === undefined ? failure : undefined);
+      client.release(failure && !isStatementError(failure) ? failure : undefined);
     }
   };
   pool.query = query as typeof pool.query;

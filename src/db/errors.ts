@@ -34,6 +34,14 @@ export function postgresError(err: unknown): PostgresErrorFields | undefined {
   return undefined;
 }
 
+/**
+ * Postgres refused a statement and the session goes on: a SQLSTATE with severity ERROR. FATAL and PANIC (a
+ * terminated backend answers its pending query with 57P01 FATAL) end the connection.
+ */
+export function isStatementError(err: unknown): boolean {
+  return postgresError(err) !== undefined && (err as { severity?: unknown }).severity === 'ERROR';
+}
+
 export function isConstraintViolation(err: unknown, constraint: string): boolean {
   return postgresError(err)?.constraint === constraint;
 }

@@ -47,6 +47,23 @@ describe('database client', () => {
     }
   });
 
+  it('discards a connection whose backend was terminated during a query', async () => {
+    const pool = connection().pool;
+    // The query takes an idle connection if there is one (or opens a new one).
+    const idleAfterCheckout = Math.max(pool.idleCount - 1, 0);
+    // Drizzle's query promise is lazy: then() starts it.
+    const sleeping = database().execute(drizzleSql`select pg_sleep(5)`).then(() => 'finished', (err: unknown) => err);
+    await vi.waitFor(async () => {
+      const [row] = await sql(`select count(*)::int as n from pg_stat_activity where application_name = 'lockstep' and query like '%pg_sleep%'`);
+      expect(row!.n).toBe(1);
+    });
+    await sql(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'lockstep' and query like '%pg_sleep%'`);
+    expect(await sleeping).toBeInstanceOf(Error);
+    // Not handed back to the pool as idle: the next query gets a live connection.
+    expect(pool.idleCount).toBe(idleAfterCheckout);
+    await database().execute(drizzleSql`select 1`);
+  });
+
   it('replaces a pool that sat idle longer than DATABASE_MAX_IDLE_SECONDS', async () => {
     const before = connection();
     before.lastReleasedAt = 0;
