@@ -38,8 +38,10 @@ await runMigrations(databaseUrl);
 console.log('database migrated');
 
 const port = process.env.PORT || '3000';
+// Its own process group, so stopping dev stops serverless offline and everything npx started under it.
 const offline = spawn('npx', ['serverless', 'offline', 'start'], {
   stdio: 'inherit',
+  detached: true,
   env: {
     ...process.env,
     DATABASE_URL: databaseUrl,
@@ -52,7 +54,13 @@ let stopping = false;
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    offline.kill('SIGTERM');
+    if (offline.pid !== undefined) {
+      try {
+        process.kill(-offline.pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+    }
     await local?.stop().catch(() => undefined);
   }
   process.exit(code);
