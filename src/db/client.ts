@@ -6,7 +6,7 @@ import pg from 'pg';
 import ws from 'ws';
 import { databaseConfig, type DatabaseConfig } from '../config';
 import { logger } from '../logger';
-import { isStatementError } from './errors';
+import { isConnectionLost, isStatementError } from './errors';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -19,6 +19,8 @@ export type DriverName = 'pg' | 'neon';
 
 interface Connection {
   db: Db;
+  /** A Drizzle instance bound to one checked-out client, for transactions. */
+  onClient: (client: pg.PoolClient) => Db;
   driver: DriverName;
   pool: pg.Pool | NeonPool;
   lastReleasedAt: number;
@@ -42,18 +44,21 @@ function connect(cfg: DatabaseConfig): Connection {
   };
   let pool: pg.Pool | NeonPool;
   let db: Db;
+  let onClient: Connection['onClient'];
   if (driver === 'neon') {
     configureNeon(cfg);
     const neonPool = new NeonPool(poolConfig);
     pool = neonPool;
     db = drizzleNeon({ client: neonPool, schema }) as unknown as Db;
+    onClient = (client) => drizzleNeon({ client: client as never, schema }) as unknown as Db;
   } else {
     const pgPool = new pg.Pool(poolConfig);
     pool = pgPool;
     db = drizzlePg({ client: pgPool, schema }) as unknown as Db;
+    onClient = (client) => drizzlePg({ client, schema }) as unknown as Db;
   }
   keepConnectionsOnServerErrors(pool);
-  const connection: Connection = { db, driver, pool, lastReleasedAt: Date.now() };
+  const connection: Connection = { db, onClient, driver, pool, lastReleasedAt: Date.now() };
   // An idle client whose server went away (restart, pg_terminate_backend, idle timeout) emits here; pg then
   // discards it. Without a listener the process would crash.
   pool.on('error', (err: Error & { code?: string }) =>
@@ -130,4 +135,23 @@ export async function closeDatabase(): Promise<void> {
   const closing = current;
   current = undefined;
   await closing?.pool.end();
+}
+
+/**
+ * Run `work` on one client checked out from the pool, always given back: discarded when its connection broke,
+ * kept otherwise. Transactions use this instead of Drizzle's pool path, which never releases a client whose BEGIN
+ * failed (drizzle-orm 0.45: BEGIN runs outside its try/finally), leaking a pool slot per dead connection.
+ */
+export async function withClient<T>(work: (db: Db) => Promise<T>): Promise<T> {
+  const { pool, onClient } = connection();
+  const client = (await pool.connect()) as pg.PoolClient;
+  let broken: Error | undefined;
+  try {
+    return await work(onClient(client));
+  } catch (err) {
+    if (isConnectionLost(err)) broken = err as Error;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }

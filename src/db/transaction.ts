@@ -1,7 +1,7 @@
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../logger';
-import type { Db } from './client';
+import { withClient, type Db } from './client';
 import { isConnectionLost, isRetryableTransactionError } from './errors';
 
 /** Extra attempts after a serialization failure or deadlock. */
@@ -12,18 +12,21 @@ const MAX_RETRIES = 5;
  * never see 40001/40P01. A connection lost before COMMIT was sent is retried too (on a fresh connection): the
  * server rolls such a transaction back, so nothing happened. A loss during COMMIT is ambiguous and is not retried.
  * Inside an enclosing transaction (an idempotent request) `work` simply joins it: any failure rolls back the whole
- * request and the outermost call retries, so a savepoint would only add round trips.
+ * request and the outermost call retries, so a savepoint would only add round trips. A top-level transaction runs
+ * on the shared pool (`withClient`), which `db` must be.
  */
 export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T> {
   if (isTransaction(db)) return work(db);
   for (let attempt = 0; ; attempt++) {
     let committing = false;
     try {
-      return await db.transaction(async (tx) => {
-        const result = await work(tx);
-        committing = true;
-        return result;
-      });
+      return await withClient((client) =>
+        client.transaction(async (tx) => {
+          const result = await work(tx);
+          committing = true;
+          return result;
+        }),
+      );
     } catch (err) {
       const retryable = isRetryableTransactionError(err) || (!committing && isConnectionLost(err));
       if (attempt >= MAX_RETRIES || !retryable) throw err;
