@@ -5,7 +5,9 @@ import type { PgDatabase } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import ws from 'ws';
 import { databaseConfig, type DatabaseConfig } from '../config';
+import { LockstepError } from '../errors';
 import { logger } from '../logger';
+import { deadlineExceeded, remainingMs } from './deadline';
 import { isConnectionLost, isStatementError } from './errors';
 import * as schema from './schema';
 
@@ -84,7 +86,7 @@ function connect(cfg: DatabaseConfig): Connection {
  */
 function keepConnectionsOnServerErrors(pool: pg.Pool | NeonPool): void {
   const query = async (...args: unknown[]) => {
-    const client = await pool.connect();
+    const client = await checkout(pool);
     let failure: Error | undefined;
     try {
       return await (client.query as (...queryArgs: unknown[]) => Promise<unknown>)(...args);
@@ -142,16 +144,40 @@ export async function closeDatabase(): Promise<void> {
  * kept otherwise. Transactions use this instead of Drizzle's pool path, which never releases a client whose BEGIN
  * failed (drizzle-orm 0.45: BEGIN runs outside its try/finally), leaking a pool slot per dead connection.
  */
-export async function withClient<T>(work: (db: Db) => Promise<T>): Promise<T> {
+export async function withClient<T>(work: (db: Db, client: pg.PoolClient) => Promise<T>): Promise<T> {
   const { pool, onClient } = connection();
-  const client = (await pool.connect()) as pg.PoolClient;
+  const client = await checkout(pool);
   let broken: Error | undefined;
   try {
-    return await work(onClient(client));
+    return await work(onClient(client), client);
   } catch (err) {
     if (isConnectionLost(err)) broken = err as Error;
     throw err;
   } finally {
     client.release(broken);
+  }
+}
+
+/**
+ * A client from the pool, waiting no longer than the request's deadline allows (and the pool's own connection
+ * timeout). Any failure here happened before a statement was sent, so it is always a retryable 503, never a 500:
+ * pg-pool's own timeout error carries no code. A client that arrives after we gave up goes straight back.
+ */
+async function checkout(pool: pg.Pool | NeonPool): Promise<pg.PoolClient> {
+  const budget = remainingMs();
+  const pending = pool.connect() as Promise<pg.PoolClient>;
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = budget === undefined ? undefined : new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(deadlineExceeded()), budget);
+  });
+  try {
+    return await (gaveUp ? Promise.race([pending, gaveUp]) : pending);
+  } catch (err) {
+    if (gaveUp) pending.then((late) => late.release(), () => undefined);
+    throw err instanceof LockstepError
+      ? err
+      : new LockstepError('database_unavailable', 'No database connection could be had', { cause: err, retryAfter: 1 });
+  } finally {
+    clearTimeout(timer);
   }
 }

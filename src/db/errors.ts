@@ -9,6 +9,7 @@ export const SqlState = {
   deadlockDetected: '40P01',
   lockNotAvailable: '55P03',
   queryCanceled: '57014',
+  transactionTimeout: '25P04',
   adminShutdown: '57P01',
   cannotConnectNow: '57P03',
   tooManyConnections: '53300',
@@ -51,8 +52,11 @@ export function isRetryableTransactionError(err: unknown): boolean {
   return code === SqlState.serializationFailure || code === SqlState.deadlockDetected;
 }
 
-/** SQLSTATEs of a session the server ended or refused (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03). */
-const sessionEndedStates = new Set<string>([SqlState.adminShutdown, '57P02', SqlState.cannotConnectNow]);
+/**
+ * SQLSTATEs of a session the server ended or refused: 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03, and the
+ * timeouts that end the session: 25P03 idle_in_transaction_session_timeout, 25P04 transaction_timeout.
+ */
+const sessionEndedStates = new Set<string>([SqlState.adminShutdown, '57P02', SqlState.cannotConnectNow, '25P03', SqlState.transactionTimeout]);
 
 const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 

@@ -1,32 +1,44 @@
-import { PgTransaction } from 'drizzle-orm/pg-core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../logger';
 import { withClient, type Db } from './client';
+import { transactionLimits } from './deadline';
 import { isConnectionLost, isRetryableTransactionError } from './errors';
 
 /** Extra attempts after a serialization failure or deadlock. */
 const MAX_RETRIES = 5;
+
+/** Handles bound to a client inside BEGIN … COMMIT: a nested `transaction` joins them. */
+const openTransactions = new WeakSet<Db>();
 
 /**
  * Run `work` in a transaction, retrying serialization failures and deadlocks with jittered backoff so clients
  * never see 40001/40P01. A connection lost before COMMIT was sent is retried too (on a fresh connection): the
  * server rolls such a transaction back, so nothing happened. A loss during COMMIT is ambiguous and is not retried.
  * Inside an enclosing transaction (an idempotent request) `work` simply joins it: any failure rolls back the whole
- * request and the outermost call retries, so a savepoint would only add round trips. A top-level transaction runs
- * on the shared pool (`withClient`), which `db` must be.
+ * request and the outermost call retries, so a savepoint would only add round trips.
+ *
+ * BEGIN is sent by hand rather than by Drizzle so the request's deadline (lock, statement and transaction
+ * timeouts) rides in the same round trip; the server then ends the transaction itself when the deadline passes.
  */
 export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T> {
-  if (isTransaction(db)) return work(db);
+  if (openTransactions.has(db)) return work(db);
   for (let attempt = 0; ; attempt++) {
     let committing = false;
     try {
-      return await withClient((client) =>
-        client.transaction(async (tx) => {
+      return await withClient(async (tx, client) => {
+        await client.query(`begin${transactionLimits()}`);
+        openTransactions.add(tx);
+        try {
           const result = await work(tx);
           committing = true;
+          await client.query('commit');
           return result;
-        }),
-      );
+        } catch (err) {
+          // After a failed COMMIT the server has already ended the transaction.
+          if (!committing) await client.query('rollback');
+          throw err;
+        }
+      });
     } catch (err) {
       const retryable = isRetryableTransactionError(err) || (!committing && isConnectionLost(err));
       if (attempt >= MAX_RETRIES || !retryable) throw err;
@@ -35,9 +47,4 @@ export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Prom
       await sleep(delayMs);
     }
   }
-}
-
-/** Not a type guard on purpose: narrowing to PgTransaction<any> would drop the schema type. */
-function isTransaction(db: Db): boolean {
-  return db instanceof PgTransaction;
 }

@@ -2,8 +2,17 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'a
 import * as z from 'zod';
 import { config } from '../config';
 import { database, type Db } from '../db/client';
+import { deadlineExceeded, withDeadline } from '../db/deadline';
 import { LockstepError } from '../errors';
-import { fingerprint, parseIdempotencyKey, runIdempotently, type HttpResponse } from '../idempotency/service';
+import {
+  fingerprint,
+  parseIdempotencyKey,
+  runIdempotentStatement,
+  runIdempotently,
+  type AttemptResult,
+  type HttpResponse,
+  type StatementKey,
+} from '../idempotency/service';
 import { logger } from '../logger';
 import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
@@ -36,6 +45,12 @@ export interface RouteSpec<
   responses: Record<number, z.ZodType | null>;
   /** Error codes this route can answer with, for the documentation. */
   errors?: readonly string[];
+  /**
+   * `statement`: the effect is ONE SQL statement that records the Idempotency-Key itself (RouteContext.idempotency),
+   * so its row locks are never held across round trips. Needs exactly one success status. Default: the effect runs
+   * in a transaction that claims the key first.
+   */
+  idempotency?: 'statement';
 }
 
 export function defineRoute<A extends AuthMode, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
@@ -54,6 +69,8 @@ export interface RouteContext<A extends AuthMode, P, Q, B> {
   query: Infer<Q>;
   body: Infer<B>;
   requestId: string;
+  /** Only for `idempotency: 'statement'` routes called with an Idempotency-Key: pass it to the one statement. */
+  idempotency?: StatementKey;
 }
 
 export interface Reply {
@@ -73,14 +90,19 @@ export function route<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
   spec: RouteSpec<A, P, Q, B>,
   run: (ctx: RouteContext<A, P, Q, B>) => Promise<Reply>,
 ): LambdaHandler {
-  config(); // Fail the cold start, not the first request, on bad configuration.
-  return async (event) => {
+  const settings = config(); // Fail the cold start, not the first request, on bad configuration.
+  return async (event, context) => {
     const started = performance.now();
     const requestId = event.requestContext?.requestId ?? 'local';
     logger.appendKeys({ requestId, operation: spec.operationId });
+    // The function's own deadline (Lambda, serverless offline) or the configured timeout for direct calls. The
+    // database must be done a margin before it, and the answer leaves by half a margin before it at the latest.
+    const budgetMs = context?.getRemainingTimeInMillis?.() ?? settings.FUNCTION_TIMEOUT_SECONDS * 1000;
+    const margin = settings.DEADLINE_MARGIN_MS;
     let response: HttpResponse;
     try {
-      response = await handle(spec, run, event, requestId);
+      const handled = withDeadline(Date.now() + budgetMs - margin, () => handle(spec, run, event, requestId));
+      response = await answerWithin(budgetMs - margin / 2, handled);
     } catch (err) {
       response = errorResponse(toLockstepError(err), err);
     }
@@ -88,6 +110,23 @@ export function route<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
     logger.resetKeys();
     return response;
   };
+}
+
+/**
+ * The last line of defence for the deadline: the database aborts its own work when the deadline passes, so this
+ * fires only if it could not even say so (a network stall). The late work is left to fail on its own.
+ */
+async function answerWithin<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(deadlineExceeded()), Math.max(0, ms));
+  });
+  work.catch((err: unknown) => logger.debug('work failed after its answer', { error: describeError(err) }));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function errorResponse(error: LockstepError, thrown: unknown): HttpResponse {
@@ -112,9 +151,9 @@ async function handle<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
   const body = spec.body ? parse(spec.body, readJson(event, headers), 'body') : undefined;
   const params = spec.params ? parse(spec.params, event.pathParameters ?? {}, 'path') : undefined;
   const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, 'query') : undefined;
-  const execute = async (db: Db) => {
+  const execute = async (db: Db, idempotency?: StatementKey) => {
     const user = identity ? await ensureUser(db, identity) : undefined;
-    return toResponse(await run({ db, user, params, query, body, requestId } as RouteContext<A, P, Q, B>));
+    return toResponse(await run({ db, user, params, query, body, requestId, idempotency } as RouteContext<A, P, Q, B>));
   };
   if (key === undefined) return execute(database());
 
@@ -123,24 +162,40 @@ async function handle<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
     key,
     fingerprint: fingerprint(spec.method, event.rawPath ?? spec.path, event.queryStringParameters ?? {}, requestBodyText(event)),
   };
-  const outcome = await runIdempotently(database(), request, async (tx) => {
+  // A refusal below 500 is an answer to store, not a failure; 5xx are thrown and never stored.
+  const attempt = async (effect: () => Promise<HttpResponse>): Promise<AttemptResult> => {
     try {
-      return { response: await execute(tx), commit: true };
+      return { response: await effect(), commit: true };
     } catch (err) {
       const error = toLockstepError(err);
       if (statusOf(error.code) >= 500) throw err;
       return { response: errorResponse(error, err), commit: false };
     }
-  });
+  };
+  const outcome =
+    spec.idempotency === 'statement'
+      ? await runIdempotentStatement(database(), request, statementResponse(spec), (idempotency) =>
+          attempt(() => execute(database(), idempotency)),
+        )
+      : await runIdempotently(database(), request, (tx) => attempt(() => execute(tx)));
   const { replayed, ...response } = outcome;
   return replayed ? { ...response, headers: { ...response.headers, 'idempotent-replayed': 'true' } } : response;
 }
+
+/** Status and headers of a one-statement route's success, known before its statement runs. */
+function statementResponse(spec: RouteSpec): { statusCode: number; headers: Record<string, string> } {
+  const statuses = Object.keys(spec.responses).map(Number);
+  if (statuses.length !== 1) throw new Error(`${spec.operationId}: a one-statement route has exactly one success status`);
+  return { statusCode: statuses[0]!, headers: JSON_HEADERS };
+}
+
+const JSON_HEADERS: Record<string, string> = { 'content-type': 'application/json' };
 
 function toResponse(reply: Reply): HttpResponse {
   if (reply.body === undefined) return { statusCode: reply.status, headers: reply.headers ?? {}, body: '' };
   return {
     statusCode: reply.status,
-    headers: { 'content-type': 'application/json', ...reply.headers },
+    headers: { ...JSON_HEADERS, ...reply.headers },
     body: JSON.stringify(reply.body),
   };
 }

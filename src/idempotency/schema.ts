@@ -18,8 +18,16 @@ export const idempotencyKeys = pgTable(
     fingerprint: text('fingerprint').notNull(),
     status: integer('status'),
     headers: jsonb('headers').$type<Record<string, string>>(),
-    /** The body exactly as first sent (so a replay is byte-identical), AES-256-GCM sealed. */
+    /**
+     * AES-256-GCM sealed: the whole body as first sent (so a replay is byte-identical), or, when `publicBody` is
+     * set, a JSON object of the secret fields a replay merges over it.
+     */
     sealedBody: text('sealed_body'),
+    /**
+     * The non-secret part of a response built by the effect's own SQL statement (one-statement effects, whose
+     * response the server computes); null when the whole body is sealed.
+     */
+    publicBody: text('public_body'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (table) => [

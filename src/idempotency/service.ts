@@ -1,7 +1,8 @@
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { Db } from '../db/client';
-import { postgresError, SqlState } from '../db/errors';
+import { remainingMs } from '../db/deadline';
+import { isConnectionLost, isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { LockstepError } from '../errors';
 import { idempotencyKeys } from './schema';
@@ -91,28 +92,28 @@ class RolledBackOutcome {
   constructor(readonly response: HttpResponse) {}
 }
 
+/** What an effect hands back: its response, and whether its writes stand (false: a refusal, rolled back). */
+export type AttemptResult = { response: HttpResponse; commit: boolean };
+
 /**
- * Exactly-once effects: the key is claimed inside the transaction that performs the effect and completed with the
- * response before commit. A concurrent request with the same key blocks on the uncommitted claim for at most
- * IN_FLIGHT_WAIT_MS, then replays the committed response, or runs itself if the first rolled back. A crash before
- * commit leaves no trace. `attempt` returns the HTTP response; an outcome of 500 or more must be thrown.
+ * Exactly-once effects, transactional form: the key is claimed inside the transaction that performs the effect and
+ * completed with the response before commit. A concurrent request with the same key blocks on the uncommitted claim
+ * for at most IN_FLIGHT_WAIT_MS, then replays the committed response, or runs itself if the first rolled back. A
+ * crash before commit leaves no trace. `attempt` returns the HTTP response; an outcome of 500 or more must be thrown.
  */
 export async function runIdempotently(
   db: Db,
   request: IdempotentRequest,
-  attempt: (tx: Db) => Promise<{ response: HttpResponse; commit: boolean }>,
+  attempt: (tx: Db) => Promise<AttemptResult>,
 ): Promise<IdempotentOutcome> {
-  const stored = { ...keyMaterial(request), scope: request.scope, fingerprint: request.fingerprint };
+  const stored = storedKey(request);
   let outcome: IdempotentOutcome | RolledBackOutcome;
   try {
     outcome = await transaction(db, async (tx) => {
       if (!(await claim(tx, stored))) return replay(tx, stored);
       const { response, commit } = await attempt(tx);
       if (!commit) throw new RolledBackOutcome(response);
-      await tx
-        .update(idempotencyKeys)
-        .set({ status: response.statusCode, headers: response.headers, sealedBody: seal(stored.secret, response.body) })
-        .where(keyIs(stored));
+      await tx.update(idempotencyKeys).set(responseColumns(stored, response)).where(keyIs(stored));
       return { ...response, replayed: false };
     });
   } catch (err) {
@@ -122,27 +123,117 @@ export async function runIdempotently(
   return outcome instanceof RolledBackOutcome ? storeRefusal(db, stored, outcome.response) : outcome;
 }
 
+/**
+ * The key's part in an effect that is ONE SQL statement (a registration), so the rows that statement locks are held
+ * for that statement alone, with no claim before it and no COMMIT round trip after it. The effect's statement
+ * includes `unused` in the condition of its locking update and `record(...)` as a data-modifying CTE; the record is
+ * then written, with the response, by the statement that performs the effect, or not at all.
+ */
+export interface StatementKey {
+  /**
+   * True when the key has no record in the statement's snapshot. A retry of a committed request therefore never
+   * queues for the effect's row locks; one committed while the statement waited fails it on the primary key instead.
+   */
+  readonly unused: SQL;
+  /**
+   * An INSERT of the key's record for each row of `source` (a CTE of the effect), whose response body is the text
+   * column `publicBody` of that CTE with `secrets` merged over it. The secrets are sealed here; only the key's
+   * holder can read them back.
+   */
+  record(source: SQL, publicBody: SQL, secrets: Record<string, string>): SQL;
+  /** After the statement changed nothing: hand over to a replay if the key was recorded, else return. */
+  throwIfRecorded(db: Db): Promise<void>;
+}
+
+/** Thrown by an effect whose statement did nothing because the key already has a record. */
+class KeyAlreadyRecorded extends Error {}
+
+/**
+ * Exactly-once effects, one-statement form (see StatementKey). `attempt` runs without a transaction; a refusal
+ * (commit: false) is stored like in the transactional form, so one that came from the effect's own unique index
+ * because a request with the same key committed first (a retry that queued behind the original) replays that
+ * request instead. A statement failed on the key's primary key replays too.
+ */
+export async function runIdempotentStatement(
+  db: Db,
+  request: IdempotentRequest,
+  response: { statusCode: number; headers: Record<string, string> },
+  attempt: (key: StatementKey) => Promise<AttemptResult>,
+): Promise<IdempotentOutcome> {
+  const stored = storedKey(request);
+  const key: StatementKey = {
+    unused: sql`not exists (select 1 from ${idempotencyKeys} where ${keyIs(stored)})`,
+    record: (source, publicBody, secrets) => sql`insert into ${idempotencyKeys}
+        (${sql.identifier(idempotencyKeys.scope.name)}, ${sql.identifier(idempotencyKeys.keyHash.name)},
+         ${sql.identifier(idempotencyKeys.fingerprint.name)}, ${sql.identifier(idempotencyKeys.status.name)},
+         ${sql.identifier(idempotencyKeys.headers.name)}, ${sql.identifier(idempotencyKeys.sealedBody.name)},
+         ${sql.identifier(idempotencyKeys.publicBody.name)})
+      select ${stored.scope}, ${stored.keyHash}, ${stored.fingerprint}, ${response.statusCode}::int,
+        ${JSON.stringify(response.headers)}::jsonb, ${seal(stored.secret, JSON.stringify(secrets))}, ${publicBody}
+      from ${source}`,
+    throwIfRecorded: async (reader) => {
+      const [found] = await reader.select({ scope: idempotencyKeys.scope }).from(idempotencyKeys).where(keyIs(stored));
+      if (found) throw new KeyAlreadyRecorded();
+    },
+  };
+  for (let attempt_ = 1; ; attempt_++) {
+    let result: AttemptResult;
+    try {
+      result = await attempt(key);
+    } catch (err) {
+      if (err instanceof KeyAlreadyRecorded || isConstraintViolation(err, KEY_CONSTRAINT)) return replay(db, stored);
+      // Unlike a keyless statement, a keyed one is safe to resend after a lost connection: if the first committed,
+      // its record makes the second a replay.
+      if (isConnectionLost(err) && attempt_ <= MAX_RESENDS) continue;
+      throw err;
+    }
+    return result.commit ? { ...result.response, replayed: false } : storeRefusal(db, stored, result.response);
+  }
+}
+
+/** Times a one-statement effect is sent again after its connection broke. */
+const MAX_RESENDS = 3;
+
 type StoredKey = ReturnType<typeof keyMaterial> & { scope: string; fingerprint: string };
 
+const KEY_CONSTRAINT = 'idempotency_keys_pkey';
+
+const storedKey = (request: IdempotentRequest): StoredKey => ({
+  ...keyMaterial(request),
+  scope: request.scope,
+  fingerprint: request.fingerprint,
+});
+
 const keyIs = (key: StoredKey) => and(eq(idempotencyKeys.scope, key.scope), eq(idempotencyKeys.keyHash, key.keyHash));
+
+const responseColumns = (key: StoredKey, response: HttpResponse) => ({
+  status: response.statusCode,
+  headers: response.headers,
+  sealedBody: seal(key.secret, response.body),
+});
 
 /**
  * Insert the claim. On another request's uncommitted claim it waits, bounded by a lock_timeout set just for this
  * statement: set before the insert (the FROM clause runs first) and put back after it (the outer SELECT runs
- * last), so the effect's own lock waits are not cut short.
+ * last) to the request's deadline, or the session's default without one, so the effect's own lock waits keep their
+ * limit.
  */
 async function claim(tx: Db, key: StoredKey): Promise<boolean> {
+  const deadline = remainingMs();
+  const waitMs = Math.min(IN_FLIGHT_WAIT_MS, deadline ?? IN_FLIGHT_WAIT_MS);
+  const restored = deadline === undefined
+    ? sql`(select reset_val from pg_settings where name = 'lock_timeout')`
+    : sql`${`${deadline}ms`}`;
   try {
     const result = await tx.execute<{ claimed: number }>(sql`
       with claimed as (
         insert into ${idempotencyKeys} (scope, key_hash, fingerprint)
         select ${key.scope}, ${key.keyHash}, ${key.fingerprint}
-        from (select set_config('lock_timeout', ${`${IN_FLIGHT_WAIT_MS}ms`}, true)) as bounded_wait
+        from (select set_config('lock_timeout', ${`${waitMs}ms`}, true)) as bounded_wait
         on conflict (scope, key_hash) do nothing
         returning 1
       )
-      select claimed.n as claimed,
-        set_config('lock_timeout', (select reset_val from pg_settings where name = 'lock_timeout'), true)
+      select claimed.n as claimed, set_config('lock_timeout', ${restored}, true)
       from (select count(*)::int as n from claimed) as claimed`);
     return result.rows[0]?.claimed === 1;
   } catch (err) {
@@ -159,7 +250,9 @@ async function replay(db: Db, key: StoredKey): Promise<IdempotentOutcome> {
       errors: [{ path: 'Idempotency-Key', message: 'Use a new key for a different method, path, query or body' }],
     });
   }
-  return { statusCode: stored.status, headers: stored.headers ?? {}, body: unseal(key.secret, stored.sealedBody), replayed: true };
+  const sealed = unseal(key.secret, stored.sealedBody);
+  const body = stored.publicBody === null ? sealed : JSON.stringify({ ...JSON.parse(stored.publicBody), ...JSON.parse(sealed) });
+  return { statusCode: stored.status, headers: stored.headers ?? {}, body, replayed: true };
 }
 
 /**
@@ -169,14 +262,7 @@ async function replay(db: Db, key: StoredKey): Promise<IdempotentOutcome> {
 async function storeRefusal(db: Db, key: StoredKey, response: HttpResponse): Promise<IdempotentOutcome> {
   const [stored] = await db
     .insert(idempotencyKeys)
-    .values({
-      scope: key.scope,
-      keyHash: key.keyHash,
-      fingerprint: key.fingerprint,
-      status: response.statusCode,
-      headers: response.headers,
-      sealedBody: seal(key.secret, response.body),
-    })
+    .values({ scope: key.scope, keyHash: key.keyHash, fingerprint: key.fingerprint, ...responseColumns(key, response) })
     .onConflictDoNothing()
     .returning({ scope: idempotencyKeys.scope });
   return stored ? { ...response, replayed: false } : replay(db, key);

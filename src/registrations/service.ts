@@ -1,12 +1,15 @@
 import { and, eq, getTableColumns, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/client';
+import { lockWaitLimit } from '../db/deadline';
 import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events, type EventRow } from '../events/schema';
 import { findEventAsOrganizer } from '../events/service';
 import { keyset, toPage, type Page } from '../http/pagination';
+import type { StatementKey } from '../idempotency/service';
 import type { ExternalKey } from '../import/contract';
 import type { UserRow } from '../users/schema';
 import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';
@@ -51,10 +54,17 @@ const eventIs = (ref: EventRef) => ('id' in ref ? eq(events.id, ref.id) : eq(eve
  * Register with ONE statement: lock-and-update the event row, confirming only if the spots fit and nobody is
  * waiting (both read from the event row, so a concurrent registration that got the row first is seen), else
  * joining the waitlist; the insert in the same statement records the outcome. The partial unique index on active
- * emails fails the whole statement, counter included (409 already_registered, mapped by constraint name).
+ * emails fails the whole statement, counter included (409 already_registered, mapped by constraint name). With an
+ * Idempotency-Key the same statement stores the key's record and response, so the event row is locked for this one
+ * statement whatever the client sends.
  */
-export async function register(db: Db, slug: string, input: CreateRegistration): Promise<CreatedRegistration> {
-  return registerFor(db, { slug }, input);
+export async function register(
+  db: Db,
+  slug: string,
+  input: CreateRegistration,
+  idempotency?: StatementKey,
+): Promise<CreatedRegistration> {
+  return registerFor(db, { slug }, input, { idempotency });
 }
 
 /**
@@ -67,82 +77,96 @@ export async function register(db: Db, slug: string, input: CreateRegistration):
 export async function importRegistration(
   db: Db,
   eventId: string,
-  key: ExternalKey,
+  external: ExternalKey,
   input: CreateRegistration,
 ): Promise<RegistrationStatus | 'unchanged'> {
   try {
-    return (await registerFor(db, { id: eventId }, input, key)).status;
+    return (await registerFor(db, { id: eventId }, input, { external })).status;
   } catch (err) {
     if (isConstraintViolation(err, 'registrations_external_key')) return 'unchanged';
     if (!(err instanceof LockstepError) && postgresError(err)?.code !== SqlState.uniqueViolation) throw err;
     const [existing] = await db
       .select({ id: registrations.id })
       .from(registrations)
-      .where(and(eq(registrations.importSource, key.source), eq(registrations.externalId, key.externalId)));
+      .where(and(eq(registrations.importSource, external.source), eq(registrations.externalId, external.externalId)));
     if (existing) return 'unchanged';
     throw err;
   }
 }
 
-async function registerFor(db: Db, ref: EventRef, input: CreateRegistration, key?: ExternalKey): Promise<CreatedRegistration> {
+interface RegistrationKeys {
+  /** The request's Idempotency-Key, recorded by the registration statement. */
+  idempotency?: StatementKey;
+  /** An import's (source, externalId). */
+  external?: ExternalKey;
+}
+
+async function registerFor(db: Db, ref: EventRef, input: CreateRegistration, keys: RegistrationKeys): Promise<CreatedRegistration> {
   // A refusal is explained by a second read; if that read finds no reason, the event changed in between: retry once.
   for (let attempt = 1; attempt <= 2; attempt++) {
-    const cancelToken = randomBytes(32).toString('base64url');
-    const [row] = await insertRegistration(db, ref, input, hashToken(cancelToken), key);
-    if (row) return { ...registrationView(row), cancelToken };
+    // What the client sent, and the token: filled into the statement's body here, and sealed in a key's record.
+    const secrets = { name: input.name, email: input.email, cancelToken: randomBytes(32).toString('base64url') };
+    const { rows } = await insertRegistration(db, ref, input, secrets, keys);
+    const [row] = rows;
+    if (row) return { ...(JSON.parse(row.public_body) as RegistrationView), ...secrets };
+    await keys.idempotency?.throwIfRecorded(db);
     await explainRefusal(db, ref, input.spots);
   }
   throw new Error('registration refused twice with no reason the event shows');
 }
 
-function insertRegistration(db: Db, ref: EventRef, input: CreateRegistration, cancelTokenHash: string, key?: ExternalKey) {
+/** An unqualified column name, as SET lists, INSERT column lists and RETURNING of one table need. */
+const column = (c: AnyPgColumn) => sql.identifier(c.name);
+
+/** A timestamp as `Date#toISOString` renders it (UTC, milliseconds), so every view of a row formats it alike. */
+const isoTime = (c: AnyPgColumn) => sql`to_char(${column(c)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+function insertRegistration(
+  db: Db,
+  ref: EventRef,
+  input: CreateRegistration,
+  secrets: { name: string; email: string; cancelToken: string },
+  keys: RegistrationKeys,
+) {
+  const r = registrations;
   const spots = sql`${input.spots}::int`;
   const fits = sql`(${events.waitlistCount} = 0 and (${events.capacity} is null or ${events.spotsReserved} + ${spots} <= ${events.capacity}))`;
-  const event = db.$with('event').as(
-    db
-      .update(events)
-      .set({
-        spotsReserved: sql`${events.spotsReserved} + case when ${fits} then ${spots} else 0 end`,
-        waitlistCount: sql`${events.waitlistCount} + case when ${fits} then 0 else 1 end`,
-      })
-      .where(
-        and(
-          eventIs(ref),
-          eq(events.status, 'OPEN'),
-          lte(spots, events.maxSpotsPerRegistration),
-          // A request larger than the whole event could never leave the queue, and would block everyone behind it.
-          or(isNull(events.capacity), lte(spots, events.capacity)),
-        ),
-      )
-      .returning({ id: events.id, waitlistCount: events.waitlistCount }),
-  );
-  return db
-    .with(event)
-    .insert(registrations)
-    .select(
-      db
-        .select({
-          id: sql`gen_random_uuid()`.as('id'),
-          eventId: event.id,
-          name: sql`${input.name}`.as('name'),
-          email: sql`${input.email}`.as('email'),
-          spots: spots.as('spots'),
-          // Confirmed exactly when the update left the waitlist empty.
-          status: sql`(case when ${event.waitlistCount} = 0 then 'CONFIRMED' else 'WAITLIST' end)::registration_status`.as('status'),
-          queueSeq: sql`nextval('registration_queue_seq')`.as('queue_seq'),
-          cancelTokenHash: sql`${cancelTokenHash}`.as('cancel_token_hash'),
-          createdAt: sql`now()`.as('created_at'),
-          updatedAt: sql`now()`.as('updated_at'),
-          importSource: sql`${key?.source ?? null}::text`.as('import_source'),
-          externalId: sql`${key?.externalId ?? null}::text`.as('external_id'),
-        })
-        .from(event),
-    )
-    .returning({
-      ...getTableColumns(registrations),
-      // A new waiter is last in the queue, so its place is the new waitlist length.
-      waitlistPosition: sql<number>`(select waitlist_count from event)`,
-    });
+  // The response body, built by the statement that knows the outcome: registrationView's fields, in its order. The
+  // personal fields stay null here, so a key's record holds them only sealed; the caller fills them in.
+  const publicBody = sql`json_build_object(
+      'id', ${column(r.id)}, 'eventId', ${column(r.eventId)}, 'name', null, 'email', null,
+      'spots', ${column(r.spots)}, 'status', ${column(r.status)},
+      -- A new waiter is last in the queue, so its place is the new waitlist length.
+      'waitlistPosition', case when ${column(r.status)} = 'WAITLIST' then (select waitlist_count from event) end,
+      'createdAt', ${isoTime(r.createdAt)}, 'updatedAt', ${isoTime(r.updatedAt)})::text`;
+  const record = keys.idempotency?.record(sql`inserted`, sql`public_body`, secrets);
+  return db.execute<{ status: RegistrationStatus; public_body: string }>(sql`
+    with event as (
+      update ${events} set
+        ${column(events.spotsReserved)} = ${events.spotsReserved} + case when ${fits} then ${spots} else 0 end,
+        ${column(events.waitlistCount)} = ${events.waitlistCount} + case when ${fits} then 0 else 1 end
+      from ${lockWaitLimit()}
+      where ${and(
+        eventIs(ref),
+        eq(events.status, 'OPEN'),
+        lte(spots, events.maxSpotsPerRegistration),
+        // A request larger than the whole event could never leave the queue, and would block everyone behind it.
+        or(isNull(events.capacity), lte(spots, events.capacity)),
+        keys.idempotency?.unused,
+      )}
+      returning ${events.id} as id, ${events.waitlistCount} as waitlist_count
+    ),
+    inserted as (
+      insert into ${registrations} (${column(r.eventId)}, ${column(r.name)}, ${column(r.email)}, ${column(r.spots)},
+        ${column(r.status)}, ${column(r.cancelTokenHash)}, ${column(r.importSource)}, ${column(r.externalId)})
+      select event.id, ${input.name}, ${input.email}, ${spots},
+        -- Confirmed exactly when the update left the waitlist empty.
+        (case when event.waitlist_count = 0 then 'CONFIRMED' else 'WAITLIST' end)::registration_status,
+        ${hashToken(secrets.cancelToken)}, ${keys.external?.source ?? null}::text, ${keys.external?.externalId ?? null}::text
+      from event
+      returning ${column(r.status)} as status, ${publicBody} as public_body
+    )${record ? sql`, recorded as (${record})` : sql``}
+    select status, public_body from inserted`);
 }
 
 /** The registration statement matched no event row: throw the reason, or return if the event shows none. */
