@@ -24,7 +24,7 @@ const ConfigSchema = DatabaseSettings.extend({
   /** The function's timeout, for calls that bring no Lambda context (serverless.yml passes provider.timeout). */
   FUNCTION_TIMEOUT_SECONDS: z.coerce.number().positive().default(15),
   /** Time kept back from the deadline to answer: the database must be done this long before it. */
-  DEADLINE_MARGIN_MS: z.coerce.number().int().min(0).default(500),
+  DEADLINE_MARGIN_MS: z.coerce.number().int().min(250).default(500),
 })
   .refine((c) => c.AUTH_JWT_SECRET !== undefined || c.AUTH_JWKS_URL !== undefined, {
     message: 'set AUTH_JWKS_URL (AWS) or AUTH_JWT_SECRET (local HS256)',

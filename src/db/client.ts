@@ -40,7 +40,8 @@ function connect(cfg: DatabaseConfig): Connection {
   const poolConfig = {
     connectionString: cfg.DATABASE_URL,
     max: cfg.DATABASE_POOL_MAX,
-    connectionTimeoutMillis: 5_000,
+    // Waiting for a client is bounded by `checkout` (the request's deadline), not by a fixed pool-wide limit.
+    connectionTimeoutMillis: 0,
     idleTimeoutMillis: 30_000,
     application_name: 'lockstep',
   };
@@ -158,22 +159,25 @@ export async function withClient<T>(work: (db: Db, client: pg.PoolClient) => Pro
   }
 }
 
+/** How long work without a deadline (CLIs, scheduled jobs) waits for a connection. */
+const CHECKOUT_TIMEOUT_MS = 30_000;
+
 /**
  * A client from the pool, waiting no longer than the request's deadline allows (and the pool's own connection
- * timeout). Any failure here happened before a statement was sent, so it is always a retryable 503, never a 500:
+ * timeout without one). Any failure here happened before a statement was sent, so it is always a retryable 503, never a 500:
  * pg-pool's own timeout error carries no code. A client that arrives after we gave up goes straight back.
  */
 async function checkout(pool: pg.Pool | NeonPool): Promise<pg.PoolClient> {
-  const budget = remainingMs();
+  const budget = remainingMs() ?? CHECKOUT_TIMEOUT_MS;
   const pending = pool.connect() as Promise<pg.PoolClient>;
   let timer: NodeJS.Timeout | undefined;
-  const gaveUp = budget === undefined ? undefined : new Promise<never>((_, reject) => {
+  const gaveUp = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(deadlineExceeded()), budget);
   });
   try {
-    return await (gaveUp ? Promise.race([pending, gaveUp]) : pending);
+    return await Promise.race([pending, gaveUp]);
   } catch (err) {
-    if (gaveUp) pending.then((late) => late.release(), () => undefined);
+    pending.then((late) => late.release(), () => undefined);
     throw err instanceof LockstepError
       ? err
       : new LockstepError('database_unavailable', 'No database connection could be had', { cause: err, retryAfter: 1 });

@@ -24,6 +24,19 @@ export function deadlineExceeded(cause?: unknown): LockstepError {
   return new LockstepError('database_unavailable', 'The database did not answer before the deadline', { cause, retryAfter: 1 });
 }
 
+/** The deadline has passed: retrying work now would only fail again. */
+export function deadlinePassed(): boolean {
+  const deadlineAt = current.getStore();
+  return deadlineAt !== undefined && Date.now() >= deadlineAt;
+}
+
+/**
+ * transaction_timeout fires this much after the deadline, so a lock wait or statement that overruns fails with its
+ * own error first (the session survives) and the FATAL end of the session stays a backstop. Kept well inside the
+ * answer's margin (DEADLINE_MARGIN_MS): the transaction is over before any answer can leave.
+ */
+export const TRANSACTION_TIMEOUT_GRACE_MS = 100;
+
 /**
  * Settings that bound a transaction by the deadline, sent with its BEGIN in the same simple query (no extra round
  * trip). The server aborts waits and statements itself, so a request that answers 503 leaves nothing behind that
@@ -32,7 +45,8 @@ export function deadlineExceeded(cause?: unknown): LockstepError {
 export function transactionLimits(): string {
   const ms = remainingMs();
   if (ms === undefined) return '';
-  return `; set local lock_timeout = ${ms}; set local statement_timeout = ${ms}; set local transaction_timeout = ${ms}`;
+  const whole = ms + TRANSACTION_TIMEOUT_GRACE_MS;
+  return `; set local lock_timeout = ${ms}; set local statement_timeout = ${ms}; set local transaction_timeout = ${whole}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../logger';
 import { withClient, type Db } from './client';
-import { transactionLimits } from './deadline';
+import { deadlinePassed, transactionLimits } from './deadline';
 import { isConnectionLost, isRetryableTransactionError } from './errors';
 
 /** Extra attempts after a serialization failure or deadlock. */
@@ -34,14 +34,15 @@ export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Prom
           await client.query('commit');
           return result;
         } catch (err) {
-          // After a failed COMMIT the server has already ended the transaction.
-          if (!committing) await client.query('rollback');
+          // After a failed COMMIT the server has already ended the transaction. A ROLLBACK that fails too (the
+          // session is gone) must not hide why the work failed.
+          if (!committing) await client.query('rollback').catch(() => undefined);
           throw err;
         }
       });
     } catch (err) {
       const retryable = isRetryableTransactionError(err) || (!committing && isConnectionLost(err));
-      if (attempt >= MAX_RETRIES || !retryable) throw err;
+      if (attempt >= MAX_RETRIES || !retryable || deadlinePassed()) throw err;
       const delayMs = Math.random() * Math.min(200, 5 * 2 ** attempt);
       logger.debug('retrying transaction', { attempt: attempt + 1, delayMs: Math.round(delayMs) });
       await sleep(delayMs);

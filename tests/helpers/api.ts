@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { LambdaHandler } from '../../src/http/route';
 import { signDevToken, type DevTokenOptions } from '../../scripts/token';
@@ -16,6 +16,8 @@ export interface Call {
   as?: string | { token: string };
   /** Sent as the Idempotency-Key header. */
   key?: string;
+  /** The invocation's time left, as a Lambda context reports it; without it the configured function timeout. */
+  remainingMs?: number;
 }
 
 export interface Result<T = any> {
@@ -52,7 +54,9 @@ export async function call<T = any>(handler: LambdaHandler, request: Call = {}):
     isBase64Encoded: false,
     requestContext: { requestId: randomUUID(), http: { method: 'GET', path: '/' } },
   } as unknown as APIGatewayProxyEventV2;
-  const result = (await handler(event)) as APIGatewayProxyStructuredResultV2;
+  const endsAt = Date.now() + (request.remainingMs ?? 0);
+  const context = request.remainingMs === undefined ? undefined : ({ getRemainingTimeInMillis: () => endsAt - Date.now() } as Context);
+  const result = (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
   const text = result.body ?? '';
   return {
     status: result.statusCode ?? 0,
