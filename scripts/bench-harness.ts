@@ -10,7 +10,7 @@ import { startLocalPostgres } from './local-postgres';
  * the app's environment pointed at it. Import app modules only after this resolves: they read config on import.
  */
 export async function benchDatabase(
-  server: { flags?: string[]; onLog?: (message: unknown) => void } = {},
+  server: { flags?: string[]; onLog?: (message: unknown) => void; durable?: boolean } = {},
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   let url = process.env.BENCH_DATABASE_URL;
   let stop = async () => undefined as void;

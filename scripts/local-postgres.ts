@@ -44,6 +44,8 @@ export async function startLocalPostgres(options: {
   dataDir: string;
   port?: number;
   persistent: boolean;
+  /** fsync and synchronous commits on, as production pays them; default: only for persistent data. */
+  durable?: boolean;
   maxConnections?: number;
   /** Extra server settings, e.g. ['-c', 'log_statement=all']. */
   flags?: string[];
@@ -66,7 +68,7 @@ export async function startLocalPostgres(options: {
       '-c', `max_connections=${options.maxConnections ?? 200}`,
       '-c', 'listen_addresses=127.0.0.1',
       // Throwaway data: durability is not worth the fsyncs.
-      ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+      ...((options.durable ?? options.persistent) ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
       ...(options.flags ?? []),
     ],
     onLog: options.onLog ?? (() => undefined),
