@@ -23,12 +23,12 @@ beforeAll(async () => {
   });
   server.stdout?.on('data', (chunk) => (output += chunk));
   server.stderr?.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 170_000;
   while (!output.includes('Server ready')) {
     if (Date.now() > deadline || server.exitCode !== null) throw new Error(`offline did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}, 120_000);
+}, 180_000);
 
 afterAll(() => {
   if (server.pid) process.kill(-server.pid, 'SIGTERM');
