@@ -1,6 +1,6 @@
 import { isDatabaseUnavailable, postgresError, SqlState } from '../db/errors';
 import { LockstepError, type ErrorCode, type FieldError } from '../errors';
-import type { HttpResponse } from '../idempotency/service';
+import type { HttpResponse } from './response';
 
 /** The one place where error codes become HTTP statuses. */
 const STATUS: Record<ErrorCode, number> = {

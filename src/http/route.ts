@@ -4,21 +4,15 @@ import { config } from '../config';
 import { database, type Db } from '../db/client';
 import { deadlineExceeded, withDeadline } from '../db/deadline';
 import { LockstepError } from '../errors';
-import {
-  fingerprint,
-  parseIdempotencyKey,
-  runIdempotentStatement,
-  runIdempotently,
-  type AttemptResult,
-  type HttpResponse,
-  type StatementKey,
-} from '../idempotency/service';
+import type { StatementKey } from '../idempotency/store';
 import { logger } from '../logger';
 import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
 import { authenticate } from './auth';
 import { describeError } from './describe-error';
+import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
 import { problemResponse, statusOf, toLockstepError } from './problem';
+import { JSON_HEADERS, type HttpResponse } from './response';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -91,6 +85,7 @@ export function route<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
   run: (ctx: RouteContext<A, P, Q, B>) => Promise<Reply>,
 ): LambdaHandler {
   const settings = config(); // Fail the cold start, not the first request, on bad configuration.
+  const oneStatement = spec.idempotency === 'statement' ? statementResponse(spec) : undefined;
   return async (event, context) => {
     const started = performance.now();
     const requestId = event.requestContext?.requestId ?? 'local';
@@ -101,7 +96,7 @@ export function route<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
     const margin = settings.DEADLINE_MARGIN_MS;
     let response: HttpResponse;
     try {
-      const handled = withDeadline(Date.now() + budgetMs - margin, () => handle(spec, run, event, requestId));
+      const handled = withDeadline(Date.now() + budgetMs - margin, () => handle(spec, run, event, requestId, oneStatement));
       response = await answerWithin(budgetMs - margin / 2, handled);
     } catch (err) {
       response = errorResponse(toLockstepError(err), err);
@@ -139,13 +134,14 @@ async function handle<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
   run: (ctx: RouteContext<A, P, Q, B>) => Promise<Reply>,
   event: APIGatewayProxyEventV2,
   requestId: string,
+  oneStatement: KeyedRequest['oneStatement'],
 ): Promise<HttpResponse> {
   const headers = lowerCaseKeys(event.headers ?? {});
   const identity = spec.auth === 'none' ? undefined : await authenticate(headers.authorization);
   if (spec.auth === 'required' && identity === undefined) {
     throw new LockstepError('unauthorized', 'This route needs an Authorization: Bearer token');
   }
-  const keyHeader = spec.method === 'GET' ? undefined : headers['idempotency-key'];
+  const keyHeader = spec.method === 'GET' ? undefined : headers[IDEMPOTENCY_KEY_HEADER];
   const key = keyHeader === undefined ? undefined : parseIdempotencyKey(keyHeader);
   // Everything is validated before the first database round trip.
   const body = spec.body ? parse(spec.body, readJson(event, headers), 'body') : undefined;
@@ -157,39 +153,31 @@ async function handle<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
   };
   if (key === undefined) return execute(database());
 
-  const request = {
-    scope: identity ? `sub:${identity.sub}` : 'anonymous',
-    key,
-    fingerprint: fingerprint(spec.method, event.rawPath ?? spec.path, event.queryStringParameters ?? {}, requestBodyText(event)),
-  };
-  // A refusal below 500 is an answer to store, not a failure; 5xx are thrown and never stored.
-  const attempt = async (effect: () => Promise<HttpResponse>): Promise<AttemptResult> => {
-    try {
-      return { response: await effect(), commit: true };
-    } catch (err) {
+  return runKeyed(
+    database(),
+    {
+      method: spec.method,
+      path: event.rawPath ?? spec.path,
+      query: event.queryStringParameters ?? {},
+      rawBody: requestBodyText(event),
+      scope: identity ? `sub:${identity.sub}` : 'anonymous',
+      key,
+      oneStatement,
+    },
+    execute,
+    (err) => {
       const error = toLockstepError(err);
-      if (statusOf(error.code) >= 500) throw err;
-      return { response: errorResponse(error, err), commit: false };
-    }
-  };
-  const outcome =
-    spec.idempotency === 'statement'
-      ? await runIdempotentStatement(database(), request, statementResponse(spec), (idempotency) =>
-          attempt(() => execute(database(), idempotency)),
-        )
-      : await runIdempotently(database(), request, (tx) => attempt(() => execute(tx)));
-  const { replayed, ...response } = outcome;
-  return replayed ? { ...response, headers: { ...response.headers, 'idempotent-replayed': 'true' } } : response;
+      return statusOf(error.code) < 500 ? errorResponse(error, err) : undefined;
+    },
+  );
 }
 
 /** Status and headers of a one-statement route's success, known before its statement runs. */
 function statementResponse(spec: RouteSpec): { statusCode: number; headers: Record<string, string> } {
   const statuses = Object.keys(spec.responses).map(Number);
   if (statuses.length !== 1) throw new Error(`${spec.operationId}: a one-statement route has exactly one success status`);
-  return { statusCode: statuses[0]!, headers: JSON_HEADERS };
+  return { statusCode: statuses[0]!, headers: { ...JSON_HEADERS } };
 }
-
-const JSON_HEADERS: Record<string, string> = { 'content-type': 'application/json' };
 
 function toResponse(reply: Reply): HttpResponse {
   if (reply.body === undefined) return { statusCode: reply.status, headers: reply.headers ?? {}, body: '' };

@@ -1,5 +1,5 @@
 import type { Db } from '../db/client';
-import { purgeExpiredIdempotencyKeys } from '../idempotency/service';
+import { purgeExpiredIdempotencyKeys } from '../idempotency/store';
 import { logger } from '../logger';
 import { checkEventCounters, type CounterDrift } from '../registrations/counters';
 

@@ -9,7 +9,7 @@ import { invalidField, LockstepError, notFound } from '../errors';
 import { events, type EventRow } from '../events/schema';
 import { findEventAsOrganizer } from '../events/service';
 import { keyset, toPage, type Page } from '../http/pagination';
-import type { StatementKey } from '../idempotency/service';
+import type { StatementKey } from '../idempotency/store';
 import type { ExternalKey } from '../import/contract';
 import type { UserRow } from '../users/schema';
 import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';

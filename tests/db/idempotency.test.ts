@@ -22,7 +22,7 @@ import { handler as deleteTeam } from '../../functions/teams-delete';
 import { handler as transferTeam } from '../../functions/teams-transfer';
 import { handler as updateTeam } from '../../functions/teams-update';
 import { database } from '../../src/db/client';
-import { purgeExpiredIdempotencyKeys } from '../../src/idempotency/service';
+import { purgeExpiredIdempotencyKeys } from '../../src/idempotency/store';
 import type { LambdaHandler } from '../../src/http/route';
 import { call, type Call, type Result } from '../helpers/api';
 import { sqlClient } from '../helpers/sql';

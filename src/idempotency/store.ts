@@ -7,63 +7,25 @@ import { transaction } from '../db/transaction';
 import { LockstepError } from '../errors';
 import { idempotencyKeys } from './schema';
 
-export interface HttpResponse {
+/** A response as stored under a key and replayed: status, headers and the body's exact text. */
+export interface StoredResponse {
   statusCode: number;
   headers: Record<string, string>;
   body: string;
 }
 
+/** A key as the store sees it: whose it is, the key itself (never stored), and what request it was sent with. */
 export interface IdempotentRequest {
   scope: string;
   key: string;
   fingerprint: string;
 }
 
-export type IdempotentOutcome = HttpResponse & { replayed: boolean };
+export type IdempotentOutcome = StoredResponse & { replayed: boolean };
 
 /** How long a request waits for an in-flight request with the same key before answering 409. */
 export const IN_FLIGHT_WAIT_MS = 2_000;
 export const KEY_RETENTION_HOURS = 24;
-
-const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
-
-export function parseIdempotencyKey(header: string): string {
-  if (!KEY_PATTERN.test(header)) {
-    throw new LockstepError('invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable ASCII characters', {
-      errors: [{ path: 'Idempotency-Key', message: 'Use 1 to 255 printable ASCII characters, e.g. a UUID' }],
-    });
-  }
-  return header;
-}
-
-/** JSON with object keys sorted at every depth, so `{"a":1,"b":2}` and `{"b":2,"a":1}` fingerprint alike. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-/**
- * What makes two requests "the same": method, path, query parameters (sorted) and canonical JSON body. The query
- * matters: `?token=` decides which registration a DELETE may cancel.
- */
-export function fingerprint(
-  method: string,
-  path: string,
-  query: Record<string, string | undefined>,
-  rawBody: string | undefined,
-): string {
-  let body = rawBody ?? '';
-  try {
-    if (rawBody) body = canonicalJson(JSON.parse(rawBody));
-  } catch {
-    // Not JSON: the raw text is its own canonical form.
-  }
-  return createHash('sha256').update(`${method} ${path}\n${canonicalJson(query)}\n${body}`).digest('hex');
-}
 
 /** The stored identity of a key, and the AES key for its response, both derived from the key itself. */
 function keyMaterial(request: IdempotentRequest) {
@@ -89,11 +51,11 @@ function unseal(secret: Buffer, stored: string): string {
 
 /** The effect answered below 500 without committing (a refusal): roll it back, keep the answer. */
 class RolledBackOutcome {
-  constructor(readonly response: HttpResponse) {}
+  constructor(readonly response: StoredResponse) {}
 }
 
 /** What an effect hands back: its response, and whether its writes stand (false: a refusal, rolled back). */
-export type AttemptResult = { response: HttpResponse; commit: boolean };
+export type AttemptResult = { response: StoredResponse; commit: boolean };
 
 /**
  * Exactly-once effects, transactional form: the key is claimed inside the transaction that performs the effect and
@@ -206,7 +168,7 @@ const storedKey = (request: IdempotentRequest): StoredKey => ({
 
 const keyIs = (key: StoredKey) => and(eq(idempotencyKeys.scope, key.scope), eq(idempotencyKeys.keyHash, key.keyHash));
 
-const responseColumns = (key: StoredKey, response: HttpResponse) => ({
+const responseColumns = (key: StoredKey, response: StoredResponse) => ({
   status: response.statusCode,
   headers: response.headers,
   sealedBody: seal(key.secret, response.body),
@@ -259,7 +221,7 @@ async function replay(db: Db, key: StoredKey): Promise<IdempotentOutcome> {
  * A refusal (4xx) is stored too, so a retry gets the same answer. Its effect was rolled back with the claim, so
  * the key is stored afresh; if another request with the key committed in between, its response wins.
  */
-async function storeRefusal(db: Db, key: StoredKey, response: HttpResponse): Promise<IdempotentOutcome> {
+async function storeRefusal(db: Db, key: StoredKey, response: StoredResponse): Promise<IdempotentOutcome> {
   const [stored] = await db
     .insert(idempotencyKeys)
     .values({ scope: key.scope, keyHash: key.keyHash, fingerprint: key.fingerprint, ...responseColumns(key, response) })
