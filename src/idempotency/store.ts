@@ -1,11 +1,11 @@
 import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { Db } from '../db/client';
 import { remainingMs } from '../db/deadline';
 import { isConnectionLost, isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { LockstepError } from '../errors';
 import { idempotencyKeys } from './schema';
+import { keyMaterial, seal, unseal } from './seal';
 
 /** A response as stored under a key and replayed: status, headers and the body's exact text. */
 export interface StoredResponse {
@@ -26,28 +26,6 @@ export type IdempotentOutcome = StoredResponse & { replayed: boolean };
 /** How long a request waits for an in-flight request with the same key before answering 409. */
 export const IN_FLIGHT_WAIT_MS = 2_000;
 export const KEY_RETENTION_HOURS = 24;
-
-/** The stored identity of a key, and the AES key for its response, both derived from the key itself. */
-function keyMaterial(request: IdempotentRequest) {
-  return {
-    keyHash: createHash('sha256').update(request.key).digest('hex'),
-    secret: Buffer.from(hkdfSync('sha256', request.key, request.scope, 'lockstep idempotent response', 32)),
-  };
-}
-
-function seal(secret: Buffer, body: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', secret, iv);
-  const sealed = Buffer.concat([cipher.update(body, 'utf8'), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64');
-}
-
-function unseal(secret: Buffer, stored: string): string {
-  const raw = Buffer.from(stored, 'base64');
-  const decipher = createDecipheriv('aes-256-gcm', secret, raw.subarray(0, 12));
-  decipher.setAuthTag(raw.subarray(12, 28));
-  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
-}
 
 /** The effect answered below 500 without committing (a refusal): roll it back, keep the answer. */
 class RolledBackOutcome {
