@@ -1,12 +1,16 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import lockstep from './eslint-rules/index.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', '.serverless/', '.esbuild/', '.data/', 'drizzle/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    plugins: { lockstep },
     rules: {
+      // The get-or-create ADR: a unique index decides, never a select then an insert.
+      'lockstep/no-find-then-create': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
         'error',
