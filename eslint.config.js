@@ -31,6 +31,11 @@ export default tseslint.config(
     },
   },
   {
+    // serverless.yml's variable files are loaded with require().
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __filename: 'readonly' } },
+  },
+  {
     files: ['src/config.ts', 'tests/**/*.ts', 'scripts/**/*.ts'],
     rules: { 'no-restricted-properties': 'off', '@typescript-eslint/no-explicit-any': 'off' },
   },

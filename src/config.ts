@@ -43,6 +43,21 @@ const ImportSettings = DatabaseSettings.extend({
   IMPORT_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
 });
 
+/** `*`, or an origin as a browser sends it: scheme, host and port only (`https://app.example.com`). */
+const Origin = z.string().refine((value) => value === '*' || URL.canParse(value) && new URL(value).origin === value, {
+  message: 'each origin is `*` or scheme://host[:port] with no path or trailing slash',
+});
+
+/** Read by serverless.yml (API Gateway's CORS) and `npm run dev`, not by the functions: the gateway answers CORS. */
+const CorsSettings = z.object({
+  /** Comma-separated browser origins allowed to call the API; unset means no CORS headers at all. */
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
+    .pipe(z.array(Origin)),
+});
+
 const MaintenanceSettings = DatabaseSettings.extend({
   /** The scheduled run only reports counter drift unless this is true. */
   MAINTENANCE_REPAIR: z.stringbool().default(false),
@@ -52,6 +67,7 @@ export type DatabaseConfig = z.infer<typeof DatabaseSettings>;
 export type Config = z.infer<typeof ConfigSchema>;
 export type ImportConfig = z.infer<typeof ImportSettings>;
 export type MaintenanceConfig = z.infer<typeof MaintenanceSettings>;
+export type CorsConfig = z.infer<typeof CorsSettings>;
 
 function parseSection<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   // Empty strings come from serverless.yml `${env:X, ''}` defaults: treat them as unset.
@@ -79,3 +95,4 @@ export const config = once(() => parseConfig(process.env));
 export const databaseConfig = once(() => parseSection(DatabaseSettings, process.env));
 export const importConfig = once(() => parseSection(ImportSettings, process.env));
 export const maintenanceConfig = once(() => parseSection(MaintenanceSettings, process.env));
+export const corsConfig = once(() => parseSection(CorsSettings, process.env));
