@@ -8,7 +8,7 @@ import pg from 'pg';
 import { corsConfig } from '../src/config';
 import { runMigrations } from '../src/db/migrate';
 import { startCorsGateway } from './cors-gateway';
-import { freePort, startLocalPostgres, type LocalPostgres } from './local-postgres';
+import { freePort, LocalPostgresError, startLocalPostgres, type LocalPostgres } from './local-postgres';
 import { DEV_JWT_SECRET } from './token';
 
 const DEV_DATABASE = 'lockstep';
@@ -32,6 +32,10 @@ if (!databaseUrl) {
     dataDir: join(process.cwd(), '.data', 'postgres'),
     port: Number(process.env.LOCKSTEP_PG_PORT ?? 54329),
     persistent: true,
+  }).catch((err: unknown) => {
+    if (!(err instanceof LocalPostgresError)) throw err;
+    console.error(err.message);
+    process.exit(1);
   });
   await ensureDatabase(local.url(), DEV_DATABASE);
   databaseUrl = local.url(DEV_DATABASE);
