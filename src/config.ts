@@ -85,6 +85,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   return parseSection(ConfigSchema, env);
 }
 
+export function parseCorsConfig(env: NodeJS.ProcessEnv): CorsConfig {
+  return parseSection(CorsSettings, env);
+}
+
 function once<T>(parse: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= parse());
@@ -95,4 +99,4 @@ export const config = once(() => parseConfig(process.env));
 export const databaseConfig = once(() => parseSection(DatabaseSettings, process.env));
 export const importConfig = once(() => parseSection(ImportSettings, process.env));
 export const maintenanceConfig = once(() => parseSection(MaintenanceSettings, process.env));
-export const corsConfig = once(() => parseSection(CorsSettings, process.env));
+export const corsConfig = once(() => parseCorsConfig(process.env));
