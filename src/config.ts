@@ -43,9 +43,11 @@ const ImportSettings = DatabaseSettings.extend({
   IMPORT_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
 });
 
-/** `*`, or an origin as a browser sends it: scheme, host and port only (`https://app.example.com`). */
-const Origin = z.string().refine((value) => value === '*' || URL.canParse(value) && new URL(value).origin === value, {
-  message: 'each origin is `*` or scheme://host[:port] with no path or trailing slash',
+/** `*`, or an origin as a browser sends it: http(s), host and port only (`https://app.example.com`). */
+const isOrigin = (value: string) =>
+  URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol) && new URL(value).origin === value;
+const Origin = z.string().refine((value) => value === '*' || isOrigin(value), {
+  message: 'each origin is `*` or http(s)://host[:port] with no path or trailing slash',
 });
 
 /** Read by serverless.yml (API Gateway's CORS) and `npm run dev`, not by the functions: the gateway answers CORS. */
