@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { openApiTypes, OPENAPI_TYPES_PATH } from '../../scripts/openapi-types';
 import { renderReference, type OpenApiDocument } from '../../src/docs/render';
 import { allRoutes, buildOpenApi } from '../../src/openapi';
 
@@ -9,6 +10,11 @@ describe('API contract', () => {
   it('docs/openapi.json is generated from the current zod schemas (run `npm run openapi`)', async () => {
     const committed = JSON.parse(await readFile('docs/openapi.json', 'utf8'));
     expect(committed).toEqual(JSON.parse(JSON.stringify(buildOpenApi())));
+  });
+
+  it('the client types are what openapi-typescript generates from docs/openapi.json (run `npm run openapi`)', async () => {
+    const document = JSON.parse(await readFile('docs/openapi.json', 'utf8')) as Record<string, unknown>;
+    expect(await readFile(OPENAPI_TYPES_PATH, 'utf8')).toBe(await openApiTypes(document));
   });
 
   it('docs/openapi.json passes redocly lint with its recommended rules: no error, no warning', async () => {
