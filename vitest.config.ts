@@ -10,9 +10,6 @@ const testSecret = 'lockstep-test-secret-0123456789abcdef';
 export default defineConfig({
   test: {
     globalSetup: ['tests/setup/global-setup.ts'],
-    // Vitest's default on 2 cores is one file at a time, but most of a file's time is spent waiting on Postgres or on
-    // serverless offline: three files at once keep both cores busy.
-    maxWorkers: 3,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     env: {
