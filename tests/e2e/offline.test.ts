@@ -32,7 +32,7 @@ beforeAll(async () => {
   [allowedOrigin, unlistedOrigin] = pages.map(originOf) as [string, string];
   api = await startApi({ CORS_ALLOWED_ORIGINS: `https://app.example.com,${allowedOrigin}` });
   base = api.base;
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await api?.stop();

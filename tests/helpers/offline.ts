@@ -22,7 +22,8 @@ export async function startApi(env: Record<string, string> = {}): Promise<Api> {
   let output = '';
   server.stdout?.on('data', (chunk) => (output += chunk));
   server.stderr?.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 90_000;
+  // Bundling every function takes offline a while on a busy 2-core machine.
+  const deadline = Date.now() + 150_000;
   while (!output.includes('Server ready')) {
     if (Date.now() > deadline || server.exitCode !== null) {
       if (server.pid && server.exitCode === null) process.kill(-server.pid, 'SIGTERM');
