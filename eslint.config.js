@@ -1,12 +1,16 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import lockstep from './eslint-rules/index.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', '.serverless/', '.esbuild/', '.data/', 'drizzle/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    plugins: { lockstep },
     rules: {
+      // The get-or-create ADR: a unique index decides, never a select then an insert.
+      'lockstep/no-find-then-create': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
         'error',
@@ -25,6 +29,11 @@ export default tseslint.config(
         { object: 'process', property: 'env', message: 'Read configuration through src/config.ts.' },
       ],
     },
+  },
+  {
+    // serverless.yml's variable files are loaded with require().
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __filename: 'readonly' } },
   },
   {
     files: ['src/config.ts', 'tests/**/*.ts', 'scripts/**/*.ts'],

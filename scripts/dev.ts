@@ -5,8 +5,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import pg from 'pg';
+import { corsConfig } from '../src/config';
 import { runMigrations } from '../src/db/migrate';
-import { startLocalPostgres, type LocalPostgres } from './local-postgres';
+import { startCorsGateway } from './cors-gateway';
+import { freePort, LocalPostgresError, startLocalPostgres, type LocalPostgres } from './local-postgres';
 import { DEV_JWT_SECRET } from './token';
 
 const DEV_DATABASE = 'lockstep';
@@ -30,6 +32,10 @@ if (!databaseUrl) {
     dataDir: join(process.cwd(), '.data', 'postgres'),
     port: Number(process.env.LOCKSTEP_PG_PORT ?? 54329),
     persistent: true,
+  }).catch((err: unknown) => {
+    if (!(err instanceof LocalPostgresError)) throw err;
+    console.error(err.message);
+    process.exit(1);
   });
   await ensureDatabase(local.url(), DEV_DATABASE);
   databaseUrl = local.url(DEV_DATABASE);
@@ -37,7 +43,11 @@ if (!databaseUrl) {
 await runMigrations(databaseUrl);
 console.log('database migrated');
 
-const port = process.env.PORT || '3000';
+const port = Number(process.env.PORT || 3000);
+// Offline listens on a private port behind the CORS gateway on PORT (see cors-gateway.ts).
+const offlinePort = await freePort();
+const gateway = await startCorsGateway({ port, upstreamPort: offlinePort, allowedOrigins: corsConfig().CORS_ALLOWED_ORIGINS });
+console.log(`API on http://127.0.0.1:${port} (reference: /docs); serverless offline behind it on port ${offlinePort}`);
 // Its own process group, so stopping dev stops serverless offline and everything npx started under it.
 const offline = spawn('npx', ['serverless', 'offline', 'start'], {
   stdio: 'inherit',
@@ -45,7 +55,7 @@ const offline = spawn('npx', ['serverless', 'offline', 'start'], {
   env: {
     ...process.env,
     DATABASE_URL: databaseUrl,
-    PORT: port,
+    PORT: String(offlinePort),
     AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET || (process.env.AUTH_JWKS_URL ? '' : DEV_JWT_SECRET),
   },
 });
@@ -61,6 +71,7 @@ async function shutdown(code: number): Promise<never> {
         // Already gone.
       }
     }
+    await gateway.close();
     await local?.stop().catch(() => undefined);
   }
   process.exit(code);

@@ -47,6 +47,23 @@ const ImportSettings = DatabaseSettings.extend({
   IMPORT_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
 });
 
+/** `*`, or an origin as a browser sends it: http(s), host and port only (`https://app.example.com`). */
+const isOrigin = (value: string) =>
+  URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol) && new URL(value).origin === value;
+const Origin = z.string().refine((value) => value === '*' || isOrigin(value), {
+  message: 'each origin is `*` or http(s)://host[:port] with no path or trailing slash',
+});
+
+/** Read by serverless.yml (API Gateway's CORS) and `npm run dev`, not by the functions: the gateway answers CORS. */
+const CorsSettings = z.object({
+  /** Comma-separated browser origins allowed to call the API; unset means no CORS headers at all. */
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
+    .pipe(z.array(Origin)),
+});
+
 const MaintenanceSettings = DatabaseSettings.extend({
   /** The scheduled run only reports counter drift unless this is true. */
   MAINTENANCE_REPAIR: z.stringbool().default(false),
@@ -56,6 +73,7 @@ export type DatabaseConfig = z.infer<typeof DatabaseSettings>;
 export type Config = z.infer<typeof ConfigSchema>;
 export type ImportConfig = z.infer<typeof ImportSettings>;
 export type MaintenanceConfig = z.infer<typeof MaintenanceSettings>;
+export type CorsConfig = z.infer<typeof CorsSettings>;
 
 function parseSection<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   // Empty strings come from serverless.yml `${env:X, ''}` defaults: treat them as unset.
@@ -73,6 +91,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   return parseSection(ConfigSchema, env);
 }
 
+export function parseCorsConfig(env: NodeJS.ProcessEnv): CorsConfig {
+  return parseSection(CorsSettings, env);
+}
+
 function once<T>(parse: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= parse());
@@ -83,3 +105,4 @@ export const config = once(() => parseConfig(process.env));
 export const databaseConfig = once(() => parseSection(DatabaseSettings, process.env));
 export const importConfig = once(() => parseSection(ImportSettings, process.env));
 export const maintenanceConfig = once(() => parseSection(MaintenanceSettings, process.env));
+export const corsConfig = once(() => parseCorsConfig(process.env));

@@ -1,8 +1,11 @@
 import * as z from 'zod';
 import * as cardRoutes from './cards/routes';
 import * as eventRoutes from './events/routes';
+import * as docsRoutes from './docs/routes';
 import * as healthRoutes from './health/routes';
 import * as registrationRoutes from './registrations/routes';
+import type { ErrorCode } from './errors';
+import { statusOf } from './http/problem';
 import type { RouteSpec } from './http/route';
 import * as teamRoutes from './teams/routes';
 import * as userRoutes from './users/routes';
@@ -10,6 +13,7 @@ import * as userRoutes from './users/routes';
 /** Every HTTP route's contract; serverless.yml must list exactly these (checked by a test). */
 export const allRoutes: RouteSpec[] = [
   healthRoutes,
+  docsRoutes,
   userRoutes,
   teamRoutes,
   eventRoutes,
@@ -21,6 +25,9 @@ type JsonSchema = Record<string, unknown>;
 
 const isWrite = (spec: RouteSpec) => spec.method !== 'GET';
 const IDEMPOTENCY_ERRORS = ['invalid_idempotency_key', 'idempotency_key_in_flight', 'idempotency_key_reused'];
+/** What any route can fail with; JWT verification against a JWKS adds auth_unavailable. */
+const SERVER_ERRORS = ['internal_error', 'database_unavailable'];
+const SECURITY = { none: [], optional: [{}, { bearer: [] }], required: [{ bearer: [] }] } as const;
 const IDEMPOTENCY_KEY_PARAMETER = {
   name: 'Idempotency-Key',
   in: 'header',
@@ -93,21 +100,30 @@ export function buildOpenApi(): JsonSchema {
     const responses: Record<string, unknown> = {};
     for (const [status, schema] of Object.entries(spec.responses)) {
       responses[status] = schema
-        ? { description: 'Success', content: { 'application/json': { schema: toSchema(schema, 'output') } } }
+        ? { description: 'Success', content: { [spec.contentType ?? 'application/json']: { schema: toSchema(schema, 'output') } } }
         : { description: 'Success, no content' };
     }
-    responses.default = {
-      description: `Problem details. Codes this route can answer with: ${['validation_failed', ...(spec.errors ?? []), ...(isWrite(spec) ? IDEMPOTENCY_ERRORS : [])]
-        .filter((code, index, all) => all.indexOf(code) === index)
-        .join(', ')}`,
+    const codes = [
+      'validation_failed',
+      ...(spec.errors ?? []),
+      ...(isWrite(spec) ? IDEMPOTENCY_ERRORS : []),
+      ...SERVER_ERRORS,
+      ...(spec.auth === 'none' ? [] : ['auth_unavailable']),
+    ].filter((code, index, all) => all.indexOf(code) === index);
+    const problem = (description: string, which: string[]) => ({
+      description: `${description} Codes: ${which.join(', ')}`,
       content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-    };
+    });
+    responses['4XX'] = problem('Problem details: the request was refused and changed nothing.', codes.filter((code) => statusOf(code as ErrorCode) < 500));
+    responses['5XX'] = problem(
+      'Problem details with a fixed message; 503 carries Retry-After.',
+      codes.filter((code) => statusOf(code as ErrorCode) >= 500),
+    );
     (paths[spec.path] ??= {})[spec.method.toLowerCase()] = {
       operationId: spec.operationId,
       summary: spec.summary,
       ...(spec.description && { description: spec.description }),
-      ...(spec.auth === 'required' && { security: [{ bearer: [] }] }),
-      ...(spec.auth === 'optional' && { security: [{}, { bearer: [] }] }),
+      security: SECURITY[spec.auth],
       parameters: [
         ...parameters(spec.params, 'path'),
         ...parameters(spec.query, 'query'),
@@ -124,9 +140,12 @@ export function buildOpenApi(): JsonSchema {
     info: {
       title: 'lockstep',
       version: '1.0.0',
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       description:
         'Developer cards, teams and capacity-limited events. Bodies are JSON up to 64 KiB (413 beyond); unknown body fields are rejected with 400; errors are RFC 9457 problem+json.',
     },
+    // Relative: the API that serves this document (its /docs page calls the same host).
+    servers: [{ url: '/', description: 'This API: http://127.0.0.1:3000 under `npm run dev`, the stage URL in AWS' }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))),

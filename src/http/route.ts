@@ -37,6 +37,8 @@ export interface RouteSpec<
   body?: B;
   /** Success status → response schema (`null` for an empty body). */
   responses: Record<number, z.ZodType | null>;
+  /** Media type of a success body when it is not JSON: the handler then returns the body as a ready string. */
+  contentType?: string;
   /** Error codes this route can answer with, for the documentation. */
   errors?: readonly string[];
   /**
@@ -149,7 +151,7 @@ async function handle<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
   const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, 'query') : undefined;
   const execute = async (db: Db, idempotency?: StatementKey) => {
     const user = identity ? await ensureUser(db, identity) : undefined;
-    return toResponse(await run({ db, user, params, query, body, requestId, idempotency } as RouteContext<A, P, Q, B>));
+    return toResponse(await run({ db, user, params, query, body, requestId, idempotency } as RouteContext<A, P, Q, B>), spec.contentType);
   };
   if (key === undefined) return execute(database());
 
@@ -179,12 +181,12 @@ function statementResponse(spec: RouteSpec): { statusCode: number; headers: Reco
   return { statusCode: statuses[0]!, headers: { ...JSON_HEADERS } };
 }
 
-function toResponse(reply: Reply): HttpResponse {
+function toResponse(reply: Reply, contentType: string | undefined): HttpResponse {
   if (reply.body === undefined) return { statusCode: reply.status, headers: reply.headers ?? {}, body: '' };
   return {
     statusCode: reply.status,
-    headers: { ...JSON_HEADERS, ...reply.headers },
-    body: JSON.stringify(reply.body),
+    headers: { ...(contentType === undefined ? JSON_HEADERS : { 'content-type': contentType }), ...reply.headers },
+    body: contentType === undefined ? JSON.stringify(reply.body) : String(reply.body),
   };
 }
 

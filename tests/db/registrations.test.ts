@@ -29,7 +29,7 @@ async function newEvent(slug: string, capacity: number | null, extra: Record<str
 const registerFor = (slug: string, email: string, spots = 1) =>
   call(register, { params: { slug }, body: { name: `Person ${email}`, email, spots } });
 
-/** API.md invariants 1-3, plus the counters the statement relies on, asserted from the rows. */
+/** Invariants 1-3 of docs/api.md, plus the counters the statement relies on, asserted from the rows. */
 const assertInvariants = (eventId: string) => assertEventInvariants(sql, eventId);
 
 beforeEach(async () => {

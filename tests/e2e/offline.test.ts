@@ -1,37 +1,46 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import createClient from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/local-postgres';
+import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from '../../src/http/cors';
 import { randomUUID } from 'node:crypto';
 import { token } from '../helpers/api';
 import { assertEventInvariants } from '../helpers/invariants';
 import { sqlClient } from '../helpers/sql';
-import { testDatabaseUrl } from '../setup/database';
+import { findChromium, openTab, type Tab } from '../helpers/chromium';
+import { startApi, type Api } from '../helpers/offline';
+import type { paths } from './openapi-types';
 
+/**
+ * The real thing: `serverless offline` with the bundled handlers behind the CORS gateway, over HTTP, as `npm run
+ * dev` serves it; browsers are headless Chromium. Two blank pages: one from an origin CORS_ALLOWED_ORIGINS lists,
+ * one from an origin it does not.
+ */
 const sql = sqlClient();
-
-/** The real thing: `serverless offline` with the bundled handlers, over HTTP. */
-let server: ChildProcess;
+let api: Api;
 let base: string;
-let output = '';
+let pages: Server[];
+let allowedOrigin: string;
+let unlistedOrigin: string;
+
+async function servePage(): Promise<Server> {
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title>'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+const originOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 beforeAll(async () => {
-  const [port, lambdaPort] = [await freePort(), await freePort()];
-  base = `http://127.0.0.1:${port}`;
-  server = spawn('npx', ['serverless', 'offline', 'start'], {
-    env: { ...process.env, DATABASE_URL: testDatabaseUrl, PORT: String(port), LAMBDA_PORT: String(lambdaPort) },
-    detached: true,
-  });
-  server.stdout?.on('data', (chunk) => (output += chunk));
-  server.stderr?.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 170_000;
-  while (!output.includes('Server ready')) {
-    if (Date.now() > deadline || server.exitCode !== null) throw new Error(`offline did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  pages = [await servePage(), await servePage()];
+  [allowedOrigin, unlistedOrigin] = pages.map(originOf) as [string, string];
+  api = await startApi({ CORS_ALLOWED_ORIGINS: `https://app.example.com,${allowedOrigin}` });
+  base = api.base;
 }, 180_000);
 
-afterAll(() => {
-  if (server.pid) process.kill(-server.pid, 'SIGTERM');
+afterAll(async () => {
+  await api?.stop();
+  for (const page of pages ?? []) page.close();
 });
 
 describe('serverless offline', () => {
@@ -65,6 +74,127 @@ describe('serverless offline', () => {
     const anonymous = await fetch(`${base}/me`);
     expect(anonymous.status).toBe(401);
     expect(((await anonymous.json()) as { code: string }).code).toBe('unauthorized');
+  });
+});
+
+describe('API reference', () => {
+  it('GET /openapi.json serves the committed document; GET /docs an HTML page', async () => {
+    const document = await fetch(`${base}/openapi.json`);
+    expect(document.status).toBe(200);
+    expect(await document.json()).toEqual(JSON.parse(await readFile('docs/openapi.json', 'utf8')));
+    const page = await fetch(`${base}/docs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await page.text()).toContain('<h1>lockstep API reference');
+  });
+});
+
+describe('CORS over HTTP', () => {
+  const preflight = (origin: string) =>
+    fetch(`${base}/events`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,idempotency-key' },
+    });
+
+  it('a preflight from a listed origin allows Authorization, Content-Type and Idempotency-Key', async () => {
+    const res = await preflight(allowedOrigin);
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe(allowedOrigin);
+    const allowed = res.headers.get('access-control-allow-headers')!.toLowerCase().split(',');
+    for (const header of CORS_ALLOWED_HEADERS) expect(allowed).toContain(header.toLowerCase());
+    expect(res.headers.get('access-control-allow-methods')).toContain('POST');
+  });
+
+  it('answers expose Idempotent-Replayed and Retry-After to a listed origin', async () => {
+    const headers = {
+      origin: allowedOrigin,
+      authorization: `Bearer ${await token('cors-user')}`,
+      'content-type': 'application/json',
+      'idempotency-key': `cors-${Date.now()}`,
+    };
+    const body = JSON.stringify({ name: 'Cors Launch', startsAt: '2027-06-01T09:00:00Z', capacity: 5 });
+    const first = await fetch(`${base}/events`, { method: 'POST', headers, body });
+    expect(first.status).toBe(201);
+    expect(first.headers.get('access-control-allow-origin')).toBe(allowedOrigin);
+    const exposed = first.headers.get('access-control-expose-headers')!.toLowerCase().split(',');
+    for (const header of CORS_EXPOSED_HEADERS) expect(exposed).toContain(header.toLowerCase());
+    const replay = await fetch(`${base}/events`, { method: 'POST', headers, body });
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  it('an origin that is not listed gets no Access-Control-Allow-Origin, on a preflight or an answer', async () => {
+    const res = await preflight(unlistedOrigin);
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    const answer = await fetch(`${base}/health`, { headers: { origin: unlistedOrigin } });
+    expect(answer.status).toBe(200);
+    expect([...answer.headers.keys()].filter((name) => name.startsWith('access-control-'))).toEqual([]);
+  });
+});
+
+// The types are tests/e2e/openapi-types.ts, generated by `npm run openapi` (a unit test fails when they are stale).
+describe('a typed client (openapi-typescript + openapi-fetch)', () => {
+  it('creates an event, registers, reads the stats, and gets a typed 409', async () => {
+    const client = createClient<paths>({ baseUrl: base });
+    const auth = { authorization: `Bearer ${await token('typed-client')}` };
+    const created = await client.POST('/events', {
+      headers: auth,
+      body: { name: 'Typed Client Day', startsAt: '2027-07-01T09:00:00Z', capacity: 2 },
+    });
+    expect(created.response.status).toBe(201);
+    const slug = created.data!.slug;
+    const registration = await client.POST('/events/{slug}/registrations', {
+      params: { path: { slug } },
+      body: { name: 'Ada', email: 'ada@example.com', spots: 2 },
+    });
+    expect(registration.data).toMatchObject({ status: 'CONFIRMED', spots: 2 });
+    const again = await client.POST('/events/{slug}/registrations', {
+      params: { path: { slug } },
+      body: { name: 'Ada again', email: 'ADA@example.com' },
+    });
+    expect(again.response.status).toBe(409);
+    expect(again.error).toMatchObject({ status: 409, code: 'already_registered' });
+    const stats = await client.GET('/events/{slug}/stats', { params: { path: { slug } }, headers: auth });
+    expect(stats.data).toMatchObject({ capacity: 2, spotsReserved: 2, confirmedSpots: 2, consistent: true });
+  });
+});
+
+describe('in headless Chromium', async () => {
+  const chromium = await findChromium();
+  if ('missing' in chromium) console.warn(`Skipping the browser tests: ${chromium.missing}`);
+  let tab: Tab;
+  beforeAll(async () => {
+    if ('path' in chromium) tab = await openTab(chromium.path);
+  }, 60_000);
+  afterAll(() => tab?.close());
+
+  it.skipIf('missing' in chromium)('renders /docs with most operations visible', async () => {
+    await tab.goto(`${base}/docs`);
+    const operations = Object.values(JSON.parse(await readFile('docs/openapi.json', 'utf8')).paths as Record<string, object>)
+      .flatMap((methods) => Object.keys(methods)).length;
+    const shown = await tab.evaluate<{ visible: number; titles: string[] }>(`(() => {
+      const sections = [...document.querySelectorAll('section.operation')];
+      const visible = sections.filter((s) => s.checkVisibility() && s.getBoundingClientRect().height > 20);
+      return { visible: visible.length, titles: visible.map((s) => s.querySelector('h3').innerText) };
+    })()`);
+    expect(shown.visible).toBeGreaterThanOrEqual(Math.ceil(operations * 0.9));
+    expect(shown.titles).toContain('POST /events/{slug}/registrations');
+  });
+
+  it.skipIf('missing' in chromium)('a page from a listed origin creates an event; an unlisted origin is blocked', async () => {
+    const bearer = await token('browser-user');
+    const create = (name: string) => `fetch(${JSON.stringify(`${base}/events`)}, {
+      method: 'POST',
+      headers: { authorization: 'Bearer ${bearer}', 'content-type': 'application/json', 'idempotency-key': '${name}' },
+      body: JSON.stringify({ name: '${name}', startsAt: '2027-08-01T09:00:00Z', capacity: 3 }),
+    }).then(async (res) => ({ status: res.status, slug: (await res.json()).slug, replayed: res.headers.get('idempotent-replayed') }),
+            (err) => ({ error: String(err) }))`;
+    await tab.goto(`${allowedOrigin}/`);
+    expect(await tab.evaluate(create('Browser Launch'))).toEqual({ status: 201, slug: 'browser-launch', replayed: null });
+    // A retry with the same key: the replay header is readable because it is exposed.
+    expect(await tab.evaluate(create('Browser Launch'))).toEqual({ status: 201, slug: 'browser-launch', replayed: 'true' });
+    await tab.goto(`${unlistedOrigin}/`);
+    expect(await tab.evaluate(create('Blocked Launch'))).toEqual({ error: 'TypeError: Failed to fetch' });
+    expect((await fetch(`${base}/events/blocked-launch`)).status).toBe(404);
   });
 });
 

@@ -1,0 +1,23 @@
+import * as z from 'zod';
+import { defineRoute } from '../http/route';
+
+export const openApiRoute = defineRoute({
+  operationId: 'getOpenApi',
+  method: 'GET',
+  path: '/openapi.json',
+  summary: 'This OpenAPI 3.1 document',
+  description: 'The committed docs/openapi.json, generated from the zod schemas the handlers validate with.',
+  auth: 'none',
+  responses: { 200: z.looseObject({ openapi: z.string() }) },
+});
+
+export const docsRoute = defineRoute({
+  operationId: 'getDocs',
+  method: 'GET',
+  path: '/docs',
+  summary: 'The API reference as an HTML page',
+  description: 'Rendered from the OpenAPI document on the server: no script, no stylesheet or font from the network.',
+  auth: 'none',
+  responses: { 200: z.string() },
+  contentType: 'text/html; charset=utf-8',
+});
