@@ -115,12 +115,18 @@ export function route<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
  */
 async function answerWithin<T>(ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(deadlineExceeded()), Math.max(0, ms));
+  let late = false;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      late = true;
+      reject(deadlineExceeded());
+    }, Math.max(0, ms));
   });
-  work.catch((err: unknown) => logger.debug('work failed after its answer', { error: describeError(err) }));
+  work.catch((err: unknown) => {
+    if (late) logger.warn('work failed after its 503 answer', { error: describeError(err) });
+  });
   try {
-    return await Promise.race([work, late]);
+    return await Promise.race([work, deadline]);
   } finally {
     clearTimeout(timer);
   }
