@@ -4,7 +4,7 @@ import { Transform, type Readable } from 'node:stream';
 import type { Db } from '../db/client';
 import { LockstepError } from '../errors';
 import { findImportedEventId, importEvent } from '../events/service';
-import { describeError } from '../http/describe-error';
+import { describeError, summarizeError } from '../http/describe-error';
 import { statusOf, toLockstepError } from '../http/problem';
 import { logger } from '../logger';
 import { importRegistration } from '../registrations/service';
@@ -81,7 +81,7 @@ export async function runImport(db: Db, settings: ImportSettings): Promise<Impor
     logger.info('import finished', { ...summary });
     return summary;
   } catch (err) {
-    await run.finish('FAILED', describeError(err)).catch(() => undefined);
+    await run.finish('FAILED', summarizeError(err)).catch(() => undefined);
     logger.error('import failed', { source: store.source, ...run.counts, error: describeError(err) });
     throw err;
   } finally {
@@ -242,7 +242,9 @@ class ImportRun {
   }
 
   private async reject(object: string, line: number, externalId: string | undefined, reason: string): Promise<void> {
-    await this.db.insert(importRejections).values({ runId: this.id, object, line, externalId, reason });
+    await this.db
+      .insert(importRejections)
+      .values({ runId: this.id, object: storable(object), line, externalId: externalId && storable(externalId), reason: storable(reason) });
     this.counts.rejected++;
   }
 
@@ -266,10 +268,9 @@ class ImportRun {
       .where(eq(importRuns.id, this.id));
   }
 
-  async finish(status: 'SUCCEEDED' | 'FAILED', error?: ReturnType<typeof describeError>): Promise<void> {
-    // describeError keeps only what may be logged: no SQL, no parameters, no row contents.
-    const summary = error?.map((part) => [part.name, part.sqlState, part.constraint, part.message].filter(Boolean).join(' ')).join(' <- ');
-    await this.saveCounts({ status, error: summary?.slice(0, 500), finishedAt: sql`now()` });
+  /** `error`: a summarizeError text, which holds no SQL, parameters or row contents. */
+  async finish(status: 'SUCCEEDED' | 'FAILED', error?: string): Promise<void> {
+    await this.saveCounts({ status, error: error?.slice(0, 500), finishedAt: sql`now()` });
   }
 }
 
@@ -281,6 +282,14 @@ export async function listRejections(db: Db, runId: string, limit: number) {
     .where(eq(importRejections.runId, runId))
     .orderBy(asc(importRejections.object), asc(importRejections.line))
     .limit(limit);
+}
+
+/**
+ * Text from a file, made storable whatever it holds: Postgres text cannot hold NUL, so a rejection of a row with
+ * one could otherwise not be recorded (and the run would fail on it, at every schedule).
+ */
+function storable(text: string): string {
+  return text.replaceAll('\u0000', '\uFFFD').slice(0, 2000);
 }
 
 function rejectionReason(error: LockstepError): string {
