@@ -61,7 +61,7 @@ try {
     onProgress: bar.update,
   });
   bar.done();
-  console.log(`import run ${summary.runId} from ${summary.source}`);
+  console.log(`import run ${summary.runId} from ${summary.source}: ${summary.status}`);
   console.log(`objects: ${summary.objectsImported} imported, ${summary.objectsSkipped} skipped (already imported)`);
   console.log(
     `rows: ${summary.read} read, ${summary.created} created, ${summary.waitlisted} waitlisted, ${summary.unchanged} unchanged, ${summary.rejected} rejected`,
