@@ -134,31 +134,52 @@ function requests(spec: RouteSpec, fixture: Fixture): fc.Arbitrary<Request> {
       base64: false,
       headers: { ...(auth && { authorization: auth }), ...(body !== undefined && { 'content-type': 'application/json' }) },
     };
-    const withBody = (text: string | undefined) => ({ ...base, body: text, headers: { ...base.headers, 'content-type': 'application/json' } });
-    return fc.oneof(
-      { weight: 3, arbitrary: fc.constant(base) },
+    type Mutation = (request: Request) => Request;
+    const withBody = (text: string | undefined): Mutation => (request) => ({
+      ...request,
+      body: text,
+      headers: { ...request.headers, 'content-type': 'application/json' },
+    });
+    const mutation: fc.Arbitrary<Mutation> = fc.oneof(
       { weight: 3, arbitrary: mutateObject(body).map((mutated) => withBody(JSON.stringify(mutated))) },
       { weight: 2, arbitrary: rawBodies(body).map(withBody) },
       { weight: 1, arbitrary: anyJson.map((value) => withBody(JSON.stringify(value))) },
       {
         weight: 1,
-        arbitrary: fc.boolean().map((garbage) => ({ ...base, base64: true, body: garbage ? '@@not base64@@' : Buffer.from(base.body ?? '{}').toString('base64') })),
+        arbitrary: fc.boolean().map((garbage): Mutation => (request) => ({
+          ...request,
+          base64: true,
+          body: garbage ? '@@not base64@@' : Buffer.from(request.body ?? '{}').toString('base64'),
+        })),
       },
-      { weight: 1, arbitrary: oddContentTypes.map((type) => ({ ...base, headers: { ...base.headers, ...(type === undefined ? {} : { 'content-type': type }) } })) },
-      { weight: 1, arbitrary: oddIdempotencyKeys.map((key) => ({ ...base, headers: { ...base.headers, 'Idempotency-Key': key } })) },
+      {
+        weight: 1,
+        arbitrary: oddContentTypes.map((type): Mutation => (request) => {
+          const { 'content-type': _dropped, ...headers } = request.headers;
+          return { ...request, headers: type === undefined ? headers : { ...headers, 'content-type': type } };
+        }),
+      },
+      { weight: 1, arbitrary: oddIdempotencyKeys.map((key): Mutation => (request) => ({ ...request, headers: { ...request.headers, 'Idempotency-Key': key } })) },
       {
         weight: 1,
         arbitrary: fc
           .constantFrom('Bearer', 'Bearer ', 'Basic dXNlcjpwYXNz', 'Bearer a.b.c', `Bearer ${fixture.tokens[0]}x`, 'bearer  x', 'Bearer \u0000', `Bearer ${'x'.repeat(9000)}`)
-          .map((authorization) => ({ ...base, headers: { ...base.headers, Authorization: authorization } })),
+          .map((authorization): Mutation => (request) => ({ ...request, headers: { ...request.headers, Authorization: authorization } })),
       },
       {
         weight: 1,
         arbitrary: fc
-          .tuple(fc.constantFrom('limit', 'cursor', 'status', 'token', 'extra'), fc.oneof(garbageCursor, nastyText, fc.constantFrom('-1', '0', '101', '1e2', '0x10', ' 5', 'NaN', '2.5', '')))
-          .map(([name, value]) => ({ ...base, query: { ...base.query, [name]: value } })),
+          .tuple(
+            fc.constantFrom('limit', 'cursor', 'status', 'token', 'extra'),
+            fc.oneof(garbageCursor, nastyText, fc.constantFrom('-1', '0', '101', '1e2', '0x10', ' 5', 'NaN', '2.5', '')),
+          )
+          .map(([name, value]): Mutation => (request) => ({ ...request, query: { ...request.query, [name]: value } })),
       },
     );
+    // A quarter unchanged; the rest carry one to three mutations at once (a deep body under a key, ...).
+    return fc
+      .oneof({ weight: 1, arbitrary: fc.constant([]) }, { weight: 3, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }) })
+      .map((mutations) => mutations.reduce((request, mutate) => mutate(request), base));
   });
 }
 
