@@ -18,6 +18,7 @@ process.env.DATABASE_POOL_MAX ||= process.env.IMPORT_CONCURRENCY || '8';
 const { importConfig } = await import('../src/config');
 const { closeDatabase, database } = await import('../src/db/client');
 const { listRejections, runImport } = await import('../src/import/service');
+const { summarizeError } = await import('../src/http/describe-error');
 
 /** One line, redrawn in place on a terminal; elsewhere one line per finished object. */
 function progressBar(): { update: (progress: ImportProgress) => void; done: () => void } {
@@ -60,7 +61,7 @@ try {
     onProgress: bar.update,
   });
   bar.done();
-  console.log(`import run ${summary.runId} from ${summary.source}`);
+  console.log(`import run ${summary.runId} from ${summary.source}: ${summary.status}`);
   console.log(`objects: ${summary.objectsImported} imported, ${summary.objectsSkipped} skipped (already imported)`);
   console.log(
     `rows: ${summary.read} read, ${summary.created} created, ${summary.waitlisted} waitlisted, ${summary.unchanged} unchanged, ${summary.rejected} rejected`,
@@ -72,7 +73,8 @@ try {
   if (summary.rejected > shown) console.log(`  … all ${summary.rejected} in import_rejections where run_id = '${summary.runId}'`);
 } catch (err) {
   bar.done();
-  console.error(`import failed: ${err instanceof Error ? err.message : String(err)}`);
+  // Drizzle's message holds the SQL and its parameters: the summary keeps only what may be shown.
+  console.error(`import failed: ${summarizeError(err)}`);
   exitCode = 1;
 } finally {
   await closeDatabase();

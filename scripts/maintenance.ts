@@ -10,6 +10,7 @@ const repair = process.argv.slice(2).includes('--repair');
 
 const { closeDatabase, database } = await import('../src/db/client');
 const { runMaintenance } = await import('../src/maintenance/service');
+const { summarizeError } = await import('../src/http/describe-error');
 
 let exitCode = 0;
 try {
@@ -23,7 +24,8 @@ try {
   }
   if (report.drift.some((event) => !event.repaired)) exitCode = 2;
 } catch (err) {
-  console.error(`maintenance failed: ${err instanceof Error ? err.message : String(err)}`);
+  // Drizzle's message holds the SQL and its parameters: the summary keeps only what may be shown.
+  console.error(`maintenance failed: ${summarizeError(err)}`);
   exitCode = 1;
 } finally {
   await closeDatabase();

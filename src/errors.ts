@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'member_not_found'
   | 'slug_taken'
   | 'capacity_below_reserved'
+  | 'capacity_below_waiting'
   | 'capacity_exceeded'
   | 'event_closed'
   | 'already_registered'

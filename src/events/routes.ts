@@ -41,12 +41,12 @@ export const updateEventRoute = defineRoute({
   path: '/events/{slug}',
   summary: "Change an event (organizer, or the OWNER and ADMINs of the event's team)",
   description:
-    "A capacity below spotsReserved is refused with 409 capacity_below_reserved; a new slug must be free. `teamSlug` attaches the event to a team the caller is OWNER or ADMIN of (403 otherwise, 404 not_found for an unknown team); `teamSlug: null` detaches it, after which only the organizer manages it.",
+    "A capacity below spotsReserved is refused with 409 capacity_below_reserved, and one below the spots of a waiting registration (which could then never be promoted) with 409 capacity_below_waiting; a new slug must be free. `teamSlug` attaches the event to a team the caller is OWNER or ADMIN of (403 otherwise, 404 not_found for an unknown team); `teamSlug: null` detaches it, after which only the organizer manages it.",
   auth: 'required',
   params: EventSlugParams,
   body: UpdateEvent,
   responses: { 200: EventView },
-  errors: ['validation_failed', 'capacity_below_reserved', 'slug_taken', 'forbidden', 'not_found'],
+  errors: ['validation_failed', 'capacity_below_reserved', 'capacity_below_waiting', 'slug_taken', 'forbidden', 'not_found'],
 });
 
 export const deleteEventRoute = defineRoute({

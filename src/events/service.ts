@@ -1,8 +1,9 @@
-import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, max, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { transaction } from '../db/transaction';
-import { forbidden, notFound } from '../errors';
+import { forbidden, LockstepError, notFound } from '../errors';
 import { keyset, toPage, type Page } from '../http/pagination';
+import { registrations } from '../registrations/schema';
 import { promoteWaitlist } from '../registrations/waitlist';
 import type { ExternalKey, ImportedEvent } from '../import/contract';
 import { insertWithDerivedSlug, insertWithSlug, type InsertWithSlug, type SlugTarget } from '../slug/allocate';
@@ -133,6 +134,10 @@ export async function updateEvent(db: Db, user: UserRow, slug: string, patch: Up
   const { teamSlug, ...fields } = patch;
   return transaction(db, async (tx) => {
     const event = await findEventAsOrganizer(tx, user, slug, { lock: true });
+    // Below spotsReserved, the update itself fails on events_spots_reserved_within_capacity (the first reason).
+    if (typeof fields.capacity === 'number' && fields.capacity >= event.spotsReserved) {
+      await refuseCapacityBelowWaiting(tx, event.id, fields.capacity);
+    }
     const teamId = typeof teamSlug === 'string' ? await lockManagedTeam(tx, user.id, teamSlug) : teamSlug;
     const [row] = await tx
       .update(events)
@@ -142,6 +147,21 @@ export async function updateEvent(db: Db, user: UserRow, slug: string, patch: Up
     // A capacity increase (or any change) may let the head of the waitlist in.
     return eventView((await promoteWaitlist(tx, row!.id)) ?? row!);
   });
+}
+
+/**
+ * A waiting registration larger than the capacity could never be promoted, and the queue behind it would wait
+ * forever. Read under the event's row lock, which every registration change takes, so none can join meanwhile.
+ */
+async function refuseCapacityBelowWaiting(tx: Db, eventId: string, capacity: number): Promise<void> {
+  const [largest] = await tx
+    .select({ spots: max(registrations.spots) })
+    .from(registrations)
+    .where(and(eq(registrations.eventId, eventId), eq(registrations.status, 'WAITLIST')));
+  if (largest?.spots != null && largest.spots > capacity) {
+    const message = `A waiting registration holds ${largest.spots} spots: the capacity must be at least that`;
+    throw new LockstepError('capacity_below_waiting', message, { errors: [{ path: 'capacity', message }] });
+  }
 }
 
 export async function deleteEvent(db: Db, user: UserRow, slug: string): Promise<void> {

@@ -64,3 +64,21 @@ export function keyset(time: PgColumn, id: PgColumn) {
     key: (row: { cursorTime: string; id: string }) => [row.cursorTime, row.id],
   };
 }
+
+const SequenceKey = z.tuple([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]);
+
+/**
+ * Keyset pagination on a unique sequence column drawn in commit order per parent row (under its row lock): a row
+ * that commits after a page was read gets a larger number than every row on it, so no page skips it.
+ */
+export function sequenceKeyset<Field extends string>(seq: PgColumn, field: Field) {
+  return {
+    after(cursor: string | undefined): SQL | undefined {
+      if (cursor === undefined) return undefined;
+      const [afterSeq] = decodeCursor(SequenceKey, cursor);
+      return sql`${seq} > ${afterSeq}::bigint`;
+    },
+    orderBy: [asc(seq)] as const,
+    key: (row: Record<Field, number>) => [row[field]],
+  };
+}

@@ -14,6 +14,7 @@ const STATUS: Record<ErrorCode, number> = {
   member_not_found: 404,
   slug_taken: 409,
   capacity_below_reserved: 409,
+  capacity_below_waiting: 409,
   capacity_exceeded: 409,
   event_closed: 409,
   already_registered: 409,

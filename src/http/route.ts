@@ -11,6 +11,7 @@ import { ensureUser } from '../users/service';
 import { authenticate } from './auth';
 import { describeError } from './describe-error';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
+import { findInputProblem } from './input';
 import { problemResponse, statusOf, toLockstepError } from './problem';
 import { JSON_HEADERS, type HttpResponse } from './response';
 
@@ -228,10 +229,9 @@ function readJson(event: APIGatewayProxyEventV2, headers: Record<string, string 
 }
 
 export function parse<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'path' | 'query'): z.output<S> {
-  const nulAt = findNulByte(input, []);
-  const errors = nulAt
-    ? [{ path: fieldPath(where, nulAt), message: 'Text must not contain NUL (\\u0000) characters' }]
-    : undefined;
+  // Postgres text cannot hold NUL, and zod walks input recursively: both refused here for every route at once.
+  const problem = findInputProblem(input);
+  const errors = problem ? [{ path: fieldPath(where, problem.path), message: problem.message }] : undefined;
   const result = errors ? undefined : schema.safeParse(input);
   if (result?.success) return result.data;
   throw new LockstepError('validation_failed', `The request ${where} is invalid`, {
@@ -242,15 +242,4 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown, where: 'bo
 /** `capacity`, `path.slug`, `query.limit`: body fields need no prefix. */
 function fieldPath(where: 'body' | 'path' | 'query', path: readonly PropertyKey[]): string {
   return [...(where === 'body' ? [] : [where]), ...path.map(String)].join('.');
-}
-
-/** Postgres text cannot hold NUL: refused here for every field at once, so no route can turn it into a 500. */
-function findNulByte(value: unknown, path: string[]): string[] | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
-  if (value === null || typeof value !== 'object') return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const found = key.includes('\u0000') ? [...path, key] : findNulByte(item, [...path, key]);
-    if (found) return found;
-  }
-  return undefined;
 }

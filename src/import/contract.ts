@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { eventFields, withEndsNotBeforeStart } from '../events/contract';
+import { findInputProblem } from '../http/input';
 import { CreateRegistration } from '../registrations/contract';
 
 /** An imported row's identity: its id in the source system, unique per import source. */
@@ -34,6 +35,12 @@ export type ImportRow =
  */
 export function parseImportRow(fields: Record<string, unknown>, text: boolean): ImportRow {
   const isRegistration = fields.eventExternalId !== undefined && fields.eventExternalId !== '';
+  // The API's input checks first: the rows go to the same services, which rely on them.
+  const problem = findInputProblem(fields);
+  if (problem) {
+    const where = problem.path.join('.') || 'row';
+    return { kind: 'invalid', externalId: externalIdOf(fields), reason: `${isRegistration ? 'registration' : 'event'} row: ${where}: ${problem.message}` };
+  }
   const typed = text ? typeCells(fields, isRegistration) : fields;
   const parsed = isRegistration ? ImportedRegistration.safeParse(typed) : ImportedEvent.safeParse(typed);
   if (parsed.success) {
@@ -41,10 +48,12 @@ export function parseImportRow(fields: Record<string, unknown>, text: boolean): 
       ? { kind: 'registration', row: parsed.data as ImportedRegistration }
       : { kind: 'event', row: parsed.data as ImportedEvent };
   }
-  const externalId = typeof fields.externalId === 'string' ? fields.externalId.slice(0, 200) : undefined;
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'row'}: ${issue.message}`);
-  return { kind: 'invalid', externalId, reason: `${isRegistration ? 'registration' : 'event'} row: ${problems.join('; ')}` };
+  return { kind: 'invalid', externalId: externalIdOf(fields), reason: `${isRegistration ? 'registration' : 'event'} row: ${problems.join('; ')}` };
 }
+
+const externalIdOf = (fields: Record<string, unknown>) =>
+  typeof fields.externalId === 'string' ? fields.externalId.slice(0, 200) : undefined;
 
 /**
  * CSV cells are text. An empty cell is an absent field, except an event's empty `capacity`, which means unlimited

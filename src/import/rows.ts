@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse';
 import { createInterface } from 'node:readline';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { TextDecoder } from 'node:util';
 import type { ObjectFormat } from './location';
 
 /**
@@ -11,9 +12,50 @@ export type RawRow =
   | { line: number; fields: Record<string, unknown>; text: boolean }
   | { line: number; fields?: undefined; reason: string; rest?: boolean };
 
-/** Read an object's records one by one, as the stream delivers them: an object is never held in memory whole. */
-export function readRows(stream: Readable, format: ObjectFormat): AsyncGenerator<RawRow> {
-  return format === 'csv' ? readCsv(stream) : readJsonLines(stream);
+/**
+ * Read an object's records one by one, as the stream delivers them: an object is never held in memory whole. Text
+ * is UTF-8; a byte order mark is dropped, and UTF-16 with one (a spreadsheet's "Unicode text") is decoded. Text
+ * that starts with NUL bytes but has no mark is UTF-16 too, of unknown byte order: the object is one rejection.
+ */
+export async function* readRows(stream: Readable, format: ObjectFormat): AsyncGenerator<RawRow> {
+  const encoding: { refused?: string } = {};
+  const text = Readable.from(decodeToUtf8(stream, encoding), { objectMode: false });
+  yield* format === 'csv' ? readCsv(text) : readJsonLines(text);
+  if (encoding.refused) yield { line: 1, reason: encoding.refused, rest: true };
+}
+
+async function* decodeToUtf8(stream: Readable, encoding: { refused?: string }): AsyncGenerator<Buffer> {
+  let head: Buffer = Buffer.alloc(0);
+  let decoder: TextDecoder | undefined;
+  let started = false;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let bytes: Buffer = chunk;
+    if (!started) {
+      // The mark may straddle chunks: decide on the first 4 bytes.
+      head = Buffer.concat([head, chunk]);
+      if (head.length < 4) continue;
+      [bytes, decoder, encoding.refused] = startOfText(head);
+      started = true;
+      if (encoding.refused) return;
+    }
+    yield decoder ? Buffer.from(decoder.decode(bytes, { stream: true }), 'utf8') : bytes;
+  }
+  if (!started && head.length > 0) {
+    [head, decoder, encoding.refused] = startOfText(head);
+    if (encoding.refused) return;
+    yield decoder ? Buffer.from(decoder.decode(head, { stream: true }), 'utf8') : head;
+  }
+  if (decoder) yield Buffer.from(decoder.decode(), 'utf8');
+}
+
+function startOfText(head: Buffer): [Buffer, TextDecoder | undefined, string | undefined] {
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return [head.subarray(3), undefined, undefined];
+  if (head[0] === 0xff && head[1] === 0xfe) return [head.subarray(2), new TextDecoder('utf-16le'), undefined];
+  if (head[0] === 0xfe && head[1] === 0xff) return [head.subarray(2), new TextDecoder('utf-16be'), undefined];
+  if (head.subarray(0, 4).includes(0)) {
+    return [head, undefined, 'not UTF-8 text (NUL bytes, as in UTF-16 without a byte order mark); the object was not read'];
+  }
+  return [head, undefined, undefined];
 }
 
 /** One JSON object per line; blank lines are ignored. A line that is not a JSON object is one bad row. */
@@ -21,11 +63,10 @@ async function* readJsonLines(stream: Readable): AsyncGenerator<RawRow> {
   let line = 0;
   for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
     line++;
-    const json = line === 1 ? text.replace(/^\uFEFF/, '') : text;
-    if (json.trim() === '') continue;
+    if (text.trim() === '') continue;
     let value: unknown;
     try {
-      value = JSON.parse(json);
+      value = JSON.parse(text);
     } catch {
       yield { line, reason: 'not valid JSON' };
       continue;
@@ -48,7 +89,6 @@ async function* readCsv(stream: Readable): AsyncGenerator<RawRow> {
   let broken: { line: number; code: string } | undefined;
   const parser = stream.pipe(lineBreaksToLf()).pipe(
     parse({
-      bom: true,
       info: true,
       relax_column_count: true,
       skip_empty_lines: true,

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { check, foreignKey, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
-export const importRunStatusEnum = pgEnum('import_run_status', ['RUNNING', 'SUCCEEDED', 'FAILED']);
+/** STOPPED: the run used up its time budget (the Lambda limit) mid-source; the next run resumes where it stopped. */
+export const importRunStatusEnum = pgEnum('import_run_status', ['RUNNING', 'SUCCEEDED', 'FAILED', 'STOPPED']);
 
 /**
  * One row per import run, with its counts. Every row read ends as exactly one of created (an event, or a CONFIRMED
@@ -53,8 +54,8 @@ export const importRejections = pgTable(
 
 /**
  * Objects whose every row was processed, by name and content fingerprint (S3 ETag, or SHA-256 of a local file): a
- * later run skips them. Written only after the object's last row, so a crash mid-object means a full re-read,
- * which the rows' external keys make harmless.
+ * later run skips them. Written only after the object's last row; a run cut short mid-object resumes from its
+ * checkpoint (import_checkpoints).
  */
 export const importObjects = pgTable(
   'import_objects',
@@ -66,6 +67,24 @@ export const importObjects = pgTable(
     importedAt: timestamp('imported_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (table) => [primaryKey({ name: 'import_objects_pkey', columns: [table.source, table.name, table.fingerprint] })],
+);
+
+/**
+ * How far into an object (by name and content fingerprint) runs have got: every row starting at or before `line` was
+ * processed. Saved as the run goes, so a run that stops, crashes or is killed costs the next one at most the rows
+ * after the last save, which the rows' external keys make harmless to repeat. Deleted with the object's completion.
+ */
+export const importCheckpoints = pgTable(
+  'import_checkpoints',
+  {
+    source: text('source').notNull(),
+    name: text('name').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    line: integer('line').notNull(),
+    runId: uuid('run_id').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ name: 'import_checkpoints_pkey', columns: [table.source, table.name, table.fingerprint] })],
 );
 
 export type ImportRunRow = typeof importRuns.$inferSelect;

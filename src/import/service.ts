@@ -4,13 +4,14 @@ import { Transform, type Readable } from 'node:stream';
 import type { Db } from '../db/client';
 import { LockstepError } from '../errors';
 import { findImportedEventId, importEvent } from '../events/service';
-import { describeError } from '../http/describe-error';
+import { describeError, summarizeError } from '../http/describe-error';
 import { statusOf, toLockstepError } from '../http/problem';
 import { logger } from '../logger';
 import { importRegistration } from '../registrations/service';
 import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
 import { parseImportRow, type ImportedEvent, type ImportedRegistration, type ImportRow } from './contract';
+import { Checkpoint } from './checkpoint';
 import { parseImportLocation } from './location';
 import { readRows, type RawRow } from './rows';
 import { importObjects, importRejections, importRuns } from './schema';
@@ -28,6 +29,11 @@ export interface ImportSettings {
   reprocess?: boolean;
   /** IMPORT_S3_ENDPOINT: an S3-compatible endpoint instead of AWS. */
   s3Endpoint?: string;
+  /**
+   * A time (ms since the epoch) after which the run starts no new row: it finishes the rows in flight, saves how far
+   * it got and ends STOPPED, and the next run resumes there. The scheduled function sets it short of its time limit.
+   */
+  stopAt?: number;
   onProgress?: (progress: ImportProgress) => void;
 }
 
@@ -45,6 +51,8 @@ export interface ImportCounts {
 
 export interface ImportSummary extends ImportCounts {
   runId: string;
+  /** STOPPED: out of time (`stopAt`) before the last object's end; the next run resumes where this one stopped. */
+  status: 'SUCCEEDED' | 'STOPPED';
   source: string;
   objectsImported: number;
   objectsSkipped: number;
@@ -81,7 +89,7 @@ export async function runImport(db: Db, settings: ImportSettings): Promise<Impor
     logger.info('import finished', { ...summary });
     return summary;
   } catch (err) {
-    await run.finish('FAILED', describeError(err)).catch(() => undefined);
+    await run.finish('FAILED', summarizeError(err)).catch(() => undefined);
     logger.error('import failed', { source: store.source, ...run.counts, error: describeError(err) });
     throw err;
   } finally {
@@ -116,16 +124,22 @@ class ImportRun {
     this.progress.objectsTotal = objects.length;
     this.progress.bytesTotal = objects.reduce((total, object) => total + object.size, 0);
     let bytesDone = 0;
+    let status: ImportSummary['status'] = 'SUCCEEDED';
     for (const object of objects) {
       const fingerprint = await store.fingerprint(object);
       if (!this.settings.reprocess && (await this.alreadyImported(object, fingerprint))) {
         this.objectsSkipped++;
       } else {
-        await this.importObject(object, await store.open(object));
-        await this.db
-          .insert(importObjects)
-          .values({ source: this.source, name: object.name, fingerprint, runId: this.id })
-          .onConflictDoNothing();
+        const key = { source: this.source, name: object.name, fingerprint };
+        const checkpoint = await Checkpoint.load(this.db, key, this.id, this.settings.reprocess ?? false);
+        if (!(await this.importObject(object, await store.open(object), checkpoint))) {
+          status = 'STOPPED';
+          await checkpoint.save();
+          logger.info('import stopped for time', { object: object.name, ...this.counts });
+          break;
+        }
+        await this.db.insert(importObjects).values({ ...key, runId: this.id }).onConflictDoNothing();
+        await checkpoint.clear();
         this.objectsImported++;
         logger.info('import object done', { object: object.name, ...this.counts });
       }
@@ -135,8 +149,20 @@ class ImportRun {
       this.report();
       await this.saveCounts();
     }
-    await this.finish('SUCCEEDED');
-    return { runId: this.id, source: this.source, ...this.counts, objectsImported: this.objectsImported, objectsSkipped: this.objectsSkipped };
+    await this.finish(status);
+    return {
+      runId: this.id,
+      status,
+      source: this.source,
+      ...this.counts,
+      objectsImported: this.objectsImported,
+      objectsSkipped: this.objectsSkipped,
+    };
+  }
+
+  /** Out of time, once this run has made progress: a run always gets at least one row further than the last. */
+  private outOfTime(): boolean {
+    return this.settings.stopAt !== undefined && this.counts.read > 0 && Date.now() >= this.settings.stopAt;
   }
 
   private async alreadyImported(object: SourceObject, fingerprint: string): Promise<boolean> {
@@ -149,19 +175,27 @@ class ImportRun {
     return found !== undefined;
   }
 
-  /** Read the object's rows as they stream in, at most a bounded number ahead of the rows still being written. */
-  private async importObject(object: SourceObject, stream: Readable): Promise<void> {
+  /**
+   * Read the object's rows as they stream in, at most a bounded number ahead of the rows still being written,
+   * from where the checkpoint says earlier runs got to. False when the run ran out of time before the object's end.
+   */
+  private async importObject(object: SourceObject, stream: Readable, checkpoint: Checkpoint): Promise<boolean> {
     const readAhead = new Semaphore(this.settings.concurrency * READ_AHEAD_PER_SLOT);
     const pending = new Set<Promise<void>>();
+    let complete = true;
     try {
       for await (const raw of readRows(this.countBytes(stream), object.format)) {
+        if (raw.line <= checkpoint.resumeAfter) continue;
         await readAhead.acquire();
-        if (this.failure) {
+        if (this.failure || this.outOfTime()) {
+          complete = this.failure !== undefined; // A failure is thrown below; only time leaves an object incomplete.
           readAhead.release();
           break;
         }
         this.counts.read++;
+        const finished = checkpoint.started(raw.line);
         const task: Promise<void> = this.schedule(object.name, raw)
+          .then(finished)
           .catch((error: unknown) => {
             this.failure ??= { error };
           })
@@ -177,6 +211,7 @@ class ImportRun {
       stream.destroy();
     }
     if (this.failure) throw this.failure.error;
+    return complete;
   }
 
   private countBytes(stream: Readable): Readable {
@@ -242,7 +277,9 @@ class ImportRun {
   }
 
   private async reject(object: string, line: number, externalId: string | undefined, reason: string): Promise<void> {
-    await this.db.insert(importRejections).values({ runId: this.id, object, line, externalId, reason });
+    await this.db
+      .insert(importRejections)
+      .values({ runId: this.id, object: storable(object), line, externalId: externalId && storable(externalId), reason: storable(reason) });
     this.counts.rejected++;
   }
 
@@ -266,10 +303,9 @@ class ImportRun {
       .where(eq(importRuns.id, this.id));
   }
 
-  async finish(status: 'SUCCEEDED' | 'FAILED', error?: ReturnType<typeof describeError>): Promise<void> {
-    // describeError keeps only what may be logged: no SQL, no parameters, no row contents.
-    const summary = error?.map((part) => [part.name, part.sqlState, part.constraint, part.message].filter(Boolean).join(' ')).join(' <- ');
-    await this.saveCounts({ status, error: summary?.slice(0, 500), finishedAt: sql`now()` });
+  /** `error`: a summarizeError text, which holds no SQL, parameters or row contents. */
+  async finish(status: ImportSummary['status'] | 'FAILED', error?: string): Promise<void> {
+    await this.saveCounts({ status, error: error?.slice(0, 500), finishedAt: sql`now()` });
   }
 }
 
@@ -281,6 +317,14 @@ export async function listRejections(db: Db, runId: string, limit: number) {
     .where(eq(importRejections.runId, runId))
     .orderBy(asc(importRejections.object), asc(importRejections.line))
     .limit(limit);
+}
+
+/**
+ * Text from a file, made storable whatever it holds: Postgres text cannot hold NUL, so a rejection of a row with
+ * one could otherwise not be recorded (and the run would fail on it, at every schedule).
+ */
+function storable(text: string): string {
+  return text.replaceAll('\u0000', '\uFFFD').slice(0, 2000);
 }
 
 function rejectionReason(error: LockstepError): string {

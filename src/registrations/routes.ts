@@ -31,7 +31,7 @@ export const listRegistrationsRoute = defineRoute({
   operationId: 'listRegistrations',
   method: 'GET',
   path: '/events/{slug}/registrations',
-  summary: 'Registrations of an event, oldest first (organizer)',
+  summary: 'Registrations of an event, in queue (arrival) order (organizer)',
   auth: 'required',
   params: EventParams,
   query: RegistrationListQuery,

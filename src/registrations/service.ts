@@ -8,7 +8,7 @@ import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events, type EventRow } from '../events/schema';
 import { findEventAsOrganizer } from '../events/service';
-import { keyset, toPage, type Page } from '../http/pagination';
+import { sequenceKeyset, toPage, type Page } from '../http/pagination';
 import type { StatementKey } from '../idempotency/store';
 import type { ExternalKey } from '../import/contract';
 import type { UserRow } from '../users/schema';
@@ -235,6 +235,10 @@ export async function changeStatus(
   return transaction(db, async (tx) => {
     const { event, registration } = await lockForChange(tx, slug, id, access);
     const from = registration.status;
+    // A waiting registration larger than the whole event would block the queue behind it forever.
+    if (target === 'WAITLIST' && from !== 'WAITLIST' && event.capacity !== null && registration.spots > event.capacity) {
+      throw new LockstepError('capacity_exceeded', `This event has ${event.capacity} spots in all`);
+    }
     if (from !== target) {
       const spotsDelta = (target === 'CONFIRMED' ? registration.spots : 0) - (from === 'CONFIRMED' ? registration.spots : 0);
       const waitingDelta = (target === 'WAITLIST' ? 1 : 0) - (from === 'WAITLIST' ? 1 : 0);
@@ -293,9 +297,14 @@ export async function getRegistration(db: Db, slug: string, id: string, access: 
   return registrationView(row);
 }
 
-const oldestFirst = keyset(registrations.createdAt, registrations.id);
+const queueOrder = sequenceKeyset(registrations.queueSeq, 'queueSeq');
 
-/** Oldest first, keyset-paginated on (createdAt, id). */
+/**
+ * In queue order, keyset-paginated on queue_seq, drawn by the registration statement once it holds the event's row
+ * lock: unlike created_at (the transaction's start, before any lock wait) it grows in commit order, so a row that
+ * commits while a client pages lands after the pages already read. A registration moved to the WAITLIST joins the
+ * end of the queue, and of the list with it.
+ */
 export async function listRegistrations(
   db: Db,
   user: UserRow,
@@ -304,18 +313,18 @@ export async function listRegistrations(
 ): Promise<Page<RegistrationView>> {
   const event = await findEventAsOrganizer(db, user, slug);
   const rows = await db
-    .select({ ...withPosition, cursorTime: oldestFirst.cursorTime })
+    .select(withPosition)
     .from(registrations)
     .where(
       and(
         eq(registrations.eventId, event.id),
         query.status ? eq(registrations.status, query.status) : undefined,
-        oldestFirst.after(query.cursor),
+        queueOrder.after(query.cursor),
       ),
     )
-    .orderBy(...oldestFirst.orderBy)
+    .orderBy(...queueOrder.orderBy)
     .limit(query.limit + 1);
-  return toPage(rows, query.limit, registrationView, oldestFirst.key);
+  return toPage(rows, query.limit, registrationView, queueOrder.key);
 }
 
 /** Counters and row sums read in one statement, so `consistent` compares one snapshot. */

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client';
 import { LockstepError } from '../errors';
-import { isReservedSlug, numberedSlug, randomSlug, slugify } from './slug';
+import { isReservedSlug, MAX_NUMBER_DIGITS, numberedSlug, numberStem, randomSlug, slugify } from './slug';
 
 export interface SlugTarget {
   /** Counter namespace, one per table of slugs. */
@@ -20,7 +20,8 @@ export type InsertWithSlug<Row> = (slug: string) => Promise<Row | undefined>;
 /** Insert attempts made across all allocations in this process: contention telemetry, read by the race tests. */
 export const slugAllocationStats = { allocations: 0, insertAttempts: 0 };
 
-const MAX_ATTEMPTS = 20;
+/** Random slugs (≈51 bits) collide about never; a bound keeps a broken insert from looping. */
+const MAX_RANDOM_ATTEMPTS = 20;
 
 /**
  * Create a row under the client's explicit slug, taken as given (409 slug_taken when taken, never altered), or
@@ -50,7 +51,11 @@ export async function insertWithSlug<Row>(
  *    name get N different numbers instead of all probing `name-2`. A new counter starts above the highest
  *    numbered slug already stored.
  * 3. A numbered slug can still be taken by an explicit slug; the counter is then lifted past the highest stored
- *    number in one query and the insert retried.
+ *    number in one query and the insert retried. Each retry passes every number stored when it ran, so only a
+ *    concurrent insert of that very slug makes another: there is no attempt limit to run into.
+ *
+ * Counters are kept per number stem (see `numberStem`), so long bases cut to one stem share one sequence of
+ * numbers, and every stored numbered form is seen by the counter's probe.
  */
 export async function insertWithDerivedSlug<Row>(
   db: Db,
@@ -69,49 +74,51 @@ export async function insertWithDerivedSlug<Row>(
     const row = await attempt(base);
     if (row !== undefined) return row;
   }
-  let n = await nextNumber(db, target, base);
-  for (let tries = 0; tries < MAX_ATTEMPTS; tries++) {
-    const row = await attempt(numberedSlug(base, n));
+  const stem = numberStem(base);
+  for (let n = await nextNumber(db, target, stem); ; n = await skipPastStoredNumbers(db, target, stem)) {
+    const row = await attempt(numberedSlug(stem, n));
     if (row !== undefined) return row;
-    n = await skipPastStoredNumbers(db, target, base);
   }
-  throw new Error(`slug allocation for a base of length ${base.length} did not converge`);
 }
 
 async function insertWithRandomSlug<Row>(attempt: InsertWithSlug<Row>): Promise<Row> {
-  for (let tries = 0; tries < MAX_ATTEMPTS; tries++) {
+  for (let tries = 0; tries < MAX_RANDOM_ATTEMPTS; tries++) {
     const row = await attempt(randomSlug());
     if (row !== undefined) return row;
   }
   throw new Error('random slug allocation did not converge');
 }
 
-/** The highest n of stored `base-n` slugs, or 1. `LIKE 'base-%'` uses the slug's text_pattern_ops index. */
-function highestStoredNumber(target: SlugTarget, base: string) {
-  const suffix = sql`substring(${target.slugColumn} from ${base.length + 2}::int)`;
+/**
+ * The highest n of stored `stem-n` slugs, or 1. `LIKE 'stem-%'` uses the slug's text_pattern_ops index; numbers
+ * longer than a counter can reach are not counted (nor can the counter ever get to them).
+ */
+function highestStoredNumber(target: SlugTarget, stem: string) {
+  const suffix = sql`substring(${target.slugColumn} from ${stem.length + 2}::int)`;
   return sql`(select coalesce(max(${suffix}::bigint), 1) from ${target.table}
-    where ${target.slugColumn} like ${`${base}-%`} and ${suffix} ~ '^[0-9]{1,15}$')`;
+    where ${target.slugColumn} like ${`${stem}-%`} and ${suffix} ~ ${`^[0-9]{1,${MAX_NUMBER_DIGITS}}$`})`;
 }
 
-async function nextNumber(db: Db, target: SlugTarget, base: string): Promise<number> {
+/** Counter values as text: beyond 2^53 a JS number would repeat one. */
+async function nextNumber(db: Db, target: SlugTarget, stem: string): Promise<bigint> {
   const bumped = await db.execute<{ n: string }>(sql`
     update slug_counters set last_number = last_number + 1
-    where namespace = ${target.namespace} and base = ${base}
-    returning last_number as n`);
-  if (bumped.rows[0]) return Number(bumped.rows[0].n);
+    where namespace = ${target.namespace} and base = ${stem}
+    returning last_number::text as n`);
+  if (bumped.rows[0]) return BigInt(bumped.rows[0].n);
   // First collision on this base: seed the counter. Concurrent seeders serialize on the primary key.
   const seeded = await db.execute<{ n: string }>(sql`
     insert into slug_counters (namespace, base, last_number)
-    values (${target.namespace}, ${base}, ${highestStoredNumber(target, base)} + 1)
+    values (${target.namespace}, ${stem}, ${highestStoredNumber(target, stem)} + 1)
     on conflict (namespace, base) do update set last_number = slug_counters.last_number + 1
-    returning last_number as n`);
-  return Number(seeded.rows[0]!.n);
+    returning last_number::text as n`);
+  return BigInt(seeded.rows[0]!.n);
 }
 
-async function skipPastStoredNumbers(db: Db, target: SlugTarget, base: string): Promise<number> {
+async function skipPastStoredNumbers(db: Db, target: SlugTarget, stem: string): Promise<bigint> {
   const lifted = await db.execute<{ n: string }>(sql`
-    update slug_counters set last_number = greatest(last_number, ${highestStoredNumber(target, base)}) + 1
-    where namespace = ${target.namespace} and base = ${base}
-    returning last_number as n`);
-  return Number(lifted.rows[0]!.n);
+    update slug_counters set last_number = greatest(last_number, ${highestStoredNumber(target, stem)}) + 1
+    where namespace = ${target.namespace} and base = ${stem}
+    returning last_number::text as n`);
+  return BigInt(lifted.rows[0]!.n);
 }

@@ -33,10 +33,20 @@ export function truncateSlug(slug: string, max: number): string {
   return slug.length <= max ? slug : slug.slice(0, max).replace(/-+$/, '');
 }
 
-/** `base-n`, shortening the base so the whole stays within the length cap. */
-export function numberedSlug(base: string, n: number): string {
-  const suffix = `-${n}`;
-  return truncateSlug(base, SLUG_MAX_LENGTH - suffix.length) + suffix;
+/** Digits a slug counter may reach: a bigint, counted only while it is exact. */
+export const MAX_NUMBER_DIGITS = 18;
+
+/**
+ * The part of a base its numbered forms share: cut once so that `stem-n` fits the cap for every n the counter can
+ * reach. Every numbered form of a base (and of any longer base cut to the same stem) is `stem-<digits>`, which is
+ * what the counter counts.
+ */
+export function numberStem(base: string): string {
+  return truncateSlug(base, SLUG_MAX_LENGTH - 1 - MAX_NUMBER_DIGITS);
+}
+
+export function numberedSlug(stem: string, n: bigint | number): string {
+  return `${stem}-${n}`;
 }
 
 /** Ten characters of [a-z0-9] (≈51 bits) for names that yield no slug. */

@@ -246,7 +246,7 @@ export interface paths {
         head?: never;
         /**
          * Change an event (organizer, or the OWNER and ADMINs of the event's team)
-         * @description A capacity below spotsReserved is refused with 409 capacity_below_reserved; a new slug must be free. `teamSlug` attaches the event to a team the caller is OWNER or ADMIN of (403 otherwise, 404 not_found for an unknown team); `teamSlug: null` detaches it, after which only the organizer manages it.
+         * @description A capacity below spotsReserved is refused with 409 capacity_below_reserved, and one below the spots of a waiting registration (which could then never be promoted) with 409 capacity_below_waiting; a new slug must be free. `teamSlug` attaches the event to a team the caller is OWNER or ADMIN of (403 otherwise, 404 not_found for an unknown team); `teamSlug: null` detaches it, after which only the organizer manages it.
          */
         patch: operations["updateEvent"];
         trace?: never;
@@ -286,7 +286,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Registrations of an event, oldest first (organizer) */
+        /** Registrations of an event, in queue (arrival) order (organizer) */
         get: operations["listRegistrations"];
         put?: never;
         /**
@@ -1587,7 +1587,7 @@ export interface operations {
                     "application/json": components["schemas"]["Event"];
                 };
             };
-            /** @description Problem details: the request was refused and changed nothing. Codes: validation_failed, capacity_below_reserved, slug_taken, forbidden, not_found, invalid_idempotency_key, idempotency_key_in_flight, idempotency_key_reused */
+            /** @description Problem details: the request was refused and changed nothing. Codes: validation_failed, capacity_below_reserved, capacity_below_waiting, slug_taken, forbidden, not_found, invalid_idempotency_key, idempotency_key_in_flight, idempotency_key_reused */
             "4XX": {
                 headers: {
                     [name: string]: unknown;

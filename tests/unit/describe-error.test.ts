@@ -1,6 +1,6 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { describe, expect, it } from 'vitest';
-import { describeError } from '../../src/http/describe-error';
+import { describeError, summarizeError } from '../../src/http/describe-error';
 
 describe('describeError', () => {
   it('keeps SQLSTATE, constraint and frames but drops SQL, parameters and connection strings', () => {
@@ -16,5 +16,14 @@ describe('describeError', () => {
     expect(logged).toContain('events_slug_key');
     expect(logged).toContain('at ');
     expect(logged).not.toMatch(/insert into|secret-slug|hunter2|returning/);
+  });
+
+  it("summarizes for a CLI without the query, its parameters or Postgres' message quoting a value", () => {
+    const driverError = Object.assign(new Error('invalid input syntax for type uuid: "row-secret"'), { code: '22P02' });
+    const wrapped = new DrizzleQueryError('select * from "events" where "id" = $1', ['row-secret'], driverError);
+    const summary = summarizeError(wrapped);
+    expect(summary).toContain('22P02');
+    expect(summary).not.toMatch(/row-secret|select|events/);
+    expect(summarizeError(new Error('IMPORT_SOURCE: Required'))).toBe('Error IMPORT_SOURCE: Required');
   });
 });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { isReservedSlug, numberedSlug, randomSlug, slugify, SLUG_MAX_LENGTH, SLUG_PATTERN } from '../../src/slug/slug';
+import {
+  isReservedSlug,
+  MAX_NUMBER_DIGITS,
+  numberedSlug,
+  numberStem,
+  randomSlug,
+  slugify,
+  SLUG_MAX_LENGTH,
+  SLUG_PATTERN,
+} from '../../src/slug/slug';
 
 describe('slugify', () => {
   it.each([
@@ -23,10 +32,12 @@ describe('slugify', () => {
     expect(slugify('word '.repeat(40))).toMatch(SLUG_PATTERN);
   });
 
-  it('numbered forms stay within the cap', () => {
-    const base = 'x'.repeat(60);
-    expect(numberedSlug(base, 12345)).toBe(`${'x'.repeat(54)}-12345`);
-    expect(numberedSlug('name', 2)).toBe('name-2');
+  it('numbered forms share one stem per base and stay within the cap for any counter value', () => {
+    const stem = numberStem('x'.repeat(60));
+    expect(numberStem(`${'x'.repeat(58)}yy`)).toBe(stem);
+    expect(numberedSlug(stem, 10n ** BigInt(MAX_NUMBER_DIGITS) - 1n).length).toBeLessThanOrEqual(SLUG_MAX_LENGTH);
+    expect(numberedSlug(numberStem('name'), 2)).toBe('name-2');
+    expect(numberStem(`${'a'.repeat(40)}-bbb`)).toMatch(SLUG_PATTERN);
   });
 
   it('random slugs are valid and differ', () => {

@@ -1,0 +1,162 @@
+import net from 'node:net';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { LambdaHandler } from '../../src/http/route';
+import { call, type Result } from '../helpers/api';
+import { sqlClient } from '../helpers/sql';
+
+/**
+ * Issue 11, part 4: a storm of keyed registrations and card creates while the app's backends are terminated again
+ * and again and the database "restarts" once (a TCP hop between the app and Postgres drops every connection and
+ * refuses new ones for a second, as a restarting server does). The only 5xx allowed are 503 with Retry-After, and
+ * a retry with the same key resolves each; every 2xx is persisted exactly once and the counters are exact.
+ */
+const realUrl = new URL(process.env.DATABASE_URL!);
+const sql = sqlClient();
+
+/** A TCP hop whose `restart` drops every connection and refuses new ones for `downMs`. */
+async function restartableHop(target: { host: string; port: number }) {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket)).on('error', () => socket.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listen(0);
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    port,
+    async restart(downMs: number) {
+      const closed = new Promise((resolve) => server.close(resolve));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      await listen(port);
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+const hop = await restartableHop({ host: realUrl.hostname, port: Number(realUrl.port) });
+afterAll(() => hop.close());
+// Before the app reads its configuration: the handlers are imported below, after this.
+const hopUrl = new URL(realUrl);
+hopUrl.port = String(hop.port);
+process.env.DATABASE_URL = hopUrl.toString();
+const { handler: createEvent } = (await import('../../functions/events-create')) as { handler: LambdaHandler };
+const { handler: register } = (await import('../../functions/registrations-create')) as { handler: LambdaHandler };
+const { handler: createCard } = (await import('../../functions/cards-create')) as { handler: LambdaHandler };
+const { handler: stats } = (await import('../../functions/events-stats')) as { handler: LambdaHandler };
+
+/** Terminates the app's backends (application_name 'lockstep') from a connection of its own. */
+const killer = new pg.Client({ connectionString: realUrl.toString(), application_name: 'fault-injector' });
+await killer.connect();
+afterAll(() => killer.end());
+const terminateSome = (max: number) =>
+  killer.query(
+    `select pg_terminate_backend(pid) from (select pid from pg_stat_activity
+       where datname = current_database() and application_name = 'lockstep' order by random() limit $1) as victims`,
+    [max],
+  );
+
+const REGISTRATIONS = 100;
+const CARDS = 45;
+const CAPACITY = 70;
+const CARD_USERS = ['storm-a', 'storm-b', 'storm-c'];
+
+interface Job {
+  run: () => Promise<Result>;
+  key: string;
+  outcomes: Result[];
+}
+
+async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+describe('faults under load', () => {
+  it('keyed registrations and cards through terminated backends and a restart: exactly once, counters exact', { timeout: 120_000 }, async () => {
+    await sql('truncate events, users, slug_counters, idempotency_keys cascade');
+    const event = await call(createEvent, { as: 'storm-organizer', body: { name: 'Storm', slug: 'storm', startsAt: '2027-09-01T10:00:00Z', capacity: CAPACITY } });
+    expect(event.status).toBe(201);
+
+    const registrations: Job[] = Array.from({ length: REGISTRATIONS }, (_, i) => {
+      const key = `storm-registration-${i}`;
+      const body = { name: `Storm ${i}`, email: `storm-${i}@example.com` };
+      return { key, outcomes: [], run: () => call(register, { params: { slug: 'storm' }, body, key }) };
+    });
+    const cards: Job[] = Array.from({ length: CARDS }, (_, i) => {
+      const key = `storm-card-${i}`;
+      const as = CARD_USERS[i % CARD_USERS.length]!;
+      return { key, outcomes: [], run: () => call(createCard, { as, body: { title: `Storm card ${i}` }, key }) };
+    });
+    // Interleaved, so both kinds run through every fault.
+    const jobs = registrations.flatMap((job, i) => (i < cards.length ? [job, cards[i]!] : [job]));
+
+    let storming = true;
+    let terminated = 0;
+    const faults = (async () => {
+      let restarted = false;
+      for (let round = 0; storming; round++) {
+        // About 7 a second: faster, and most kills would land on connections still starting up.
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        if (!restarted && round === 5) {
+          restarted = true;
+          await hop.restart(1000);
+        } else {
+          terminated += (await terminateSome(1)).rowCount ?? 0;
+        }
+      }
+      return restarted;
+    })();
+    let done = 0;
+    await pool(jobs, 12, async (job) => {
+      job.outcomes.push(await job.run());
+      done++;
+    });
+    storming = false;
+    expect(await faults).toBe(true);
+    expect(done).toBe(jobs.length);
+
+    // Retry every 5xx with its key, as a client told Retry-After would, until it resolves.
+    for (const job of jobs) {
+      for (let attempt = 0; job.outcomes.at(-1)!.status >= 500 && attempt < 20; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        job.outcomes.push(await job.run());
+      }
+    }
+    expect(jobs.map((job) => job.outcomes.at(-1)!.status)).toEqual(Array(jobs.length).fill(201));
+
+    // Exactly once: one row per key, and the row the client was finally told about.
+    const registrationIds = jobs.filter((job) => job.key.includes('registration')).map((job) => job.outcomes.at(-1)!.body.id);
+    const rows = await sql<{ id: string }>(`select id from registrations`);
+    expect(rows.map((row) => row.id).sort()).toEqual([...registrationIds].sort());
+    const cardIds = jobs.filter((job) => job.key.includes('card')).map((job) => job.outcomes.at(-1)!.body.id);
+    expect((await sql<{ id: string }>(`select id from cards`)).map((row) => row.id).sort()).toEqual([...cardIds].sort());
+    const defaults = await sql(`select u.sub, count(*) filter (where c.is_default)::int as defaults from cards c join users u on u.id = c.user_id group by u.sub`);
+    expect(defaults).toHaveLength(CARD_USERS.length);
+    for (const row of defaults) expect(row.defaults).toBe(1);
+
+    const counters = await call(stats, { as: 'storm-organizer', params: { slug: 'storm' } });
+    expect(counters.body).toMatchObject({ spotsReserved: CAPACITY, confirmedSpots: CAPACITY, waitlistCount: REGISTRATIONS - CAPACITY, consistent: true });
+    // The faults happened: backends died under the storm, and requests saw it.
+    expect(terminated).toBeGreaterThan(0);
+    const fiveHundreds = jobs.flatMap((job) => job.outcomes.filter((outcome) => outcome.status >= 500));
+    expect(fiveHundreds.length).toBeGreaterThan(0);
+    // Last, so a missing 503 mapping is reported after everything above was checked.
+    const classes = new Set(fiveHundreds.map((outcome) => `${outcome.status} ${outcome.body?.code} ${outcome.headers['retry-after'] ?? 'no Retry-After'}`));
+    expect([...classes]).toEqual(['503 database_unavailable 1']);
+  });
+});

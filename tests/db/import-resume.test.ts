@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { database } from '../../src/db/client';
+import { runImport, type ImportSummary } from '../../src/import/service';
+import { sqlClient } from '../helpers/sql';
+
+/** Issue 11, part 3: a run cut short resumes where it stopped and creates nothing twice. */
+const sql = sqlClient();
+let folder: string;
+
+beforeAll(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'lockstep-import-resume-'));
+});
+afterAll(() => rm(folder, { recursive: true, force: true }));
+beforeEach(async () => {
+  await sql('truncate events, registrations, users, slug_counters, import_runs, import_objects, import_checkpoints cascade');
+  await rm(folder, { recursive: true, force: true });
+  await mkdir(folder, { recursive: true });
+});
+
+/** `events` events of capacity 5, each followed by `perEvent` one-spot registrations: 5 confirmed, the rest wait. */
+async function writeObject(events: number, perEvent: number): Promise<number> {
+  const lines: string[] = [];
+  for (let e = 0; e < events; e++) {
+    lines.push(JSON.stringify({ externalId: `e${e}`, name: `Resumed ${e}`, startsAt: '2027-08-01T10:00:00Z', capacity: 5 }));
+    for (let r = 0; r < perEvent; r++) {
+      lines.push(JSON.stringify({ externalId: `e${e}-r${r}`, eventExternalId: `e${e}`, name: `P ${r}`, email: `p${r}-${e}@example.com` }));
+    }
+  }
+  await writeFile(join(folder, 'big.jsonl'), lines.join('\n'));
+  return lines.length;
+}
+
+async function assertImportedExactly(events: number, perEvent: number) {
+  const [totals] = await sql(`select (select count(*)::int from events) as events, (select count(*)::int from registrations) as registrations`);
+  expect(totals).toEqual({ events, registrations: events * perEvent });
+  const wrong = await sql(`select e.external_id from events e where e.spots_reserved <> $1 or e.waitlist_count <> $2
+    or e.spots_reserved <> (select count(*) from registrations r where r.event_id = e.id and r.status = 'CONFIRMED')
+    or e.waitlist_count <> (select count(*) from registrations r where r.event_id = e.id and r.status = 'WAITLIST')`,
+  [Math.min(5, perEvent), Math.max(0, perEvent - 5)]);
+  expect(wrong).toEqual([]);
+  expect(await sql('select * from import_checkpoints')).toEqual([]);
+  expect(await sql('select name from import_objects')).toEqual([{ name: 'big.jsonl' }]);
+}
+
+describe('imports resume', () => {
+  it('an object bigger than one run can read finishes over several runs, each row processed once', async () => {
+    const rows = await writeObject(40, 8);
+    const runs: ImportSummary[] = [];
+    do {
+      runs.push(await runImport(database(), { location: folder, ownerSub: 'importer', concurrency: 4, stopAt: Date.now() + 150 }));
+    } while (runs.at(-1)!.status === 'STOPPED' && runs.length < 200);
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs.at(-1)!.status).toBe('SUCCEEDED');
+    const total = (field: 'read' | 'created' | 'waitlisted' | 'unchanged' | 'rejected') => runs.reduce((sum, run) => sum + run[field], 0);
+    // A stopping run finishes its rows in flight and saves after them: no row is read by two runs.
+    expect({ read: total('read'), unchanged: total('unchanged'), rejected: total('rejected') }).toEqual({ read: rows, unchanged: 0, rejected: 0 });
+    expect(total('created') + total('waitlisted')).toBe(rows);
+    const statuses = await sql<{ status: string }>('select status from import_runs order by started_at');
+    expect(statuses.map((row) => row.status)).toEqual([...Array(runs.length - 1).fill('STOPPED'), 'SUCCEEDED']);
+    await assertImportedExactly(40, 8);
+  });
+
+  it('a run killed mid-object (SIGKILL) is resumed from its checkpoint by the next run, creating nothing twice', async () => {
+    const rows = await writeObject(50, 7);
+    const child = spawn('node_modules/.bin/tsx', ['scripts/import.ts', folder], {
+      env: { ...process.env, IMPORT_OWNER_SUB: 'importer', IMPORT_CONCURRENCY: '2', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let saved = 0;
+    for (const started = Date.now(); saved < 40 && Date.now() - started < 50_000; ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      saved = (await sql('select line from import_checkpoints'))[0]?.line ?? 0;
+    }
+    child.kill('SIGKILL');
+    await exited;
+    expect(saved).toBeGreaterThanOrEqual(40);
+    expect(await sql('select name from import_objects')).toEqual([]);
+    const [killed] = await sql('select status from import_runs');
+    expect(killed!.status).toBe('RUNNING');
+    const checkpoint = (await sql('select line from import_checkpoints'))[0]!.line as number;
+
+    const resumed = await runImport(database(), { location: folder, ownerSub: 'importer', concurrency: 4 });
+    expect(resumed.status).toBe('SUCCEEDED');
+    // One row per line: the resumed run reads exactly the rows after the checkpoint.
+    expect(resumed.read).toBe(rows - checkpoint);
+    expect(resumed.rejected).toBe(0);
+    await assertImportedExactly(50, 7);
+  });
+});
