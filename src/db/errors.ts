@@ -60,6 +60,14 @@ const sessionEndedStates = new Set<string>([SqlState.adminShutdown, '57P02', Sql
 
 const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 
+/** A query the driver could not complete because the connection went away, reported without a SQLSTATE. */
+export class ConnectionLostError extends Error {
+  override readonly name = 'ConnectionLostError';
+  constructor(cause: unknown) {
+    super('The database connection was lost', { cause });
+  }
+}
+
 /**
  * The connection broke: the server ended the session (class 08, 57P0x), the socket failed, or a query failed with
  * no SQLSTATE at all (the driver lost the connection under it) — decided by codes, never by message text.
@@ -68,7 +76,7 @@ export function isConnectionLost(err: unknown): boolean {
   const pgCode = postgresError(err)?.code;
   if (pgCode !== undefined) return sessionEndedStates.has(pgCode) || pgCode.startsWith('08');
   for (let current: unknown = err, depth = 0; current instanceof Error && depth < 5; depth++) {
-    if (current instanceof DrizzleQueryError) return true;
+    if (current instanceof DrizzleQueryError || current instanceof ConnectionLostError) return true;
     const code = (current as Error & { code?: unknown }).code;
     if (typeof code === 'string' && connectionErrorCodes.has(code)) return true;
     current = current.cause;

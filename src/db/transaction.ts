@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../logger';
 import { withClient, type Db } from './client';
 import { deadlinePassed, transactionLimits } from './deadline';
-import { isConnectionLost, isRetryableTransactionError } from './errors';
+import { ConnectionLostError, isConnectionLost, isRetryableTransactionError, postgresError } from './errors';
 
 /** Extra attempts after a serialization failure or deadlock. */
 const MAX_RETRIES = 5;
@@ -26,17 +26,22 @@ export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Prom
     let committing = false;
     try {
       return await withClient(async (tx, client) => {
-        await client.query(`begin${transactionLimits()}`);
+        // Sent on the raw client, so a broken connection surfaces here without Drizzle's wrapper: name it.
+        const control = (text: string) =>
+          client.query(text).catch((err: unknown) => {
+            throw postgresError(err) ? err : new ConnectionLostError(err);
+          });
+        await control(`begin${transactionLimits()}`);
         openTransactions.add(tx);
         try {
           const result = await work(tx);
           committing = true;
-          await client.query('commit');
+          await control('commit');
           return result;
         } catch (err) {
           // After a failed COMMIT the server has already ended the transaction. A ROLLBACK that fails too (the
           // session is gone) must not hide why the work failed.
-          if (!committing) await client.query('rollback').catch(() => undefined);
+          if (!committing) await control('rollback').catch(() => undefined);
           throw err;
         }
       });

@@ -243,6 +243,7 @@ describe(`API fuzz (${FUZZ_RUNS} runs per route; FUZZ_RUNS, FUZZ_SEED to change)
             expect(Object.keys(spec.responses).map(Number)).toContain(status);
             const schema = spec.responses[status];
             if (schema === null) expect(text).toBe('');
+            else if (spec.contentType !== undefined) expect(headers['content-type']).toBe(spec.contentType);
             else expect(schema?.safeParse(JSON.parse(text)).error).toBeUndefined();
           }
         }),
