@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { runMigrations } from '../src/db/migrate';
 import { startLocalPostgres, type LocalPostgres } from './local-postgres';
+import { assertNodeVersion } from './node-version';
 import { DEV_JWT_SECRET } from './token';
 
 const DEV_DATABASE = 'lockstep';
@@ -21,6 +22,8 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
     await admin.end();
   }
 }
+
+assertNodeVersion('npm run dev');
 
 let local: LocalPostgres | undefined;
 let databaseUrl = process.env.DATABASE_URL;
