@@ -13,7 +13,8 @@ beforeAll(async () => {
   const [port, lambdaPort] = [await freePort(), await freePort()];
   base = `http://127.0.0.1:${port}`;
   server = spawn('npx', ['serverless', 'offline', 'start'], {
-    env: { ...process.env, DATABASE_URL: testDatabaseUrl, PORT: String(port), LAMBDA_PORT: String(lambdaPort) },
+    // The pool size serverless.yml gives every function in AWS: one connection per instance.
+    env: { ...process.env, DATABASE_URL: testDatabaseUrl, DATABASE_POOL_MAX: '1', PORT: String(port), LAMBDA_PORT: String(lambdaPort) },
     detached: true,
   });
   server.stdout?.on('data', (chunk) => (output += chunk));
