@@ -9,6 +9,7 @@ import { corsConfig } from '../src/config';
 import { runMigrations } from '../src/db/migrate';
 import { startCorsGateway } from './cors-gateway';
 import { freePort, LocalPostgresError, startLocalPostgres, type LocalPostgres } from './local-postgres';
+import { assertNodeVersion } from './node-version';
 import { DEV_JWT_SECRET } from './token';
 
 const DEV_DATABASE = 'lockstep';
@@ -23,6 +24,8 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
     await admin.end();
   }
 }
+
+assertNodeVersion('npm run dev');
 
 let local: LocalPostgres | undefined;
 let databaseUrl = process.env.DATABASE_URL;
@@ -55,6 +58,8 @@ const offline = spawn('npx', ['serverless', 'offline', 'start'], {
   env: {
     ...process.env,
     DATABASE_URL: databaseUrl,
+    // In AWS one instance serves one request (pool size 1); here one process serves every concurrent request.
+    DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX || '10',
     PORT: String(offlinePort),
     AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET || (process.env.AUTH_JWKS_URL ? '' : DEV_JWT_SECRET),
   },

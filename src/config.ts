@@ -69,6 +69,14 @@ const MaintenanceSettings = DatabaseSettings.extend({
   MAINTENANCE_REPAIR: z.stringbool().default(false),
 });
 
+const LogSettings = z.object({
+  POWERTOOLS_LOG_LEVEL: z
+    .string()
+    .toUpperCase()
+    .pipe(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']))
+    .default('INFO'),
+});
+
 export type DatabaseConfig = z.infer<typeof DatabaseSettings>;
 export type Config = z.infer<typeof ConfigSchema>;
 export type ImportConfig = z.infer<typeof ImportSettings>;
@@ -106,3 +114,5 @@ export const databaseConfig = once(() => parseSection(DatabaseSettings, process.
 export const importConfig = once(() => parseSection(ImportSettings, process.env));
 export const maintenanceConfig = once(() => parseSection(MaintenanceSettings, process.env));
 export const corsConfig = once(() => parseCorsConfig(process.env));
+/** Every function and CLI logs. */
+export const logConfig = once(() => parseSection(LogSettings, process.env));

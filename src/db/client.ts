@@ -1,15 +1,14 @@
-import { Pool as NeonPool, neonConfig } from '@neondatabase/serverless';
-import { drizzle as drizzleNeon } from 'drizzle-orm/neon-serverless';
-import { drizzle as drizzlePg, type NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
+import { drivers } from '#db-drivers';
+import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
-import pg from 'pg';
-import ws from 'ws';
+import type pg from 'pg';
 import { databaseConfig, type DatabaseConfig } from '../config';
 import { LockstepError } from '../errors';
 import { logger } from '../logger';
 import { deadlineExceeded, remainingMs } from './deadline';
+import type { DriverName } from './drivers/types';
 import { isConnectionLost, isStatementError } from './errors';
-import * as schema from './schema';
+import type * as schema from './schema';
 
 export type Schema = typeof schema;
 /**
@@ -17,14 +16,14 @@ export type Schema = typeof schema;
  * shaped results (the Neon driver embeds node-postgres), so one result type serves both.
  */
 export type Db = PgDatabase<NodePgQueryResultHKT, Schema>;
-export type DriverName = 'pg' | 'neon';
+export type { DriverName };
 
 interface Connection {
   db: Db;
   /** A Drizzle instance bound to one checked-out client, for transactions. */
   onClient: (client: pg.PoolClient) => Db;
   driver: DriverName;
-  pool: pg.Pool | NeonPool;
+  pool: pg.Pool;
   lastReleasedAt: number;
 }
 
@@ -37,29 +36,23 @@ export function driverFor(cfg: Pick<DatabaseConfig, 'DATABASE_DRIVER' | 'DATABAS
 
 function connect(cfg: DatabaseConfig): Connection {
   const driver = driverFor(cfg);
-  const poolConfig = {
-    connectionString: cfg.DATABASE_URL,
-    max: cfg.DATABASE_POOL_MAX,
-    // Waiting for a client is bounded by `checkout` (the request's deadline), not by a fixed pool-wide limit.
-    connectionTimeoutMillis: 0,
-    idleTimeoutMillis: 30_000,
-    application_name: 'lockstep',
-  };
-  let pool: pg.Pool | NeonPool;
-  let db: Db;
-  let onClient: Connection['onClient'];
-  if (driver === 'neon') {
-    configureNeon(cfg);
-    const neonPool = new NeonPool(poolConfig);
-    pool = neonPool;
-    db = drizzleNeon({ client: neonPool, schema }) as unknown as Db;
-    onClient = (client) => drizzleNeon({ client: client as never, schema }) as unknown as Db;
-  } else {
-    const pgPool = new pg.Pool(poolConfig);
-    pool = pgPool;
-    db = drizzlePg({ client: pgPool, schema }) as unknown as Db;
-    onClient = (client) => drizzlePg({ client, schema }) as unknown as Db;
+  const open = drivers[driver];
+  if (open === undefined) {
+    // A bundle carries only the driver it was packaged for (serverless.yml passes the same DATABASE_DRIVER to both).
+    throw new Error(`DATABASE_DRIVER ${driver} is not in this bundle (${Object.keys(drivers).join(', ')}): package it with DATABASE_DRIVER=${driver}`);
   }
+  const { pool, db, onClient } = open(
+    {
+      connectionString: cfg.DATABASE_URL,
+      max: cfg.DATABASE_POOL_MAX,
+      // Waiting for a client is bounded by `checkout` (the request's deadline), not by a fixed pool-wide limit.
+      connectionTimeoutMillis: 0,
+      idleTimeoutMillis: 30_000,
+      application_name: 'lockstep',
+      options: serverSessionOptions(cfg),
+    },
+    cfg,
+  );
   keepConnectionsOnServerErrors(pool);
   const connection: Connection = { db, onClient, driver, pool, lastReleasedAt: Date.now() };
   // An idle client whose server went away (restart, pg_terminate_backend, idle timeout) emits here; pg then
@@ -85,7 +78,7 @@ function connect(cfg: DatabaseConfig): Connection {
  * client instead and keep the connection when Postgres refused only the statement (`isStatementError`); anything
  * else, a FATAL termination included, discards it as before.
  */
-function keepConnectionsOnServerErrors(pool: pg.Pool | NeonPool): void {
+function keepConnectionsOnServerErrors(pool: pg.Pool): void {
   const query = async (...args: unknown[]) => {
     const client = await checkout(pool);
     let failure: Error | undefined;
@@ -101,16 +94,16 @@ function keepConnectionsOnServerErrors(pool: pg.Pool | NeonPool): void {
   pool.query = query as typeof pool.query;
 }
 
-function configureNeon(cfg: DatabaseConfig): void {
-  neonConfig.webSocketConstructor = ws;
-  if (cfg.NEON_WS_PROXY !== undefined) {
-    // A plain local Postgres behind a WebSocket-to-TCP proxy: no TLS anywhere.
-    const proxy = cfg.NEON_WS_PROXY;
-    neonConfig.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}`;
-    neonConfig.useSecureWebSocket = false;
-    neonConfig.pipelineTLS = false;
-    neonConfig.pipelineConnect = false;
-  }
+/**
+ * A Lambda frozen for good (its instance is reaped without a word) leaves its connections open on the server.
+ * Direct connections are asked to end server-side after twice DATABASE_MAX_IDLE_SECONDS idle, so they cannot pile
+ * up against max_connections, while this client replaces a pool idle for DATABASE_MAX_IDLE_SECONDS before that
+ * happens. Neon's `-pooler` (PgBouncer, transaction mode) takes no startup options and holds a server connection
+ * only during a transaction, so its idle clients cost no Postgres connection.
+ */
+function serverSessionOptions(cfg: DatabaseConfig): string | undefined {
+  if (cfg.DATABASE_MAX_IDLE_SECONDS === 0 || new URL(cfg.DATABASE_URL).hostname.includes('-pooler.')) return undefined;
+  return `-c idle_session_timeout=${Math.ceil(cfg.DATABASE_MAX_IDLE_SECONDS * 2)}s`;
 }
 
 /**
@@ -167,9 +160,9 @@ const CHECKOUT_TIMEOUT_MS = 30_000;
  * timeout without one). Any failure here happened before a statement was sent, so it is always a retryable 503, never a 500:
  * pg-pool's own timeout error carries no code. A client that arrives after we gave up goes straight back.
  */
-async function checkout(pool: pg.Pool | NeonPool): Promise<pg.PoolClient> {
+async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
   const budget = remainingMs() ?? CHECKOUT_TIMEOUT_MS;
-  const pending = pool.connect() as Promise<pg.PoolClient>;
+  const pending = pool.connect();
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(deadlineExceeded()), budget);

@@ -1,6 +1,7 @@
 import { sql as drizzleSql } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handler as health } from '../../functions/health';
+import { databaseConfig } from '../../src/config';
 import { connection, database } from '../../src/db/client';
 import { call } from '../helpers/api';
 import { sqlClient } from '../helpers/sql';
@@ -62,6 +63,15 @@ describe('database client', () => {
     // Not handed back to the pool as idle: the next query gets a live connection.
     expect(pool.idleCount).toBe(idleAfterCheckout);
     await database().execute(drizzleSql`select 1`);
+  });
+
+  it('has the server end its sessions idle for twice DATABASE_MAX_IDLE_SECONDS (a frozen instance leaves none behind)', async () => {
+    const seconds = databaseConfig().DATABASE_MAX_IDLE_SECONDS * 2;
+    const { rows } = await database().execute<{ matches: boolean }>(
+      drizzleSql`select current_setting('idle_session_timeout')::interval = ${seconds} * interval '1 second' as matches`,
+    );
+    expect(seconds).toBeGreaterThan(0);
+    expect(rows[0]?.matches).toBe(true);
   });
 
   it('replaces a pool that sat idle longer than DATABASE_MAX_IDLE_SECONDS', async () => {

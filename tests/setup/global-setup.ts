@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { runMigrations } from '../../src/db/migrate';
 import { startLocalPostgres } from '../../scripts/local-postgres';
+import { assertNodeVersion } from '../../scripts/node-version';
 import { startWsProxy } from './ws-proxy';
 
 export const TEMPLATE_DATABASE = 'lockstep_template';
@@ -22,6 +23,7 @@ declare module 'vitest' {
  * clones in milliseconds, and the WebSocket proxy the Neon driver connects through.
  */
 export default async function setup(project: TestProject) {
+  assertNodeVersion('vitest');
   let adminUrl = process.env.TEST_DATABASE_URL;
   let stopPostgres = async () => undefined as void;
   if (!adminUrl) {

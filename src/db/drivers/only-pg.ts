@@ -1,0 +1,4 @@
+import { openPg } from './pg';
+import type { Drivers } from './types';
+
+export const drivers: Drivers = { pg: openPg };
