@@ -4,6 +4,7 @@
  * synchronous_commit on) and a network round trip between the function and the database (a TCP delay proxy in its
  * own process, 2 ms by default). `--cpu-bound`: fsync off and no delay, what the CPU alone allows.
  *   (a) ceiling   a bare `UPDATE events SET spots_reserved = spots_reserved + 1` loop
+ *   (s) service   lockstep's register() called directly: its one statement, without the HTTP layer's CPU
  *   (b) lockstep  POST /events/{slug}/registrations through the real handler, in-process
  *   (k) lockstep  the same with a fresh Idempotency-Key on every request
  *   (c) replaced  the old strategy: Serializable transaction, event row FOR UPDATE, SUM over the event's rows, insert
@@ -51,7 +52,8 @@ process.env.DATABASE_URL = proxied.toString();
 process.env.DATABASE_POOL_MAX = String(Math.max(...clientCounts));
 
 const { handler: register } = await import('../functions/registrations-create');
-const { closeDatabase } = await import('../src/db/client');
+const { closeDatabase, database } = await import('../src/db/client');
+const { register: registerService } = await import('../src/registrations/service');
 const direct = new pg.Pool({ connectionString: bench.url, max: 4 });
 const measured = new pg.Pool({ connectionString: proxied.toString(), max: Math.max(...clientCounts) });
 for (const pool of [direct, measured]) pool.on('error', () => undefined); // idle clients killed at shutdown
@@ -116,6 +118,11 @@ const lockstep = (slug: string, withKey = false) => async (n: number) => {
   return res.statusCode === 201;
 };
 
+const service = (slug: string) => async (n: number) => {
+  await registerService(database(), slug, { name: `Service ${n}`, email: `s${n}-${slug}@example.com`, spots: 1 });
+  return true;
+};
+
 /** The replaced system: no retry on serialization failure, so a failure is a failed registration. */
 const replaced = (eventId: string) => async (n: number) => {
   const client = await measured.connect();
@@ -168,6 +175,9 @@ for (const clients of clientCounts) {
   // Unlimited, so the CHECK never stops the bare increments.
   const a = await hotEvent('ceiling', null);
   results.a = await drive(clients, ceiling(a.id));
+  const sv = await hotEvent('service');
+  results.s = await drive(clients, service(sv.slug));
+  checks.s = await oversold(sv.id);
   const b = await hotEvent('lockstep');
   results.b = await drive(clients, lockstep(b.slug));
   checks.b = await oversold(b.id);
@@ -179,6 +189,7 @@ for (const clients of clientCounts) {
   checks.c = await oversold(c.id, false);
   const strategies = [
     ['a', '(a) bare UPDATE ceiling'],
+    ['s', '(s) register() service, no HTTP layer'],
     ['b', '(b) lockstep handler'],
     ['k', '(k) lockstep handler + Idempotency-Key'],
     ['c', '(c) replaced: FOR UPDATE + Serializable + SUM'],
@@ -201,7 +212,7 @@ for (const clients of clientCounts) {
   const p99 = percentile(results.k!.latencies, 99) / percentile(results.a!.latencies, 99);
   table.push({
     clients,
-    strategy: `b/a ${ba.toFixed(2)}  k/a ${ratio(results.k!, results.a!).toFixed(2)}  k/b ${kb.toFixed(2)}  b/c ${ratio(results.b!, results.c!).toFixed(1)}  k p99/a p99 ${p99.toFixed(2)}`,
+    strategy: `s/a ${ratio(results.s!, results.a!).toFixed(2)}  b/a ${ba.toFixed(2)}  k/a ${ratio(results.k!, results.a!).toFixed(2)}  k/b ${kb.toFixed(2)}  b/c ${ratio(results.b!, results.c!).toFixed(1)}  k p99/a p99 ${p99.toFixed(2)}`,
   });
   verdicts.push(
     `${clients} clients: k/b ${kb.toFixed(2)} ${kb >= 0.9 ? 'meets' : 'MISSES'} ≥ 0.9; b/a ${ba.toFixed(2)} ${ba >= 0.75 ? 'meets' : 'MISSES'} ≥ 0.75` +
