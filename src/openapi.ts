@@ -6,7 +6,7 @@ import * as healthRoutes from './health/routes';
 import * as registrationRoutes from './registrations/routes';
 import type { ErrorCode } from './errors';
 import { statusOf } from './http/problem';
-import type { RouteSpec } from './http/route';
+import type { RouteSpec } from './contract/route';
 import * as teamRoutes from './teams/routes';
 import * as userRoutes from './users/routes';
 

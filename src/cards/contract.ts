@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { page, PageQuery } from '../http/pagination';
+import { page, PageQuery } from '../contract/page';
 import { SlugParam } from '../slug/contract';
 import { MAX_LINKS_PER_CARD } from './schema';
 

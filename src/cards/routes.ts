@@ -1,4 +1,4 @@
-import { defineRoute } from '../http/route';
+import { defineRoute } from '../contract/route';
 import {
   CardIdParams,
   CardListQuery,

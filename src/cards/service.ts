@@ -3,7 +3,7 @@ import { QueryBuilder } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client';
 import { transaction } from '../db/transaction';
 import { LockstepError, notFound } from '../errors';
-import { keyset, toPage, type Page } from '../http/pagination';
+import { keyset, toPage, type Page } from '../db/keyset';
 import { insertWithDerivedSlug, type SlugTarget } from '../slug/allocate';
 import { users, type UserRow } from '../users/schema';
 import type { CardView, CreateCard, LinksInput, LinkView, UpdateCard } from './contract';

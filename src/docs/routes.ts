@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { defineRoute } from '../http/route';
+import { defineRoute } from '../contract/route';
 
 export const openApiRoute = defineRoute({
   operationId: 'getOpenApi',

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { page, PageQuery } from '../http/pagination';
+import { page, PageQuery } from '../contract/page';
 import { ExplicitSlug, SlugParam } from '../slug/contract';
 
 /** ISO 8601 with an offset; years beyond what Postgres and JS dates share would otherwise fail at the database. */
@@ -74,3 +74,8 @@ export const EventListQuery = PageQuery;
 export type CreateEvent = z.output<typeof CreateEvent>;
 export type UpdateEvent = z.output<typeof UpdateEvent>;
 export type EventView = z.infer<typeof EventView>;
+
+/** The fields of an event created from another system's row (an import): no slug, team or spot limit. */
+const { name, description, location, startsAt, endsAt, capacity } = eventFields;
+export const ExternalEventFields = { name, description, location, startsAt, endsAt, capacity };
+export type ExternalEventInput = z.output<z.ZodObject<typeof ExternalEventFields>>;

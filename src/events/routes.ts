@@ -1,4 +1,4 @@
-import { defineRoute } from '../http/route';
+import { defineRoute } from '../contract/route';
 import { CreateEvent, EventListQuery, EventPage, EventSlugParams, EventView, UpdateEvent } from './contract';
 
 export const createEventRoute = defineRoute({

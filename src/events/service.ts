@@ -2,10 +2,11 @@ import { and, eq, getTableColumns, max, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { transaction } from '../db/transaction';
 import { forbidden, LockstepError, notFound } from '../errors';
-import { keyset, toPage, type Page } from '../http/pagination';
+import { keyset, toPage, type Page } from '../db/keyset';
 import { registrations } from '../registrations/schema';
 import { promoteWaitlist } from '../registrations/waitlist';
-import type { ExternalKey, ImportedEvent } from '../import/contract';
+import type { ExternalKey } from '../contract/external-key';
+import type { ExternalEventInput } from './contract';
 import { insertWithDerivedSlug, insertWithSlug, type InsertWithSlug, type SlugTarget } from '../slug/allocate';
 import { isTeamManager, lockManagedTeam } from '../teams/service';
 import type { UserRow } from '../users/schema';
@@ -72,7 +73,7 @@ export async function importEvent(
   db: Db,
   organizer: UserRow,
   key: ExternalKey,
-  input: Omit<ImportedEvent, 'externalId'>,
+  input: ExternalEventInput,
 ): Promise<{ eventId: string; created: boolean }> {
   const insert = insertEvent(db, { ...input, organizerId: organizer.id }, key);
   const { row, created } = await insertWithDerivedSlug(db, eventSlugs, input.name, insert);

@@ -1,12 +1,8 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { config } from '../config';
 import { LockstepError } from '../errors';
+import type { Identity } from '../users/contract';
 
-export interface Identity {
-  sub: string;
-  email?: string;
-  name?: string;
-}
 
 type Verifier = (token: string) => Promise<JWTPayload>;
 

@@ -14,47 +14,9 @@ import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedReques
 import { findInputProblem } from './input';
 import { problemResponse, statusOf, toLockstepError } from './problem';
 import { JSON_HEADERS, type HttpResponse } from './response';
+import type { AuthMode, RouteSpec } from '../contract/route';
 
 export const MAX_BODY_BYTES = 64 * 1024;
-
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type AuthMode = 'none' | 'optional' | 'required';
-
-/** A route's whole contract: the handler validates against it and the OpenAPI document is generated from it. */
-export interface RouteSpec<
-  A extends AuthMode = AuthMode,
-  P extends z.ZodType = z.ZodType,
-  Q extends z.ZodType = z.ZodType,
-  B extends z.ZodType = z.ZodType,
-> {
-  operationId: string;
-  method: HttpMethod;
-  path: string;
-  summary: string;
-  description?: string;
-  auth: A;
-  params?: P;
-  query?: Q;
-  body?: B;
-  /** Success status → response schema (`null` for an empty body). */
-  responses: Record<number, z.ZodType | null>;
-  /** Media type of a success body when it is not JSON: the handler then returns the body as a ready string. */
-  contentType?: string;
-  /** Error codes this route can answer with, for the documentation. */
-  errors?: readonly string[];
-  /**
-   * `statement`: the effect is ONE SQL statement that records the Idempotency-Key itself (RouteContext.idempotency),
-   * so its row locks are never held across round trips. Needs exactly one success status. Default: the effect runs
-   * in a transaction that claims the key first.
-   */
-  idempotency?: 'statement';
-}
-
-export function defineRoute<A extends AuthMode, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
-  spec: RouteSpec<A, P, Q, B>,
-): RouteSpec<A, P, Q, B> {
-  return spec;
-}
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
 

@@ -1,22 +1,13 @@
 import * as z from 'zod';
-import { eventFields, withEndsNotBeforeStart } from '../events/contract';
+import { ExternalEventFields, withEndsNotBeforeStart } from '../events/contract';
 import { findInputProblem } from '../http/input';
 import { CreateRegistration } from '../registrations/contract';
 
-/** An imported row's identity: its id in the source system, unique per import source. */
-export interface ExternalKey {
-  source: string;
-  externalId: string;
-}
 
 const ExternalId = z.string().trim().min(1).max(200);
 
-const { name, description, location, startsAt, endsAt, capacity } = eventFields;
-
 /** An event row: the API's event fields (no slug, team or spot limit) plus its external id. */
-export const ImportedEvent = withEndsNotBeforeStart(
-  z.strictObject({ externalId: ExternalId, name, description, location, startsAt, endsAt, capacity }),
-);
+export const ImportedEvent = withEndsNotBeforeStart(z.strictObject({ externalId: ExternalId, ...ExternalEventFields }));
 
 /** A registration row: the API's registration body plus its own and its event's external ids. */
 export const ImportedRegistration = CreateRegistration.extend({ eventExternalId: ExternalId, externalId: ExternalId });

@@ -48,3 +48,10 @@ export type UserView = z.infer<typeof UserView>;
 export type SettingsView = z.infer<typeof SettingsView>;
 export type UpdateMe = z.infer<typeof UpdateMe>;
 export type UpdateSettings = z.infer<typeof UpdateSettings>;
+
+/** The caller as a verified token names them: what get-or-create needs to find or make their user row. */
+export interface Identity {
+  sub: string;
+  email?: string;
+  name?: string;
+}

@@ -111,7 +111,8 @@ describe('GET /health', () => {
 
 describe('internal errors', () => {
   it('a failing query answers 500 with a fixed text: no SQL, no parameters, no stack', async () => {
-    const { route, defineRoute } = await import('../../src/http/route');
+    const { route } = await import('../../src/http/route');
+    const { defineRoute } = await import('../../src/contract/route');
     const failing = route(
       defineRoute({ operationId: 'failing', method: 'GET', path: '/failing', summary: 'test', auth: 'none', responses: {} }),
       async ({ db }) => {

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type * as z from 'zod';
-import type { LambdaHandler, RouteSpec } from '../../src/http/route';
+import type { RouteSpec } from '../../src/contract/route';
+import type { LambdaHandler } from '../../src/http/route';
 import { allRoutes } from '../../src/openapi';
 import { call, token } from '../helpers/api';
 import {
