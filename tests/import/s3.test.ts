@@ -95,8 +95,12 @@ describe('importEvents from S3', () => {
     expect(failed!.rows_read).toBeLessThan(crash.expected.read);
     expect(await sql(`select name from import_objects where source = $1`, [location])).toEqual([]);
 
+    // The retry resumes after the broken run's checkpoint when it saved one (every 200 lines or second), so it reads
+    // at most the whole object; the sums below prove that nothing was lost or written twice.
     const retry = await importS3({ location });
-    expect(retry).toMatchObject({ objectsImported: 1, read: crash.expected.read, rejected: crash.expected.rejected });
+    expect(retry).toMatchObject({ objectsImported: 1 });
+    expect(retry.read).toBeGreaterThan(0);
+    expect(retry.read).toBeLessThanOrEqual(crash.expected.read);
     // What the broken run wrote and what the retry wrote add up to a clean import: nothing twice, nothing lost.
     expect(failed!.created + retry.created).toBe(crash.expected.created);
     expect(failed!.waitlisted + retry.waitlisted).toBe(crash.expected.waitlisted);
