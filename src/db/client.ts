@@ -7,7 +7,7 @@ import { LockstepError } from '../errors';
 import { logger } from '../logger';
 import { deadlineExceeded, remainingMs } from './deadline';
 import type { DriverName } from './drivers/types';
-import { isConnectionLost, isStatementError } from './errors';
+import { ConnectionLostError, isConnectionLost, isStatementError } from './errors';
 import type * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -171,9 +171,9 @@ async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
     return await Promise.race([pending, gaveUp]);
   } catch (err) {
     pending.then((late) => late.release(), () => undefined);
-    throw err instanceof LockstepError
-      ? err
-      : new LockstepError('database_unavailable', 'No database connection could be had', { cause: err, retryAfter: 1 });
+    // Named as a lost connection, whatever pg-pool threw (its own timeout carries no code): classified as 503 in
+    // the one error table, and safe to retry since nothing was sent.
+    throw err instanceof LockstepError ? err : new ConnectionLostError(err);
   } finally {
     clearTimeout(timer);
   }

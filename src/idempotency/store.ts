@@ -1,5 +1,6 @@
 import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
+import { columnNames } from '../db/columns';
 import { remainingMs } from '../db/deadline';
 import { isConnectionLost, isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
@@ -103,11 +104,10 @@ export async function runIdempotentStatement(
   const stored = storedKey(request);
   const key: StatementKey = {
     unused: sql`not exists (select 1 from ${idempotencyKeys} where ${keyIs(stored)})`,
-    record: (source, publicBody, secrets) => sql`insert into ${idempotencyKeys}
-        (${sql.identifier(idempotencyKeys.scope.name)}, ${sql.identifier(idempotencyKeys.keyHash.name)},
-         ${sql.identifier(idempotencyKeys.fingerprint.name)}, ${sql.identifier(idempotencyKeys.status.name)},
-         ${sql.identifier(idempotencyKeys.headers.name)}, ${sql.identifier(idempotencyKeys.sealedBody.name)},
-         ${sql.identifier(idempotencyKeys.publicBody.name)})
+    record: (source, publicBody, secrets) => sql`insert into ${idempotencyKeys} (${columnNames(
+        idempotencyKeys.scope, idempotencyKeys.keyHash, idempotencyKeys.fingerprint, idempotencyKeys.status,
+        idempotencyKeys.headers, idempotencyKeys.sealedBody, idempotencyKeys.publicBody,
+      )})
       select ${stored.scope}, ${stored.keyHash}, ${stored.fingerprint}, ${response.statusCode}::int,
         ${JSON.stringify(response.headers)}::jsonb, ${seal(stored.secret, JSON.stringify(secrets))}, ${publicBody}
       from ${source}`,

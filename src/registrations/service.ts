@@ -2,6 +2,7 @@ import { and, eq, getTableColumns, isNull, lte, or, sql, type SQL } from 'drizzl
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/client';
+import { columnNames } from '../db/columns';
 import { lockWaitLimit } from '../db/deadline';
 import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
@@ -115,8 +116,7 @@ async function registerFor(db: Db, ref: EventRef, input: CreateRegistration, key
   throw new Error('registration refused twice with no reason the event shows');
 }
 
-/** An unqualified column name, as SET lists, INSERT column lists and RETURNING of one table need. */
-const column = (c: AnyPgColumn) => sql.identifier(c.name);
+const column = (c: AnyPgColumn) => columnNames(c);
 
 /** A timestamp as `Date#toISOString` renders it (UTC, milliseconds), so every view of a row formats it alike. */
 const isoTime = (c: AnyPgColumn) => sql`to_char(${column(c)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
@@ -157,8 +157,7 @@ function insertRegistration(
       returning ${events.id} as id, ${events.waitlistCount} as waitlist_count
     ),
     inserted as (
-      insert into ${registrations} (${column(r.eventId)}, ${column(r.name)}, ${column(r.email)}, ${column(r.spots)},
-        ${column(r.status)}, ${column(r.cancelTokenHash)}, ${column(r.importSource)}, ${column(r.externalId)})
+      insert into ${registrations} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.cancelTokenHash, r.importSource, r.externalId)})
       select event.id, ${input.name}, ${input.email}, ${spots},
         -- Confirmed exactly when the update left the waitlist empty.
         (case when event.waitlist_count = 0 then 'CONFIRMED' else 'WAITLIST' end)::registration_status,
