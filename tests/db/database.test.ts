@@ -24,7 +24,7 @@ describe('database client', () => {
     );
     expect(killed.length).toBeGreaterThanOrEqual(1);
     await vi.waitFor(async () => {
-      const rows = await sql(`select count(*)::int as n from pg_stat_activity where application_name = 'lockstep'`);
+      const rows = await sql(`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'lockstep'`);
       expect(rows[0]!.n).toBe(0);
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -55,10 +55,10 @@ describe('database client', () => {
     // Drizzle's query promise is lazy: then() starts it.
     const sleeping = database().execute(drizzleSql`select pg_sleep(5)`).then(() => 'finished', (err: unknown) => err);
     await vi.waitFor(async () => {
-      const [row] = await sql(`select count(*)::int as n from pg_stat_activity where application_name = 'lockstep' and query like '%pg_sleep%'`);
+      const [row] = await sql(`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'lockstep' and query like '%pg_sleep%'`);
       expect(row!.n).toBe(1);
     });
-    await sql(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'lockstep' and query like '%pg_sleep%'`);
+    await sql(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'lockstep' and query like '%pg_sleep%'`);
     expect(await sleeping).toBeInstanceOf(Error);
     // Not handed back to the pool as idle: the next query gets a live connection.
     expect(pool.idleCount).toBe(idleAfterCheckout);

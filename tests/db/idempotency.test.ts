@@ -279,8 +279,8 @@ describe('concurrency and failures', () => {
     await seedEvent('after-commit');
     const request = { params: { slug: 'after-commit' }, body: { name: 'Eve', email: 'eve@example.com' }, key: 'lost-response' };
     const lost = await call(register, request); // committed; pretend the response never reached the client
-    await sql(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'lockstep' and datname = current_database()`);
-    await vi.waitFor(async () => expect(await count(`select count(*) as n from pg_stat_activity where application_name = 'lockstep'`)).toBe(0));
+    await sql(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'lockstep'`);
+    await vi.waitFor(async () => expect(await count(`select count(*) as n from pg_stat_activity where datname = current_database() and application_name = 'lockstep'`)).toBe(0));
     const retry = await call(register, request);
     expect(retry.status).toBe(201);
     expect(retry.headers['idempotent-replayed']).toBe('true');
@@ -297,7 +297,7 @@ describe('concurrency and failures', () => {
     await blocker.query('select 1 from events where id = $1 for update', [event.id]);
     const request = { params: { slug: 'before-commit' }, body: { name: 'Fay', email: 'fay@example.com' }, key: 'crashes' };
     const pending = call(register, request);
-    const waitingBackend = `select pid from pg_stat_activity where application_name = 'lockstep' and wait_event_type = 'Lock'`;
+    const waitingBackend = `select pid from pg_stat_activity where datname = current_database() and application_name = 'lockstep' and wait_event_type = 'Lock'`;
     await vi.waitFor(async () => expect(await sql(waitingBackend)).toHaveLength(1));
     const [killed] = await sql(waitingBackend);
     await sql('select pg_terminate_backend($1)', [killed!.pid]);
