@@ -65,8 +65,8 @@ describe('imports resume', () => {
   });
 
   it('a run killed mid-object (SIGKILL) is resumed from its checkpoint by the next run, creating nothing twice', async () => {
-    // 2,000 lines: the kill comes at the first checkpoint (every 200 lines or second), far from the object's end.
-    const rows = await writeObject(250, 7);
+    // 1,000 lines: the kill comes at the first checkpoint (every 200 lines or second), far from the object's end.
+    const rows = await writeObject(125, 7);
     // Node itself with tsx's loader, one process: the tsx CLI would run the import in a child that outlives a kill.
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/import.ts', folder], {
       env: { ...process.env, IMPORT_OWNER_SUB: 'importer', IMPORT_CONCURRENCY: '2', POWERTOOLS_LOG_LEVEL: 'SILENT' },
@@ -96,6 +96,6 @@ describe('imports resume', () => {
     // One row per line: the resumed run reads exactly the rows after the checkpoint.
     expect(resumed.read).toBe(rows - checkpoint);
     expect(resumed.rejected).toBe(0);
-    await assertImportedExactly(250, 7);
+    await assertImportedExactly(125, 7);
   });
 });

@@ -15,10 +15,13 @@ import { sqlClient } from '../helpers/sql';
 const sql = sqlClient();
 const run = promisify(execFile);
 
-/** A script run as `npm run` would, against this file's database; resolves with its exit code and output. */
+/**
+ * A script run as `npm run` would (tsx's loader), against this file's database; resolves with its exit code and
+ * output. Node with the loader directly: the tsx CLI would start a second Node process for each run.
+ */
 async function cli(script: string, args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await run('node_modules/.bin/tsx', [script, ...args], {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script, ...args], {
       env: { ...process.env, ...env },
       timeout: 60_000,
     });
