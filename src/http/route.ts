@@ -14,7 +14,7 @@ import { describeError } from './describe-error';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
 import { findInputProblem } from './input';
 import { problemResponse, statusOf, toLockstepError } from './problem';
-import { JSON_HEADERS, type HttpResponse } from './response';
+import { JSON_HEADERS, toResponse, type HttpResponse, type Reply } from './response';
 import type { AuthMode, RouteSpec } from '../contract/route';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -31,12 +31,6 @@ export interface RouteContext<A extends AuthMode, P, Q, B> {
   requestId: string;
   /** Only for `idempotency: 'statement'` routes called with an Idempotency-Key: pass it to the one statement. */
   idempotency?: StatementKey;
-}
-
-export interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
 }
 
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyResultV2>;
@@ -149,15 +143,6 @@ function statementResponse(spec: RouteSpec): { statusCode: number; headers: Reco
   const statuses = Object.keys(spec.responses).map(Number);
   if (statuses.length !== 1) throw new Error(`${spec.operationId}: a one-statement route has exactly one success status`);
   return { statusCode: statuses[0]!, headers: { ...JSON_HEADERS } };
-}
-
-function toResponse(reply: Reply, contentType: string | undefined): HttpResponse {
-  if (reply.body === undefined) return { statusCode: reply.status, headers: reply.headers ?? {}, body: '' };
-  return {
-    statusCode: reply.status,
-    headers: { ...(contentType === undefined ? JSON_HEADERS : { 'content-type': contentType }), ...reply.headers },
-    body: contentType === undefined ? JSON.stringify(reply.body) : String(reply.body),
-  };
 }
 
 function lowerCaseKeys(headers: Record<string, string | undefined>): Record<string, string | undefined> {
