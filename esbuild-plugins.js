@@ -4,54 +4,11 @@
  * functions never run out of them, by replacing a few modules of dependencies with stubs that fail loudly if
  * ever called. Each is measured by `npm run bench:bundle`.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 
 /** @param {string} what */
 const unavailable = (what) => `() => { throw new Error(${JSON.stringify(`${what} is not bundled in the Lambda functions`)}); }`;
-
-/** The names a dependency's ES module exports, read from its source (`export function x`, `export { a as b }`). */
-function exportedNames(/** @type {string} */ source) {
-  const names = new Set();
-  for (const [, name] of source.matchAll(/^export (?:async )?(?:function\*?|const|let|var|class) ([\w$]+)/gm)) names.add(name);
-  for (const [, list] of source.matchAll(/^export \{([^}]*)\}(?! from)/gm)) {
-    for (const item of (list ?? '').split(',')) names.add(item.trim().split(/\s+as\s+/).pop());
-  }
-  names.delete('');
-  return [...names];
-}
-
-/**
- * zod's JSON Schema generation (z.toJSONSchema, schema.toJSONSchema(), Standard JSON Schema): only
- * `npm run openapi` uses it. zod classic imports it from every schema, so without this it is ~17 KiB of every
- * bundle. `aggregateChecks` stays real: classic's `.minLength`/`.minValue` getters read it.
- * @type {import('esbuild').Plugin}
- */
-const zodWithoutJsonSchema = {
-  name: 'zod-without-json-schema',
-  setup(build) {
-    const stubbed = /[\\/]zod[\\/]v4[\\/]core[\\/](to-json-schema|json-schema-processors|json-schema-generator)\.js$/;
-    build.onResolve({ filter: /(to-json-schema|json-schema-processors|json-schema-generator)\.js$/ }, async (args) => {
-      // The stub's own re-export of the real module (an absolute path), and build.resolve() below: resolved as usual.
-      if (args.namespace === 'zod-json-schema-stub') return { path: args.path };
-      if (args.pluginData === 'real') return undefined;
-      const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'real' });
-      return stubbed.test(resolved.path) ? { path: resolved.path, namespace: 'zod-json-schema-stub' } : undefined;
-    });
-    build.onLoad({ filter: /.*/, namespace: 'zod-json-schema-stub' }, (args) => {
-      const keep = args.path.endsWith('json-schema-processors.js') ? ['aggregateChecks'] : [];
-      const factories = ['createToJSONSchemaMethod', 'createStandardJSONSchemaMethod'];
-      const lines = [`const unavailable = ${unavailable('JSON Schema generation (npm run openapi)')};`];
-      if (keep.length > 0) lines.push(`export { ${keep.join(', ')} } from ${JSON.stringify(args.path)};`);
-      for (const name of exportedNames(readFileSync(args.path, 'utf8'))) {
-        if (keep.includes(name)) continue;
-        if (name === 'JSONSchemaGenerator') lines.push(`export class ${name} { constructor() { unavailable(); } }`);
-        else lines.push(`export const ${name} = ${factories.includes(name) ? '() => unavailable' : 'unavailable'};`);
-      }
-      return { contents: lines.join('\n'), loader: 'js', resolveDir: args.path.replace(/[\\/][^\\/]+$/, '') };
-    });
-  },
-};
 
 /**
  * drizzle's pgTable(name, (t) => columns) callback form hands `t` every column builder (point, line, geometry,
@@ -105,4 +62,4 @@ const metafiles = {
   },
 };
 
-export default [zodWithoutJsonSchema, drizzleWithoutColumnCallbacks, pgWithoutNative, metafiles];
+export default [drizzleWithoutColumnCallbacks, pgWithoutNative, metafiles];

@@ -1,5 +1,5 @@
 import document from '../docs/openapi.json';
 import { openApiRoute } from '../src/docs/routes';
-import { route } from '../src/http/route';
+import { staticRoute } from '../src/http/static';
 
-export const handler = route(openApiRoute, async () => ({ status: 200, body: document }));
+export const handler = staticRoute(openApiRoute, document);

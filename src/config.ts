@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './contract/zod-locale';
 import { isImportLocation } from './import/location';
 
 /**
@@ -8,73 +9,76 @@ import { isImportLocation } from './import/location';
 const DatabaseSettings = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   /** `neon` uses @neondatabase/serverless over WebSockets; `pg` a TCP pool. `auto` picks neon for *.neon.tech hosts. */
-  DATABASE_DRIVER: z.enum(['auto', 'pg', 'neon']).default('auto'),
+  DATABASE_DRIVER: z._default(z.enum(['auto', 'pg', 'neon']), 'auto'),
   /** host:port of a WebSocket-to-TCP proxy for the neon driver against a non-Neon Postgres (tests, local). */
-  NEON_WS_PROXY: z.string().min(1).optional(),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(5),
+  NEON_WS_PROXY: z.optional(z.string().check(z.minLength(1))),
+  DATABASE_POOL_MAX: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(200)), 5),
   /** A pool idle longer than this (a frozen Lambda) is replaced before use: its sockets may be dead. */
-  DATABASE_MAX_IDLE_SECONDS: z.coerce.number().min(0).default(60),
+  DATABASE_MAX_IDLE_SECONDS: z._default(z.coerce.number().check(z.minimum(0)), 60),
 });
 
-const ConfigSchema = DatabaseSettings.extend({
-  AUTH_JWT_SECRET: z.string().min(32, 'AUTH_JWT_SECRET must be at least 32 characters').optional(),
-  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
-  AUTH_ISSUER: z.string().min(1).optional(),
-  AUTH_AUDIENCE: z.string().min(1).optional(),
-  /** The function's timeout, for calls that bring no Lambda context (serverless.yml passes provider.timeout). */
-  FUNCTION_TIMEOUT_SECONDS: z.coerce.number().positive().default(15),
-  /** Time kept back from the deadline to answer: the database must be done this long before it. */
-  DEADLINE_MARGIN_MS: z.coerce.number().int().min(250).default(500),
-})
-  .refine((c) => c.AUTH_JWT_SECRET !== undefined || c.AUTH_JWKS_URL !== undefined, {
-    message: 'set AUTH_JWKS_URL (AWS) or AUTH_JWT_SECRET (local HS256)',
-    path: ['AUTH_JWT_SECRET'],
+const ConfigSchema = z
+  .extend(DatabaseSettings, {
+    AUTH_JWT_SECRET: z.optional(z.string().check(z.minLength(32, 'AUTH_JWT_SECRET must be at least 32 characters'))),
+    AUTH_JWKS_URL: z.optional(z.url({ protocol: /^https?$/ })),
+    AUTH_ISSUER: z.optional(z.string().check(z.minLength(1))),
+    AUTH_AUDIENCE: z.optional(z.string().check(z.minLength(1))),
+    /** The function's timeout, for calls that bring no Lambda context (serverless.yml passes provider.timeout). */
+    FUNCTION_TIMEOUT_SECONDS: z._default(z.coerce.number().check(z.positive()), 15),
+    /** Time kept back from the deadline to answer: the database must be done this long before it. */
+    DEADLINE_MARGIN_MS: z._default(z.coerce.number().check(z.int(), z.minimum(250)), 500),
   })
-  // A shared identity provider signs tokens for many apps: without both claims pinned, any of them would pass.
-  .refine((c) => c.AUTH_JWKS_URL === undefined || (c.AUTH_ISSUER !== undefined && c.AUTH_AUDIENCE !== undefined), {
-    message: 'AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE',
-    path: ['AUTH_ISSUER'],
-  });
+  .check(
+    z.refine((c) => c.AUTH_JWT_SECRET !== undefined || c.AUTH_JWKS_URL !== undefined, {
+      message: 'set AUTH_JWKS_URL (AWS) or AUTH_JWT_SECRET (local HS256)',
+      path: ['AUTH_JWT_SECRET'],
+    }),
+    // A shared identity provider signs tokens for many apps: without both claims pinned, any of them would pass.
+    z.refine((c) => c.AUTH_JWKS_URL === undefined || (c.AUTH_ISSUER !== undefined && c.AUTH_AUDIENCE !== undefined), {
+      message: 'AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE',
+      path: ['AUTH_ISSUER'],
+    }),
+  );
 
-const ImportSettings = DatabaseSettings.extend({
+const ImportSettings = z.extend(DatabaseSettings, {
   /** `s3://bucket/prefix/` in AWS; a folder (or one .jsonl/.csv file) in development. */
-  IMPORT_SOURCE: z.string().refine(isImportLocation, 'use s3://bucket/prefix/ or a local path'),
+  IMPORT_SOURCE: z.string().check(z.refine(isImportLocation, 'use s3://bucket/prefix/ or a local path')),
   /** The `sub` of the user who organizes imported events; created on first sight like any caller. */
-  IMPORT_OWNER_SUB: z.string().min(1).max(255),
+  IMPORT_OWNER_SUB: z.string().check(z.minLength(1), z.maxLength(255)),
   /** Rows written at once. */
-  IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  IMPORT_CONCURRENCY: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(64)), 8),
   /** An S3-compatible endpoint (MinIO, a local fake); path-style addressing. Unset in AWS. */
-  IMPORT_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  IMPORT_S3_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
 });
 
 /** `*`, or an origin as a browser sends it: http(s), host and port only (`https://app.example.com`). */
 const isOrigin = (value: string) =>
   URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol) && new URL(value).origin === value;
-const Origin = z.string().refine((value) => value === '*' || isOrigin(value), {
-  message: 'each origin is `*` or http(s)://host[:port] with no path or trailing slash',
-});
+const Origin = z.string().check(
+  z.refine((value) => value === '*' || isOrigin(value), {
+    message: 'each origin is `*` or http(s)://host[:port] with no path or trailing slash',
+  }),
+);
 
 /** Read by serverless.yml (API Gateway's CORS) and `npm run dev`, not by the functions: the gateway answers CORS. */
 const CorsSettings = z.object({
   /** Comma-separated browser origins allowed to call the API; unset means no CORS headers at all. */
-  CORS_ALLOWED_ORIGINS: z
-    .string()
-    .default('')
-    .transform((list) => list.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
-    .pipe(z.array(Origin)),
+  CORS_ALLOWED_ORIGINS: z.pipe(
+    z.pipe(
+      z._default(z.string(), ''),
+      z.transform((list: string) => list.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '')),
+    ),
+    z.array(Origin),
+  ),
 });
 
-const MaintenanceSettings = DatabaseSettings.extend({
+const MaintenanceSettings = z.extend(DatabaseSettings, {
   /** The scheduled run only reports counter drift unless this is true. */
-  MAINTENANCE_REPAIR: z.stringbool().default(false),
+  MAINTENANCE_REPAIR: z._default(z.stringbool(), false),
 });
 
 const LogSettings = z.object({
-  POWERTOOLS_LOG_LEVEL: z
-    .string()
-    .toUpperCase()
-    .pipe(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']))
-    .default('INFO'),
+  POWERTOOLS_LOG_LEVEL: z._default(z.pipe(z.string().check(z.toUpperCase()), z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'])), 'INFO'),
 });
 
 export type DatabaseConfig = z.infer<typeof DatabaseSettings>;
@@ -83,7 +87,7 @@ export type ImportConfig = z.infer<typeof ImportSettings>;
 export type MaintenanceConfig = z.infer<typeof MaintenanceSettings>;
 export type CorsConfig = z.infer<typeof CorsSettings>;
 
-function parseSection<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+function parseSection<S extends z.ZodMiniType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   // Empty strings come from serverless.yml `${env:X, ''}` defaults: treat them as unset.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const parsed = schema.safeParse(present);

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import * as cardRoutes from './cards/routes';
 import * as eventRoutes from './events/routes';
 import * as docsRoutes from './docs/routes';
@@ -64,7 +64,7 @@ const PROBLEM_SCHEMA: JsonSchema = {
  */
 export function buildOpenApi(): JsonSchema {
   const components: Record<string, JsonSchema> = { Problem: PROBLEM_SCHEMA };
-  const toSchema = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
+  const toSchema = (schema: z.ZodMiniType, io: 'input' | 'output'): JsonSchema => {
     const { $defs, ...root } = z.toJSONSchema(schema, {
       io,
       target: 'draft-2020-12',
@@ -84,7 +84,7 @@ export function buildOpenApi(): JsonSchema {
     }
     return moveRefs(root) as JsonSchema;
   };
-  const parameters = (schema: z.ZodType | undefined, location: 'path' | 'query') => {
+  const parameters = (schema: z.ZodMiniType | undefined, location: 'path' | 'query') => {
     if (!schema) return [];
     const json = toSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
     return Object.entries(json.properties ?? {}).map(([name, property]) => ({

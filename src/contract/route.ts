@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 
 /**
  * A route's contract, declared by its domain (src/<domain>/routes.ts) as data: the HTTP adapter (src/http/route.ts)
@@ -10,9 +10,9 @@ export type AuthMode = 'none' | 'optional' | 'required';
 /** A route's whole contract: the handler validates against it and the OpenAPI document is generated from it. */
 export interface RouteSpec<
   A extends AuthMode = AuthMode,
-  P extends z.ZodType = z.ZodType,
-  Q extends z.ZodType = z.ZodType,
-  B extends z.ZodType = z.ZodType,
+  P extends z.ZodMiniType = z.ZodMiniType,
+  Q extends z.ZodMiniType = z.ZodMiniType,
+  B extends z.ZodMiniType = z.ZodMiniType,
 > {
   operationId: string;
   method: HttpMethod;
@@ -24,7 +24,7 @@ export interface RouteSpec<
   query?: Q;
   body?: B;
   /** Success status → response schema (`null` for an empty body). */
-  responses: Record<number, z.ZodType | null>;
+  responses: Record<number, z.ZodMiniType | null>;
   /** Media type of a success body when it is not JSON: the handler then returns the body as a ready string. */
   contentType?: string;
   /** Error codes this route can answer with, for the documentation. */
@@ -37,7 +37,7 @@ export interface RouteSpec<
   idempotency?: 'statement';
 }
 
-export function defineRoute<A extends AuthMode, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+export function defineRoute<A extends AuthMode, P extends z.ZodMiniType, Q extends z.ZodMiniType, B extends z.ZodMiniType>(
   spec: RouteSpec<A, P, Q, B>,
 ): RouteSpec<A, P, Q, B> {
   return spec;

@@ -1,6 +1,6 @@
 import { asc, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { LockstepError } from '../errors';
 
 export interface Page<T> {
@@ -13,7 +13,7 @@ export function encodeCursor(key: unknown): string {
   return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 }
 
-export function decodeCursor<S extends z.ZodType>(schema: S, cursor: string): z.output<S> {
+export function decodeCursor<S extends z.ZodMiniType>(schema: S, cursor: string): z.output<S> {
   try {
     return schema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch (err) {
@@ -35,7 +35,7 @@ export function toPage<Row, Item>(rows: Row[], limit: number, view: (row: Row) =
 }
 
 const CursorKey = z.tuple([
-  z.iso.datetime().refine((time) => Math.abs(Date.parse(time)) < 8.2e15, 'Out of range'),
+  z.iso.datetime().check(z.refine((time) => Math.abs(Date.parse(time)) < 8.2e15, 'Out of range')),
   z.uuid(),
 ]);
 
@@ -57,7 +57,7 @@ export function keyset(time: PgColumn, id: PgColumn) {
   };
 }
 
-const SequenceKey = z.tuple([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]);
+const SequenceKey = z.tuple([z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER))]);
 
 /**
  * Keyset pagination on a unique sequence column drawn in commit order per parent row (under its row lock): a row

@@ -6,3 +6,19 @@ export interface HttpResponse {
 }
 
 export const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json' };
+
+/** What a route's service part answers; the adapter turns it into an HttpResponse. */
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export function toResponse(reply: Reply, contentType: string | undefined): HttpResponse {
+  if (reply.body === undefined) return { statusCode: reply.status, headers: reply.headers ?? {}, body: '' };
+  return {
+    statusCode: reply.status,
+    headers: { ...(contentType === undefined ? JSON_HEADERS : { 'content-type': contentType }), ...reply.headers },
+    body: contentType === undefined ? JSON.stringify(reply.body) : String(reply.body),
+  };
+}

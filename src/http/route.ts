@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import * as z from 'zod';
+import type * as z from 'zod/mini';
+import '../contract/zod-locale';
 import { config } from '../config';
 import { database, type Db } from '../db/client';
 import { deadlineExceeded, withDeadline } from '../db/deadline';
@@ -13,12 +14,12 @@ import { describeError } from './describe-error';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
 import { findInputProblem } from './input';
 import { problemResponse, statusOf, toLockstepError } from './problem';
-import { JSON_HEADERS, type HttpResponse } from './response';
+import { JSON_HEADERS, toResponse, type HttpResponse, type Reply } from './response';
 import type { AuthMode, RouteSpec } from '../contract/route';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
+type Infer<S> = S extends z.ZodMiniType ? z.output<S> : undefined;
 
 export interface RouteContext<A extends AuthMode, P, Q, B> {
   db: Db;
@@ -32,12 +33,6 @@ export interface RouteContext<A extends AuthMode, P, Q, B> {
   idempotency?: StatementKey;
 }
 
-export interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyResultV2>;
 
 /**
@@ -45,7 +40,7 @@ export type LambdaHandler = (event: APIGatewayProxyEventV2, context?: Context) =
  * and turn every outcome, thrown or not, into an HTTP response. Nothing escapes: serverless-offline answers a
  * thrown error with 200 and API Gateway with a bare 500.
  */
-export function route<A extends AuthMode, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.ZodMiniType, B extends z.ZodMiniType>(
   spec: RouteSpec<A, P, Q, B>,
   run: (ctx: RouteContext<A, P, Q, B>) => Promise<Reply>,
 ): LambdaHandler {
@@ -100,7 +95,7 @@ function errorResponse(error: LockstepError, thrown: unknown): HttpResponse {
   return problemResponse(error);
 }
 
-async function handle<A extends AuthMode, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+async function handle<A extends AuthMode, P extends z.ZodMiniType, Q extends z.ZodMiniType, B extends z.ZodMiniType>(
   spec: RouteSpec<A, P, Q, B>,
   run: (ctx: RouteContext<A, P, Q, B>) => Promise<Reply>,
   event: APIGatewayProxyEventV2,
@@ -150,15 +145,6 @@ function statementResponse(spec: RouteSpec): { statusCode: number; headers: Reco
   return { statusCode: statuses[0]!, headers: { ...JSON_HEADERS } };
 }
 
-function toResponse(reply: Reply, contentType: string | undefined): HttpResponse {
-  if (reply.body === undefined) return { statusCode: reply.status, headers: reply.headers ?? {}, body: '' };
-  return {
-    statusCode: reply.status,
-    headers: { ...(contentType === undefined ? JSON_HEADERS : { 'content-type': contentType }), ...reply.headers },
-    body: contentType === undefined ? JSON.stringify(reply.body) : String(reply.body),
-  };
-}
-
 function lowerCaseKeys(headers: Record<string, string | undefined>): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
@@ -190,7 +176,7 @@ function readJson(event: APIGatewayProxyEventV2, headers: Record<string, string 
   }
 }
 
-export function parse<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'path' | 'query'): z.output<S> {
+export function parse<S extends z.ZodMiniType>(schema: S, input: unknown, where: 'body' | 'path' | 'query'): z.output<S> {
   // Postgres text cannot hold NUL, and zod walks input recursively: both refused here for every route at once.
   const problem = findInputProblem(input);
   const errors = problem ? [{ path: fieldPath(where, problem.path), message: problem.message }] : undefined;

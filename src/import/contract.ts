@@ -1,16 +1,17 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../contract/zod-locale';
 import { ExternalEventFields, withEndsNotBeforeStart } from '../events/contract';
 import { findInputProblem } from '../http/input';
 import { CreateRegistration } from '../registrations/contract';
 
 
-const ExternalId = z.string().trim().min(1).max(200);
+const ExternalId = z.string().check(z.trim(), z.minLength(1), z.maxLength(200));
 
 /** An event row: the API's event fields (no slug, team or spot limit) plus its external id. */
 export const ImportedEvent = withEndsNotBeforeStart(z.strictObject({ externalId: ExternalId, ...ExternalEventFields }));
 
 /** A registration row: the API's registration body plus its own and its event's external ids. */
-export const ImportedRegistration = CreateRegistration.extend({ eventExternalId: ExternalId, externalId: ExternalId });
+export const ImportedRegistration = z.extend(CreateRegistration, { eventExternalId: ExternalId, externalId: ExternalId });
 
 export type ImportedEvent = z.output<typeof ImportedEvent>;
 export type ImportedRegistration = z.output<typeof ImportedRegistration>;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { page, PageQuery } from '../contract/page';
 import { SlugParam } from '../slug/contract';
 
@@ -6,17 +6,15 @@ const status = z.enum(['CONFIRMED', 'WAITLIST', 'CANCELLED']);
 
 export const CreateRegistration = z
   .strictObject({
-    name: z.string().trim().min(1).max(100),
-    email: z.email().max(254),
-    spots: z.number().int().min(1).max(100).default(1).meta({
+    name: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
+    email: z.email().check(z.maxLength(254)),
+    spots: z._default(z.int().check(z.minimum(1), z.maximum(100)), 1).register(z.globalRegistry, {
       description: "1..the event's maxSpotsPerRegistration (400 above it)",
     }),
   })
-  .meta({ id: 'CreateRegistration' });
+  .register(z.globalRegistry, { id: 'CreateRegistration' });
 
-export const UpdateRegistration = z
-  .strictObject({ status })
-  .meta({ id: 'UpdateRegistration' });
+export const UpdateRegistration = z.strictObject({ status }).register(z.globalRegistry, { id: 'UpdateRegistration' });
 
 export const RegistrationView = z
   .object({
@@ -24,36 +22,40 @@ export const RegistrationView = z
     eventId: z.uuid(),
     name: z.string(),
     email: z.string(),
-    spots: z.number().int(),
+    spots: z.int(),
     status,
-    waitlistPosition: z.number().int().min(1).nullable().meta({ description: '1-based place in the waitlist; null unless WAITLIST' }),
+    waitlistPosition: z
+      .nullable(z.int().check(z.minimum(1)))
+      .register(z.globalRegistry, { description: '1-based place in the waitlist; null unless WAITLIST' }),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
-  .meta({ id: 'Registration' });
+  .register(z.globalRegistry, { id: 'Registration' });
 
-export const CreatedRegistration = RegistrationView.extend({
-  cancelToken: z.string().meta({ description: 'Returned once; keep it to view or cancel the registration' }),
-}).meta({ id: 'CreatedRegistration' });
+export const CreatedRegistration = z
+  .extend(RegistrationView, {
+    cancelToken: z.string().register(z.globalRegistry, { description: 'Returned once; keep it to view or cancel the registration' }),
+  })
+  .register(z.globalRegistry, { id: 'CreatedRegistration' });
 
-export const RegistrationPage = page(RegistrationView).meta({ id: 'RegistrationPage' });
+export const RegistrationPage = page(RegistrationView).register(z.globalRegistry, { id: 'RegistrationPage' });
 
 export const EventStats = z
   .object({
-    capacity: z.number().int().nullable(),
-    spotsReserved: z.number().int(),
-    confirmedSpots: z.number().int().meta({ description: 'Σ spots of CONFIRMED registrations, summed from the rows' }),
-    waitlistSpots: z.number().int(),
-    waitlistCount: z.number().int(),
-    cancelledCount: z.number().int(),
-    consistent: z.boolean().meta({ description: 'spotsReserved == confirmedSpots' }),
+    capacity: z.nullable(z.int()),
+    spotsReserved: z.int(),
+    confirmedSpots: z.int().register(z.globalRegistry, { description: 'Σ spots of CONFIRMED registrations, summed from the rows' }),
+    waitlistSpots: z.int(),
+    waitlistCount: z.int(),
+    cancelledCount: z.int(),
+    consistent: z.boolean().register(z.globalRegistry, { description: 'spotsReserved == confirmedSpots' }),
   })
-  .meta({ id: 'EventStats' });
+  .register(z.globalRegistry, { id: 'EventStats' });
 
 export const EventParams = z.object({ slug: SlugParam });
 export const RegistrationParams = z.object({ slug: SlugParam, id: z.uuid() });
-export const RegistrationListQuery = PageQuery.extend({ status: status.optional() });
-export const TokenQuery = z.object({ token: z.string().min(1).max(200).optional() });
+export const RegistrationListQuery = z.extend(PageQuery, { status: z.optional(status) });
+export const TokenQuery = z.object({ token: z.optional(z.string().check(z.minLength(1), z.maxLength(200))) });
 
 export type CreateRegistration = z.output<typeof CreateRegistration>;
 export type RegistrationView = z.infer<typeof RegistrationView>;

@@ -1,27 +1,26 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 export const UserView = z
   .object({
     id: z.uuid(),
     sub: z.string(),
-    email: z.string().nullable(),
-    displayName: z.string().nullable(),
-    defaultCardId: z.uuid().nullable(),
+    email: z.nullable(z.string()),
+    displayName: z.nullable(z.string()),
+    defaultCardId: z.nullable(z.uuid()),
     createdAt: z.iso.datetime(),
   })
-  .meta({ id: 'User' });
+  .register(z.globalRegistry, { id: 'User' });
 
 export const UpdateMe = z
   .strictObject({
-    displayName: z.string().trim().min(1).max(100).nullable().optional(),
-    email: z.email().max(254).nullable().optional(),
+    displayName: z.optional(z.nullable(z.string().check(z.trim(), z.minLength(1), z.maxLength(100)))),
+    email: z.optional(z.nullable(z.email().check(z.maxLength(254)))),
   })
-  .meta({ id: 'UpdateMe' });
+  .register(z.globalRegistry, { id: 'UpdateMe' });
 
-const locale = z
-  .string()
-  .max(35)
-  .refine(
+const locale = z.string().check(
+  z.maxLength(35),
+  z.refine(
     (value) => {
       try {
         return Intl.getCanonicalLocales(value).length === 1;
@@ -30,19 +29,20 @@ const locale = z
       }
     },
     { message: 'Invalid BCP 47 locale' },
-  );
+  ),
+);
 
 export const SettingsView = z
   .object({
     theme: z.enum(['system', 'light', 'dark']),
     reducedMotion: z.boolean(),
-    fontScale: z.number().min(0.5).max(3),
+    fontScale: z.number().check(z.minimum(0.5), z.maximum(3)),
     locale,
   })
-  .meta({ id: 'Settings' });
+  .register(z.globalRegistry, { id: 'Settings' });
 
 /** PUT accepts the full document or any part of it; absent fields keep their value. */
-export const UpdateSettings = SettingsView.partial().strict().meta({ id: 'UpdateSettings' });
+export const UpdateSettings = z.partial(z.strictObject(SettingsView.shape)).register(z.globalRegistry, { id: 'UpdateSettings' });
 
 export type UserView = z.infer<typeof UserView>;
 export type SettingsView = z.infer<typeof SettingsView>;

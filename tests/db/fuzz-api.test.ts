@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import type { RouteSpec } from '../../src/contract/route';
 import type { LambdaHandler } from '../../src/http/route';
 import { allRoutes } from '../../src/openapi';
@@ -99,7 +99,7 @@ interface Request {
 
 function requests(spec: RouteSpec, fixture: Fixture): fc.Arbitrary<Request> {
   const real: Record<string, string[]> = { slug: fixture.slugs, id: fixture.ids, userId: fixture.userIds };
-  const shape = (schema: z.ZodType | undefined) => (schema ? (schema as z.ZodObject).shape : {}) as Record<string, z.ZodType>;
+  const shape = (schema: z.ZodMiniType | undefined) => (schema ? (schema as z.ZodMiniObject).shape : {}) as Record<string, z.ZodMiniType>;
   const params = fc.record(
     Object.fromEntries(
       Object.keys(shape(spec.params)).map((name) => [

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * Property-based fuzzing helpers: arbitraries derived from the routes' zod contracts (through their JSON Schema),
@@ -115,7 +115,7 @@ function stringFor(schema: JsonSchema, name?: string): fc.Arbitrary<string> {
   return fc.string({ minLength: Math.max(min, 1), maxLength: Math.max(max, min) }).filter((text) => fits(text) && text.trim().length >= min);
 }
 
-export function jsonSchemaOf(schema: z.ZodType): JsonSchema {
+export function jsonSchemaOf(schema: z.ZodMiniType): JsonSchema {
   return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
 }
 

@@ -1,0 +1,21 @@
+import type { RouteSpec } from '../contract/route';
+import { logger } from '../logger';
+import { toResponse } from './response';
+import type { LambdaHandler } from './route';
+
+/**
+ * The handler of a route whose answer is fixed when the bundle is built (the OpenAPI document, the reference page):
+ * it takes no input, token or Idempotency-Key and reads no database, so it leaves route()'s code for them (drizzle,
+ * the driver, jose: about 150 KiB) out of its bundle.
+ */
+export function staticRoute(spec: RouteSpec<'none'>, body: unknown): LambdaHandler {
+  const [status] = Object.keys(spec.responses).map(Number);
+  if (status === undefined) throw new Error(`${spec.operationId}: no success status`);
+  const response = toResponse({ status, body }, spec.contentType);
+  return async (event) => {
+    logger.appendKeys({ requestId: event.requestContext?.requestId ?? 'local', operation: spec.operationId });
+    logger.info('request', { status: response.statusCode, durationMs: 0 });
+    logger.resetKeys();
+    return { ...response, headers: { ...response.headers } };
+  };
+}
