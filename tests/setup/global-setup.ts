@@ -18,12 +18,37 @@ declare module 'vitest' {
   }
 }
 
+interface SharedDatabase {
+  adminUrl: string;
+  wsProxy: string;
+  stop: () => Promise<void>;
+}
+
 /**
  * One PostgreSQL for the whole run (embedded, or TEST_DATABASE_URL), a migrated template database each test file
- * clones in milliseconds, and the WebSocket proxy the Neon driver connects through.
+ * clones in milliseconds, and the WebSocket proxy the Neon driver connects through. Vitest runs a global setup once
+ * per project, all in its main process: the first call starts them, every project shares them, the last one out
+ * stops them.
  */
+const shared = globalThis as { lockstepTestDatabase?: { ready: Promise<SharedDatabase>; users: number } };
+
 export default async function setup(project: TestProject) {
   assertNodeVersion('vitest');
+  shared.lockstepTestDatabase ??= { ready: startDatabase(), users: 0 };
+  const state = shared.lockstepTestDatabase;
+  state.users++;
+  const database = await state.ready;
+  project.provide('adminDatabaseUrl', database.adminUrl);
+  project.provide('templateDatabase', TEMPLATE_DATABASE);
+  project.provide('wsProxy', database.wsProxy);
+  return async () => {
+    if (--state.users > 0) return;
+    shared.lockstepTestDatabase = undefined;
+    await database.stop();
+  };
+}
+
+async function startDatabase(): Promise<SharedDatabase> {
   let adminUrl = process.env.TEST_DATABASE_URL;
   let stopPostgres = async () => undefined as void;
   if (!adminUrl) {
@@ -48,12 +73,12 @@ export default async function setup(project: TestProject) {
   await runMigrations(templateUrl.toString());
 
   const proxy = await startWsProxy();
-  project.provide('adminDatabaseUrl', adminUrl);
-  project.provide('templateDatabase', TEMPLATE_DATABASE);
-  project.provide('wsProxy', `127.0.0.1:${proxy.port}`);
-
-  return async () => {
-    await proxy.close();
-    await stopPostgres();
+  return {
+    adminUrl,
+    wsProxy: `127.0.0.1:${proxy.port}`,
+    stop: async () => {
+      await proxy.close();
+      await stopPostgres();
+    },
   };
 }
