@@ -1,5 +1,5 @@
 import { and, eq, getTableColumns, max, sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { transaction } from '../db/transaction';
 import { forbidden, LockstepError, notFound } from '../errors';
 import { keyset, toPage, type Page } from '../db/keyset';

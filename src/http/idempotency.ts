@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { LockstepError } from '../errors';
 import { runIdempotentStatement, runIdempotently, type AttemptResult, type StatementKey } from '../idempotency/store';
 import type { HttpResponse } from './response';

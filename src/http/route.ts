@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
 import { config } from '../config';
-import { database, type Db } from '../db/client';
+import { database } from '../db/client';
+import type { Db } from '../db/handle';
 import { deadlineExceeded, withDeadline } from '../db/deadline';
 import { LockstepError } from '../errors';
 import type { StatementKey } from '../idempotency/store';

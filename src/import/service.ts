@@ -1,7 +1,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { Transform, type Readable } from 'node:stream';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { LockstepError } from '../errors';
 import { findImportedEventId, importEvent } from '../events/service';
 import { describeError, summarizeError } from '../http/describe-error';

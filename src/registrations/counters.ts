@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { isConstraintViolation } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { events } from '../events/schema';

@@ -1,7 +1,7 @@
 import { and, eq, getTableColumns, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { columnNames } from '../db/columns';
 import { lockWaitLimit } from '../db/deadline';
 import { isConstraintViolation, postgresError, SqlState } from '../db/errors';

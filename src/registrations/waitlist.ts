@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { events, type EventRow } from '../events/schema';
 import { registrations } from './schema';
 

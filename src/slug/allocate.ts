@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { LockstepError } from '../errors';
 import { isReservedSlug, MAX_NUMBER_DIGITS, numberedSlug, numberStem, randomSlug, slugify } from './slug';
 

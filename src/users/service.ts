@@ -1,7 +1,7 @@
 import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import { QueryBuilder } from 'drizzle-orm/pg-core';
 import { cards } from '../cards/schema';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import type { Identity, SettingsView, UpdateMe, UpdateSettings, UserView } from './contract';
 import { users, userSettings, type UserRow, type UserSettingsRow } from './schema';
 

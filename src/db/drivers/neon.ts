@@ -1,7 +1,7 @@
 import { Pool, neonConfig } from '@neondatabase/serverless';
 import { drizzle } from 'drizzle-orm/neon-serverless';
 import ws from 'ws';
-import type { Db } from '../client';
+import type { Db } from '../handle';
 import * as schema from '../schema';
 import type { OpenPool } from './types';
 

@@ -1,6 +1,6 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
-import type { Db } from '../client';
+import type { Db } from '../handle';
 import * as schema from '../schema';
 import type { OpenPool } from './types';
 
