@@ -67,8 +67,8 @@ export interface KeyedRequest {
 
 /**
  * Run a keyed write through the store, in the form its route declares, and mark a replay. `execute` performs the
- * effect (with the StatementKey for a one-statement route); `refusal` turns a failure below 500 into the answer to
- * store, and returns undefined for a 5xx, which is thrown and never stored.
+ * effect (with the StatementKey for a one-statement route); `refusal` turns a refusal into the answer to store,
+ * and returns undefined for a failure, which is thrown and never stored.
  */
 export async function runKeyed(
   db: Db,

@@ -4,7 +4,8 @@ import { config } from '../config';
 import { database } from '../db/client';
 import type { Db } from '../db/handle';
 import { deadlineExceeded, withDeadline } from '../db/deadline';
-import { LockstepError } from '../errors';
+import { toLockstepError } from '../db/errors';
+import { isRefusal, LockstepError } from '../errors';
 import type { StatementKey } from '../idempotency/store';
 import { logger } from '../logger';
 import type { UserRow } from '../users/schema';
@@ -13,7 +14,7 @@ import { authenticate } from './auth';
 import { describeError } from './describe-error';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
 import { findInputProblem } from './input';
-import { problemResponse, statusOf, toLockstepError } from './problem';
+import { problemResponse } from './problem';
 import { JSON_HEADERS, type HttpResponse } from './response';
 import type { AuthMode, RouteSpec } from '../contract/route';
 
@@ -97,7 +98,7 @@ async function answerWithin<T>(ms: number, work: Promise<T>): Promise<T> {
 }
 
 function errorResponse(error: LockstepError, thrown: unknown): HttpResponse {
-  if (statusOf(error.code) >= 500) logger.error('request failed', { code: error.code, error: describeError(thrown) });
+  if (!isRefusal(error)) logger.error('request failed', { code: error.code, error: describeError(thrown) });
   return problemResponse(error);
 }
 
@@ -139,7 +140,7 @@ async function handle<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
     execute,
     (err) => {
       const error = toLockstepError(err);
-      return statusOf(error.code) < 500 ? errorResponse(error, err) : undefined;
+      return isRefusal(error) ? errorResponse(error, err) : undefined;
     },
   );
 }

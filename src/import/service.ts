@@ -1,11 +1,11 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { Transform, type Readable } from 'node:stream';
+import { toLockstepError } from '../db/errors';
 import type { Db } from '../db/handle';
-import { LockstepError } from '../errors';
+import { isRefusal, LockstepError } from '../errors';
 import { findImportedEventId, importEvent } from '../events/service';
 import { describeError, summarizeError } from '../http/describe-error';
-import { statusOf, toLockstepError } from '../http/problem';
 import { logger } from '../logger';
 import { importRegistration } from '../registrations/service';
 import type { UserRow } from '../users/schema';
@@ -249,7 +249,7 @@ class ImportRun {
     } catch (err) {
       const error = toLockstepError(err);
       // A refusal is the row's fault; anything else (the database went away) must not cost the row.
-      if (statusOf(error.code) >= 500) throw err;
+      if (!isRefusal(error)) throw err;
       return this.reject(object, line, row.row.externalId, rejectionReason(error));
     }
     this.counts[outcome]++;
