@@ -18,7 +18,7 @@ process.env.DATABASE_POOL_MAX ||= process.env.IMPORT_CONCURRENCY || '8';
 const { importConfig } = await import('../src/config');
 const { closeDatabase, database } = await import('../src/db/client');
 const { listRejections, runImport } = await import('../src/import/service');
-const { summarizeError } = await import('../src/http/describe-error');
+const { summarizeError } = await import('../src/db/describe-error');
 
 /** One line, redrawn in place on a terminal; elsewhere one line per finished object. */
 function progressBar(): { update: (progress: ImportProgress) => void; done: () => void } {

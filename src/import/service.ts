@@ -1,11 +1,11 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { Transform, type Readable } from 'node:stream';
+import { describeError, summarizeError } from '../db/describe-error';
 import { toLockstepError } from '../db/errors';
 import type { Db } from '../db/handle';
 import { isRefusal, LockstepError } from '../errors';
 import { findImportedEventId, importEvent } from '../events/service';
-import { describeError, summarizeError } from '../http/describe-error';
 import { logger } from '../logger';
 import { importRegistration } from '../registrations/service';
 import type { UserRow } from '../users/schema';
