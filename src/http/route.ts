@@ -1,6 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
 import { config } from '../config';
+import { findInputProblem, MAX_BODY_BYTES } from '../contract/input';
+import type { AuthMode, RouteSpec } from '../contract/route';
 import { database } from '../db/client';
 import type { Db } from '../db/handle';
 import { deadlineExceeded, withDeadline } from '../db/deadline';
@@ -13,12 +15,8 @@ import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
 import { authenticate } from './auth';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
-import { findInputProblem } from './input';
 import { problemResponse } from './problem';
 import { JSON_HEADERS, type HttpResponse } from './response';
-import type { AuthMode, RouteSpec } from '../contract/route';
-
-export const MAX_BODY_BYTES = 64 * 1024;
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
+import { findInputProblem } from '../contract/input';
 import { ExternalEventFields, withEndsNotBeforeStart } from '../events/contract';
-import { findInputProblem } from '../http/input';
 import { CreateRegistration } from '../registrations/contract';
 
 
