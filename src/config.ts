@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { isImportLocation } from './import/location';
 
 /**
  * Everything lockstep reads from the environment, parsed once per section; a bad value stops the cold start. The
@@ -37,8 +36,8 @@ const ConfigSchema = DatabaseSettings.extend({
   });
 
 const ImportSettings = DatabaseSettings.extend({
-  /** `s3://bucket/prefix/` in AWS; a folder (or one .jsonl/.csv file) in development. */
-  IMPORT_SOURCE: z.string().refine(isImportLocation, 'use s3://bucket/prefix/ or a local path'),
+  /** `s3://bucket/prefix/` in AWS; a folder (or one .jsonl/.csv file) in development. The import reads it. */
+  IMPORT_SOURCE: z.string(),
   /** The `sub` of the user who organizes imported events; created on first sight like any caller. */
   IMPORT_OWNER_SUB: z.string().min(1).max(255),
   /** Rows written at once. */
