@@ -15,7 +15,7 @@ import type { StatementKey } from '../idempotency/store';
 import type { ExternalKey } from '../contract/external-key';
 import type { UserRow } from '../users/schema';
 import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';
-import { registrations, type RegistrationRow, type RegistrationStatus } from './schema';
+import { nextQueueSeq, registrations, type RegistrationRow, type RegistrationStatus } from './schema';
 import { promoteWaitlist } from './waitlist';
 
 type RowWithPosition = RegistrationRow & { waitlistPosition: number | null };
@@ -263,7 +263,7 @@ export async function changeStatus(
           status: target,
           updatedAt: sql`now()`,
           // Joining the waitlist means joining its end.
-          ...(target === 'WAITLIST' && { queueSeq: sql`nextval('registration_queue_seq')` }),
+          ...(target === 'WAITLIST' && { queueSeq: nextQueueSeq }),
         })
         .where(eq(registrations.id, registration.id));
       await promoteWaitlist(tx, event.id);
