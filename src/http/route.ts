@@ -14,6 +14,7 @@ import { logger } from '../logger';
 import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
 import { authenticate } from './auth';
+import { decodeBody, type RequestBody } from './body';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
 import { problemResponse } from './problem';
 import { JSON_HEADERS, type HttpResponse } from './response';
@@ -115,7 +116,8 @@ async function handle<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
   const keyHeader = spec.method === 'GET' ? undefined : headers[IDEMPOTENCY_KEY_HEADER];
   const key = keyHeader === undefined ? undefined : parseIdempotencyKey(keyHeader);
   // Everything is validated before the first database round trip.
-  const body = spec.body ? parse(spec.body, readJson(event, headers), 'body') : undefined;
+  const sent = spec.body || key !== undefined ? decodeBody(event) : undefined;
+  const body = spec.body ? parse(spec.body, readJson(sent, headers), 'body') : undefined;
   const params = spec.params ? parse(spec.params, event.pathParameters ?? {}, 'path') : undefined;
   const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, 'query') : undefined;
   const execute = async (db: Db, idempotency?: StatementKey) => {
@@ -130,7 +132,7 @@ async function handle<A extends AuthMode, P extends z.ZodType, Q extends z.ZodTy
       method: spec.method,
       path: event.rawPath ?? spec.path,
       query: event.queryStringParameters ?? {},
-      rawBody: requestBodyText(event),
+      body: sent,
       scope: identity ? `sub:${identity.sub}` : 'anonymous',
       key,
       oneStatement,
@@ -163,15 +165,9 @@ function lowerCaseKeys(headers: Record<string, string | undefined>): Record<stri
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
-function requestBodyText(event: APIGatewayProxyEventV2): string | undefined {
-  if (event.body === undefined || event.body === null || event.body === '') return undefined;
-  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-}
-
-function readJson(event: APIGatewayProxyEventV2, headers: Record<string, string | undefined>): unknown {
-  if (event.body === undefined || event.body === null || event.body === '') return undefined;
-  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-  if (raw.byteLength > MAX_BODY_BYTES) {
+function readJson(body: RequestBody | undefined, headers: Record<string, string | undefined>): unknown {
+  if (body === undefined) return undefined;
+  if (body.byteLength > MAX_BODY_BYTES) {
     const message = `The body is larger than ${MAX_BODY_BYTES} bytes`;
     throw new LockstepError('payload_too_large', message, { errors: [{ path: '', message }] });
   }
@@ -181,7 +177,7 @@ function readJson(event: APIGatewayProxyEventV2, headers: Record<string, string 
     throw new LockstepError('unsupported_media_type', message, { errors: [{ path: '', message }] });
   }
   try {
-    return JSON.parse(raw.toString('utf8'));
+    return body.json();
   } catch (err) {
     throw new LockstepError('invalid_json', 'The body is not valid JSON', {
       cause: err,
