@@ -16,23 +16,8 @@ import type { ExternalKey } from '../contract/external-key';
 import type { UserRow } from '../users/schema';
 import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';
 import { nextQueueSeq, registrations, type RegistrationRow, type RegistrationStatus } from './schema';
+import { registrationJson, registrationView } from './view';
 import { promoteWaitlist } from './waitlist';
-
-type RowWithPosition = RegistrationRow & { waitlistPosition: number | null };
-
-export function registrationView(row: RowWithPosition): RegistrationView {
-  return {
-    id: row.id,
-    eventId: row.eventId,
-    name: row.name,
-    email: row.email,
-    spots: row.spots,
-    status: row.status,
-    waitlistPosition: row.status === 'WAITLIST' ? row.waitlistPosition : null,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
@@ -118,9 +103,6 @@ async function registerFor(db: Db, ref: EventRef, input: CreateRegistration, key
 
 const column = (c: AnyPgColumn) => columnNames(c);
 
-/** A timestamp as `Date#toISOString` renders it (UTC, milliseconds), so every view of a row formats it alike. */
-const isoTime = (c: AnyPgColumn) => sql`to_char(${column(c)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
 function insertRegistration(
   db: Db,
   ref: EventRef,
@@ -131,14 +113,6 @@ function insertRegistration(
   const r = registrations;
   const spots = sql`${input.spots}::int`;
   const fits = sql`(${events.waitlistCount} = 0 and (${events.capacity} is null or ${events.spotsReserved} + ${spots} <= ${events.capacity}))`;
-  // The response body, built by the statement that knows the outcome: registrationView's fields, in its order. The
-  // personal fields stay null here, so a key's record holds them only sealed; the caller fills them in.
-  const publicBody = sql`json_build_object(
-      'id', ${column(r.id)}, 'eventId', ${column(r.eventId)}, 'name', null, 'email', null,
-      'spots', ${column(r.spots)}, 'status', ${column(r.status)},
-      -- A new waiter is last in the queue, so its place is the new waitlist length.
-      'waitlistPosition', case when ${column(r.status)} = 'WAITLIST' then (select waitlist_count from event) end,
-      'createdAt', ${isoTime(r.createdAt)}, 'updatedAt', ${isoTime(r.updatedAt)})::text`;
   const record = keys.idempotency?.record(sql`inserted`, sql`public_body`, secrets);
   return db.execute<{ status: RegistrationStatus; public_body: string }>(sql`
     with event as (
@@ -163,7 +137,7 @@ function insertRegistration(
         (case when event.waitlist_count = 0 then 'CONFIRMED' else 'WAITLIST' end)::registration_status,
         ${hashToken(secrets.cancelToken)}, ${keys.external?.source ?? null}::text, ${keys.external?.externalId ?? null}::text
       from event
-      returning ${column(r.status)} as status, ${publicBody} as public_body
+      returning ${column(r.status)} as status, ${registrationJson} as public_body
     )${record ? sql`, recorded as (${record})` : sql``}
     select status, public_body from inserted`);
 }
