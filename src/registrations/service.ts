@@ -3,7 +3,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createHash, randomBytes } from 'node:crypto';
 import { insertOrReread } from '../db/get-or-create';
 import type { Db } from '../db/handle';
-import { columnNames } from '../db/columns';
+import { columnNames, qualifiedColumn } from '../db/columns';
 import { lockWaitLimit } from '../db/deadline';
 import { postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
@@ -15,20 +15,20 @@ import type { StatementKey } from '../idempotency/store';
 import type { ExternalKey } from '../contract/external-key';
 import type { UserRow } from '../users/schema';
 import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';
-import { nextQueueSeq, registrations, type RegistrationRow, type RegistrationStatus } from './schema';
+import { nextQueueSeq, registrations, registrationStatusEnum, type RegistrationRow, type RegistrationStatus } from './schema';
 import { registrationJson, registrationView } from './view';
 import { promoteWaitlist } from './waitlist';
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
-/**
- * 1-based place in the event's queue, counted in the statement that reads the row. Written out because Drizzle
- * renders columns unqualified in single-table selects, which a correlated subquery cannot use.
- */
-const waitlistPosition = sql<number | null>`case when "registrations"."status" = 'WAITLIST' then (
-    select count(*)::int from "registrations" as "ahead"
-    where "ahead"."event_id" = "registrations"."event_id" and "ahead"."status" = 'WAITLIST'
-      and "ahead"."queue_seq" <= "registrations"."queue_seq") end`.as('waitlist_position');
+const outer = (c: AnyPgColumn) => qualifiedColumn(c);
+const ahead = (c: AnyPgColumn) => qualifiedColumn(c, 'ahead');
+
+/** 1-based place in the event's queue, counted in the statement that reads the row. */
+const waitlistPosition = sql<number | null>`case when ${outer(registrations.status)} = 'WAITLIST' then (
+    select count(*)::int from ${registrations} as "ahead"
+    where ${ahead(registrations.eventId)} = ${outer(registrations.eventId)} and ${ahead(registrations.status)} = 'WAITLIST'
+      and ${ahead(registrations.queueSeq)} <= ${outer(registrations.queueSeq)}) end`.as('waitlist_position');
 
 const withPosition = { ...getTableColumns(registrations), waitlistPosition };
 
@@ -134,7 +134,7 @@ function insertRegistration(
       insert into ${registrations} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.cancelTokenHash, r.importSource, r.externalId)})
       select event.id, ${input.name}, ${input.email}, ${spots},
         -- Confirmed exactly when the update left the waitlist empty.
-        (case when event.waitlist_count = 0 then 'CONFIRMED' else 'WAITLIST' end)::registration_status,
+        (case when event.waitlist_count = 0 then 'CONFIRMED' else 'WAITLIST' end)::${sql.identifier(registrationStatusEnum.enumName)},
         ${hashToken(secrets.cancelToken)}, ${keys.external?.source ?? null}::text, ${keys.external?.externalId ?? null}::text
       from event
       returning ${column(r.status)} as status, ${registrationJson} as public_body
