@@ -2,7 +2,8 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './src/db/schema.ts',
+  // Each domain owns its tables.
+  schema: './src/*/schema.ts',
   out: './drizzle',
   strict: true,
 });

@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { importConfig } from '../src/config';
 import { database } from '../src/db/client';
-import { runImport, type ImportSummary } from '../src/import/service';
+import { importSettings, runImport, type ImportSummary } from '../src/import/service';
 
-const cfg = importConfig(); // Fail the cold start, not the first run, on bad configuration.
+const settings = importSettings(importConfig()); // Fail the cold start, not the first run, on bad configuration.
 
 /** Time kept back from the Lambda limit for the rows in flight, the checkpoint and the run's record. */
 const STOP_MARGIN_MS = 60_000;
@@ -14,9 +14,6 @@ const STOP_MARGIN_MS = 60_000;
  */
 export const handler = async (_event?: unknown, context?: Context): Promise<ImportSummary> =>
   runImport(database(), {
-    location: cfg.IMPORT_SOURCE,
-    ownerSub: cfg.IMPORT_OWNER_SUB,
-    concurrency: cfg.IMPORT_CONCURRENCY,
-    s3Endpoint: cfg.IMPORT_S3_ENDPOINT,
+    ...settings,
     stopAt: context && Date.now() + context.getRemainingTimeInMillis() - STOP_MARGIN_MS,
   });

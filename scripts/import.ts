@@ -17,8 +17,8 @@ process.env.DATABASE_POOL_MAX ||= process.env.IMPORT_CONCURRENCY || '8';
 
 const { importConfig } = await import('../src/config');
 const { closeDatabase, database } = await import('../src/db/client');
-const { listRejections, runImport } = await import('../src/import/service');
-const { summarizeError } = await import('../src/http/describe-error');
+const { importSettings, listRejections, runImport } = await import('../src/import/service');
+const { summarizeError } = await import('../src/db/describe-error');
 
 /** One line, redrawn in place on a terminal; elsewhere one line per finished object. */
 function progressBar(): { update: (progress: ImportProgress) => void; done: () => void } {
@@ -51,12 +51,8 @@ function progressBar(): { update: (progress: ImportProgress) => void; done: () =
 const bar = progressBar();
 let exitCode = 0;
 try {
-  const cfg = importConfig();
   const summary = await runImport(database(), {
-    location: cfg.IMPORT_SOURCE,
-    ownerSub: cfg.IMPORT_OWNER_SUB,
-    concurrency: cfg.IMPORT_CONCURRENCY,
-    s3Endpoint: cfg.IMPORT_S3_ENDPOINT,
+    ...importSettings(importConfig()),
     reprocess: args.includes('--reprocess'),
     onProgress: bar.update,
   });

@@ -10,7 +10,7 @@ const repair = process.argv.slice(2).includes('--repair');
 
 const { closeDatabase, database } = await import('../src/db/client');
 const { runMaintenance } = await import('../src/maintenance/service');
-const { summarizeError } = await import('../src/http/describe-error');
+const { summarizeError } = await import('../src/db/describe-error');
 
 let exitCode = 0;
 try {

@@ -1,5 +1,8 @@
-/** Stable, client-visible error codes. Their HTTP status lives in one place: src/http/problem.ts. */
-export type ErrorCode =
+/**
+ * Stable, client-visible error codes of refusals: the request's own doing. It changed nothing, and only a
+ * different request can succeed. Their HTTP status lives in one place: src/http/problem.ts.
+ */
+export type RefusalCode =
   | 'validation_failed'
   | 'invalid_json'
   | 'payload_too_large'
@@ -20,10 +23,14 @@ export type ErrorCode =
   | 'last_card'
   | 'invalid_idempotency_key'
   | 'idempotency_key_in_flight'
-  | 'idempotency_key_reused'
-  | 'database_unavailable'
-  | 'auth_unavailable'
-  | 'internal_error';
+  | 'idempotency_key_reused';
+
+/** Codes of failures: ours or a dependency's, not the request's; the same request may succeed later. */
+export type FailureCode = 'database_unavailable' | 'auth_unavailable' | 'internal_error';
+
+export type ErrorCode = RefusalCode | FailureCode;
+
+const FAILURES: Record<FailureCode, true> = { database_unavailable: true, auth_unavailable: true, internal_error: true };
 
 export interface FieldError {
   path: string;
@@ -53,6 +60,12 @@ export class LockstepError extends Error {
     this.retryAfter = options.retryAfter;
   }
 }
+
+/**
+ * A refusal is the request's answer (stored under its Idempotency-Key, an import row's rejection); a failure is
+ * not, and must not cost the request or the row.
+ */
+export const isRefusal = (error: LockstepError): boolean => !Object.hasOwn(FAILURES, error.code);
 
 export const notFound = (what: string) => new LockstepError('not_found', `${what} not found`);
 export const forbidden = (detail = 'You are not allowed to do this') => new LockstepError('forbidden', detail);

@@ -4,9 +4,12 @@ import * as eventRoutes from './events/routes';
 import * as docsRoutes from './docs/routes';
 import * as healthRoutes from './health/routes';
 import * as registrationRoutes from './registrations/routes';
-import type { ErrorCode } from './errors';
-import { statusOf } from './http/problem';
+import { MAX_BODY_BYTES } from './contract/input';
 import type { RouteSpec } from './contract/route';
+import type { ErrorCode } from './errors';
+import { KEY_PATTERN } from './http/idempotency';
+import { statusOf } from './http/problem';
+import { KEY_RETENTION_HOURS } from './idempotency/store';
 import * as teamRoutes from './teams/routes';
 import * as userRoutes from './users/routes';
 
@@ -33,8 +36,8 @@ const IDEMPOTENCY_KEY_PARAMETER = {
   in: 'header',
   required: false,
   description:
-    'Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).',
-  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+    `Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with \`Idempotent-Replayed: true\`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least ${KEY_RETENTION_HOURS} hours. Anonymous callers should use unguessable keys (UUIDs).`,
+  schema: { type: 'string', pattern: KEY_PATTERN.source },
 };
 
 const PROBLEM_SCHEMA: JsonSchema = {
@@ -142,7 +145,7 @@ export function buildOpenApi(): JsonSchema {
       version: '1.0.0',
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       description:
-        'Developer cards, teams and capacity-limited events. Bodies are JSON up to 64 KiB (413 beyond); unknown body fields are rejected with 400; errors are RFC 9457 problem+json.',
+        `Developer cards, teams and capacity-limited events. Bodies are JSON up to ${MAX_BODY_BYTES / 1024} KiB (413 beyond); unknown body fields are rejected with 400; errors are RFC 9457 problem+json.`,
     },
     // Relative: the API that serves this document (its /docs page calls the same host).
     servers: [{ url: '/', description: 'This API: http://127.0.0.1:3000 under `npm run dev`, the stage URL in AWS' }],

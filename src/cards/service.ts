@@ -1,6 +1,6 @@
 import { and, asc, eq, exists, getTableColumns, inArray, ne, not, sql } from 'drizzle-orm';
 import { QueryBuilder } from 'drizzle-orm/pg-core';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { transaction } from '../db/transaction';
 import { LockstepError, notFound } from '../errors';
 import { keyset, toPage, type Page } from '../db/keyset';

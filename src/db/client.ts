@@ -1,6 +1,4 @@
 import { drivers } from '#db-drivers';
-import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
-import type { PgDatabase } from 'drizzle-orm/pg-core';
 import type pg from 'pg';
 import { databaseConfig, type DatabaseConfig } from '../config';
 import { LockstepError } from '../errors';
@@ -8,15 +6,7 @@ import { logger } from '../logger';
 import { deadlineExceeded, remainingMs } from './deadline';
 import type { DriverName } from './drivers/types';
 import { ConnectionLostError, isConnectionLost, isStatementError } from './errors';
-import type * as schema from './schema';
-
-export type Schema = typeof schema;
-/**
- * The database or a transaction on it: every data function takes this first. Both drivers return node-postgres
- * shaped results (the Neon driver embeds node-postgres), so one result type serves both.
- */
-export type Db = PgDatabase<NodePgQueryResultHKT, Schema>;
-export type { DriverName };
+import type { Db } from './handle';
 
 interface Connection {
   db: Db;

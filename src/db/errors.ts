@@ -1,4 +1,5 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors';
+import { LockstepError, type RefusalCode } from '../errors';
 
 /** SQLSTATE codes lockstep reacts to (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
 export const SqlState = {
@@ -89,4 +90,60 @@ const overloadedStates = new Set<string>([SqlState.lockNotAvailable, SqlState.qu
 /** The database could not be reached, shed the load or made us wait too long: the client may retry later. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   return isConnectionLost(err) || overloadedStates.has(postgresError(err)?.code ?? '');
+}
+
+/**
+ * Constraint names whose violation is the client's doing, so they are refusals instead of internal errors. Domain
+ * code may translate a violation itself; this table catches the rest.
+ */
+const slugTaken = { code: 'slug_taken', message: 'This slug is already taken', path: 'slug' } as const;
+const CONSTRAINT_ERRORS: Record<string, { code: RefusalCode; message: string; path?: string }> = {
+  events_slug_key: slugTaken,
+  teams_slug_key: slugTaken,
+  cards_slug_key: slugTaken,
+  registrations_one_active_per_email: {
+    code: 'already_registered',
+    message: 'This email already has an active registration for this event',
+    path: 'email',
+  },
+  events_spots_reserved_within_capacity: {
+    code: 'capacity_below_reserved',
+    message: 'The capacity is below the spots already reserved',
+    path: 'capacity',
+  },
+  events_ends_after_start: { code: 'validation_failed', message: 'endsAt must not be before startsAt', path: 'endsAt' },
+  // A team deleted between an add-member statement's snapshot and its foreign-key check.
+  team_memberships_team_id_fkey: { code: 'not_found', message: 'Team not found' },
+  team_memberships_user_id_fkey: { code: 'user_not_found', message: 'No user with this id', path: 'userId' },
+};
+
+const CLIENT_VIOLATIONS = new Set<string>([SqlState.uniqueViolation, SqlState.checkViolation, SqlState.foreignKeyViolation]);
+
+/**
+ * Data exceptions only client text or dates can cause (a NUL byte, a character the encoding lacks, a date out of
+ * Postgres' range). Validation refuses these first; this is the backstop that keeps them from being internal errors.
+ */
+const CLIENT_DATA_ERRORS = new Set<string>(['22021', '22P05', '22007', '22008']);
+
+/**
+ * The one error table: anything thrown becomes a LockstepError, classified by SQLSTATE and constraint name (never
+ * by message text). Unknown failures become `internal_error`, keeping the cause for logs.
+ */
+export function toLockstepError(err: unknown): LockstepError {
+  if (err instanceof LockstepError) return err;
+  const pgError = postgresError(err);
+  const known = pgError?.constraint ? CONSTRAINT_ERRORS[pgError.constraint] : undefined;
+  if (known && CLIENT_VIOLATIONS.has(pgError?.code ?? '')) {
+    return new LockstepError(known.code, known.message, {
+      cause: err,
+      errors: known.path ? [{ path: known.path, message: known.message }] : undefined,
+    });
+  }
+  if (CLIENT_DATA_ERRORS.has(pgError?.code ?? '')) {
+    return new LockstepError('validation_failed', 'The request holds a value the database cannot store', { cause: err });
+  }
+  if (isDatabaseUnavailable(err)) {
+    return new LockstepError('database_unavailable', 'The database is unavailable', { cause: err, retryAfter: 1 });
+  }
+  return new LockstepError('internal_error', 'Internal error', { cause: err });
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../logger';
-import { withClient, type Db } from './client';
+import { withClient } from './client';
+import type { Db } from './handle';
 import { deadlinePassed, transactionLimits } from './deadline';
 import { ConnectionLostError, isConnectionLost, isRetryableTransactionError, postgresError } from './errors';
 

@@ -1,5 +1,6 @@
 import { and, eq, getTableColumns, max, sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import { insertOrReread } from '../db/get-or-create';
+import type { Db } from '../db/handle';
 import { transaction } from '../db/transaction';
 import { forbidden, LockstepError, notFound } from '../errors';
 import { keyset, toPage, type Page } from '../db/keyset';
@@ -60,11 +61,15 @@ const hasExternalKey = (key: ExternalKey) => and(eq(events.importSource, key.sou
 function insertEvent(db: Db, values: NewEvent, key?: ExternalKey): InsertWithSlug<{ row: EventRow; created: boolean }> {
   return async (slug) => {
     const insert = db.insert(events).values({ ...values, slug, importSource: key?.source, externalId: key?.externalId });
-    const [row] = await (key ? insert.onConflictDoNothing() : insert.onConflictDoNothing({ target: events.slug })).returning();
-    if (row) return { row, created: true };
-    if (!key) return undefined;
-    const [existing] = await db.select().from(events).where(hasExternalKey(key));
-    return existing && { row: existing, created: false };
+    if (!key) {
+      const [row] = await insert.onConflictDoNothing({ target: events.slug }).returning();
+      return row && { row, created: true };
+    }
+    const got = await insertOrReread(
+      () => insert.onConflictDoNothing().returning(),
+      () => db.select().from(events).where(hasExternalKey(key)),
+    );
+    return got && { row: got.row, created: got.from === 'insert' };
   };
 }
 

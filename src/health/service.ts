@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { LockstepError } from '../errors';
 
 export interface Health {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { LockstepError } from '../errors';
 import { runIdempotentStatement, runIdempotently, type AttemptResult, type StatementKey } from '../idempotency/store';
+import type { RequestBody } from './body';
 import type { HttpResponse } from './response';
 
 /**
@@ -40,15 +41,15 @@ export function fingerprint(
   method: string,
   path: string,
   query: Record<string, string | undefined>,
-  rawBody: string | undefined,
+  body: RequestBody | undefined,
 ): string {
-  let body = rawBody ?? '';
+  let canonical = body?.text ?? '';
   try {
-    if (rawBody) body = canonicalJson(JSON.parse(rawBody));
+    if (body) canonical = canonicalJson(body.json());
   } catch {
     // Not JSON: the raw text is its own canonical form.
   }
-  return createHash('sha256').update(`${method} ${path}\n${canonicalJson(query)}\n${body}`).digest('hex');
+  return createHash('sha256').update(`${method} ${path}\n${canonicalJson(query)}\n${canonical}`).digest('hex');
 }
 
 
@@ -57,7 +58,7 @@ export interface KeyedRequest {
   method: string;
   path: string;
   query: Record<string, string | undefined>;
-  rawBody: string | undefined;
+  body: RequestBody | undefined;
   /** `sub:<subject>`, or `anonymous`. */
   scope: string;
   key: string;
@@ -67,8 +68,8 @@ export interface KeyedRequest {
 
 /**
  * Run a keyed write through the store, in the form its route declares, and mark a replay. `execute` performs the
- * effect (with the StatementKey for a one-statement route); `refusal` turns a failure below 500 into the answer to
- * store, and returns undefined for a 5xx, which is thrown and never stored.
+ * effect (with the StatementKey for a one-statement route); `refusal` turns a refusal into the answer to store,
+ * and returns undefined for a failure, which is thrown and never stored.
  */
 export async function runKeyed(
   db: Db,
@@ -79,7 +80,7 @@ export async function runKeyed(
   const keyed = {
     scope: request.scope,
     key: request.key,
-    fingerprint: fingerprint(request.method, request.path, request.query, request.rawBody),
+    fingerprint: fingerprint(request.method, request.path, request.query, request.body),
   };
   const attempt = async (effect: () => Promise<HttpResponse>): Promise<AttemptResult> => {
     try {

@@ -1,9 +1,14 @@
-import { isDatabaseUnavailable, postgresError, SqlState } from '../db/errors';
-import { LockstepError, type ErrorCode, type FieldError } from '../errors';
+import type { ErrorCode, FailureCode, FieldError, LockstepError } from '../errors';
 import type { HttpResponse } from './response';
 
-/** The one place where error codes become HTTP statuses. */
-const STATUS: Record<ErrorCode, number> = {
+type RefusalStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422;
+type FailureStatus = 500 | 503;
+
+/**
+ * The one place where error codes become HTTP statuses: a refusal below 500, a failure 500 or more, as the type
+ * holds it to (src/errors.ts says which codes are which).
+ */
+const STATUS: { [C in ErrorCode]: C extends FailureCode ? FailureStatus : RefusalStatus } = {
   validation_failed: 400,
   invalid_json: 400,
   invalid_idempotency_key: 400,
@@ -43,39 +48,6 @@ const TITLE: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-/**
- * Constraint names whose violation is the client's doing, so they map to a 4xx instead of a 500. Domain code
- * may translate a violation itself; this table catches the rest.
- */
-const slugTaken = { code: 'slug_taken', message: 'This slug is already taken', path: 'slug' } as const;
-const CONSTRAINT_ERRORS: Record<string, { code: ErrorCode; message: string; path?: string }> = {
-  events_slug_key: slugTaken,
-  teams_slug_key: slugTaken,
-  cards_slug_key: slugTaken,
-  registrations_one_active_per_email: {
-    code: 'already_registered',
-    message: 'This email already has an active registration for this event',
-    path: 'email',
-  },
-  events_spots_reserved_within_capacity: {
-    code: 'capacity_below_reserved',
-    message: 'The capacity is below the spots already reserved',
-    path: 'capacity',
-  },
-  events_ends_after_start: { code: 'validation_failed', message: 'endsAt must not be before startsAt', path: 'endsAt' },
-  // A team deleted between an add-member statement's snapshot and its foreign-key check.
-  team_memberships_team_id_fkey: { code: 'not_found', message: 'Team not found' },
-  team_memberships_user_id_fkey: { code: 'user_not_found', message: 'No user with this id', path: 'userId' },
-};
-
-const CLIENT_VIOLATIONS = new Set<string>([SqlState.uniqueViolation, SqlState.checkViolation, SqlState.foreignKeyViolation]);
-
-/**
- * Data exceptions only client text or dates can cause (a NUL byte, a character the encoding lacks, a date out of
- * Postgres' range). Validation refuses these first; this is the backstop that keeps them from becoming a 500.
- */
-const CLIENT_DATA_ERRORS = new Set<string>(['22021', '22P05', '22007', '22008']);
-
 export interface Problem {
   type: string;
   title: string;
@@ -88,26 +60,6 @@ export interface Problem {
 
 export function statusOf(code: ErrorCode): number {
   return STATUS[code];
-}
-
-/** Turn anything thrown into a LockstepError; unknown failures become `internal_error`, keeping the cause for logs. */
-export function toLockstepError(err: unknown): LockstepError {
-  if (err instanceof LockstepError) return err;
-  const pgError = postgresError(err);
-  const known = pgError?.constraint ? CONSTRAINT_ERRORS[pgError.constraint] : undefined;
-  if (known && CLIENT_VIOLATIONS.has(pgError?.code ?? '')) {
-    return new LockstepError(known.code, known.message, {
-      cause: err,
-      errors: known.path ? [{ path: known.path, message: known.message }] : undefined,
-    });
-  }
-  if (CLIENT_DATA_ERRORS.has(pgError?.code ?? '')) {
-    return new LockstepError('validation_failed', 'The request holds a value the database cannot store', { cause: err });
-  }
-  if (isDatabaseUnavailable(err)) {
-    return new LockstepError('database_unavailable', 'The database is unavailable', { cause: err, retryAfter: 1 });
-  }
-  return new LockstepError('internal_error', 'Internal error', { cause: err });
 }
 
 export function problemBody(error: LockstepError): Problem {

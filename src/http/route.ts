@@ -2,22 +2,23 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'a
 import type * as z from 'zod/mini';
 import '../contract/zod-locale';
 import { config } from '../config';
-import { database, type Db } from '../db/client';
+import { findInputProblem, MAX_BODY_BYTES } from '../contract/input';
+import type { AuthMode, RouteSpec } from '../contract/route';
+import { database } from '../db/client';
+import type { Db } from '../db/handle';
 import { deadlineExceeded, withDeadline } from '../db/deadline';
-import { LockstepError } from '../errors';
+import { describeError } from '../db/describe-error';
+import { toLockstepError } from '../db/errors';
+import { isRefusal, LockstepError } from '../errors';
 import type { StatementKey } from '../idempotency/store';
 import { logger } from '../logger';
 import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
 import { authenticate } from './auth';
-import { describeError } from './describe-error';
+import { decodeBody, type RequestBody } from './body';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
-import { findInputProblem } from './input';
-import { problemResponse, statusOf, toLockstepError } from './problem';
+import { problemResponse } from './problem';
 import { JSON_HEADERS, toResponse, type HttpResponse, type Reply } from './response';
-import type { AuthMode, RouteSpec } from '../contract/route';
-
-export const MAX_BODY_BYTES = 64 * 1024;
 
 type Infer<S> = S extends z.ZodMiniType ? z.output<S> : undefined;
 
@@ -91,7 +92,7 @@ async function answerWithin<T>(ms: number, work: Promise<T>): Promise<T> {
 }
 
 function errorResponse(error: LockstepError, thrown: unknown): HttpResponse {
-  if (statusOf(error.code) >= 500) logger.error('request failed', { code: error.code, error: describeError(thrown) });
+  if (!isRefusal(error)) logger.error('request failed', { code: error.code, error: describeError(thrown) });
   return problemResponse(error);
 }
 
@@ -110,7 +111,8 @@ async function handle<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
   const keyHeader = spec.method === 'GET' ? undefined : headers[IDEMPOTENCY_KEY_HEADER];
   const key = keyHeader === undefined ? undefined : parseIdempotencyKey(keyHeader);
   // Everything is validated before the first database round trip.
-  const body = spec.body ? parse(spec.body, readJson(event, headers), 'body') : undefined;
+  const sent = spec.body || key !== undefined ? decodeBody(event) : undefined;
+  const body = spec.body ? parse(spec.body, readJson(sent, headers), 'body') : undefined;
   const params = spec.params ? parse(spec.params, event.pathParameters ?? {}, 'path') : undefined;
   const query = spec.query ? parse(spec.query, event.queryStringParameters ?? {}, 'query') : undefined;
   const execute = async (db: Db, idempotency?: StatementKey) => {
@@ -125,7 +127,7 @@ async function handle<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
       method: spec.method,
       path: event.rawPath ?? spec.path,
       query: event.queryStringParameters ?? {},
-      rawBody: requestBodyText(event),
+      body: sent,
       scope: identity ? `sub:${identity.sub}` : 'anonymous',
       key,
       oneStatement,
@@ -133,7 +135,7 @@ async function handle<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
     execute,
     (err) => {
       const error = toLockstepError(err);
-      return statusOf(error.code) < 500 ? errorResponse(error, err) : undefined;
+      return isRefusal(error) ? errorResponse(error, err) : undefined;
     },
   );
 }
@@ -149,15 +151,9 @@ function lowerCaseKeys(headers: Record<string, string | undefined>): Record<stri
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
-function requestBodyText(event: APIGatewayProxyEventV2): string | undefined {
-  if (event.body === undefined || event.body === null || event.body === '') return undefined;
-  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-}
-
-function readJson(event: APIGatewayProxyEventV2, headers: Record<string, string | undefined>): unknown {
-  if (event.body === undefined || event.body === null || event.body === '') return undefined;
-  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-  if (raw.byteLength > MAX_BODY_BYTES) {
+function readJson(body: RequestBody | undefined, headers: Record<string, string | undefined>): unknown {
+  if (body === undefined) return undefined;
+  if (body.byteLength > MAX_BODY_BYTES) {
     const message = `The body is larger than ${MAX_BODY_BYTES} bytes`;
     throw new LockstepError('payload_too_large', message, { errors: [{ path: '', message }] });
   }
@@ -167,7 +163,7 @@ function readJson(event: APIGatewayProxyEventV2, headers: Record<string, string 
     throw new LockstepError('unsupported_media_type', message, { errors: [{ path: '', message }] });
   }
   try {
-    return JSON.parse(raw.toString('utf8'));
+    return body.json();
   } catch (err) {
     throw new LockstepError('invalid_json', 'The body is not valid JSON', {
       cause: err,

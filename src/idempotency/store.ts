@@ -1,8 +1,9 @@
 import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { columnNames } from '../db/columns';
 import { remainingMs } from '../db/deadline';
 import { isConnectionLost, isConstraintViolation, postgresError, SqlState } from '../db/errors';
+import { insertOrReread } from '../db/get-or-create';
 import { transaction } from '../db/transaction';
 import { LockstepError } from '../errors';
 import { idempotencyKeys } from './schema';
@@ -183,7 +184,13 @@ async function claim(tx: Db, key: StoredKey): Promise<boolean> {
 
 /** The committed response for this key, or 422 when the key was used for a different request. */
 async function replay(db: Db, key: StoredKey): Promise<IdempotentOutcome> {
-  const [stored] = await db.select().from(idempotencyKeys).where(keyIs(key));
+  const [stored] = await readRecord(db, key);
+  return replayRecord(key, stored);
+}
+
+const readRecord = (db: Db, key: StoredKey) => db.select().from(idempotencyKeys).where(keyIs(key));
+
+function replayRecord(key: StoredKey, stored: typeof idempotencyKeys.$inferSelect | undefined): IdempotentOutcome {
   if (!stored || stored.status === null || stored.sealedBody === null) throw inFlight();
   if (stored.fingerprint !== key.fingerprint) {
     throw new LockstepError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request', {
@@ -200,12 +207,16 @@ async function replay(db: Db, key: StoredKey): Promise<IdempotentOutcome> {
  * the key is stored afresh; if another request with the key committed in between, its response wins.
  */
 async function storeRefusal(db: Db, key: StoredKey, response: StoredResponse): Promise<IdempotentOutcome> {
-  const [stored] = await db
-    .insert(idempotencyKeys)
-    .values({ scope: key.scope, keyHash: key.keyHash, fingerprint: key.fingerprint, ...responseColumns(key, response) })
-    .onConflictDoNothing()
-    .returning({ scope: idempotencyKeys.scope });
-  return stored ? { ...response, replayed: false } : replay(db, key);
+  const got = await insertOrReread(
+    () =>
+      db
+        .insert(idempotencyKeys)
+        .values({ scope: key.scope, keyHash: key.keyHash, fingerprint: key.fingerprint, ...responseColumns(key, response) })
+        .onConflictDoNothing()
+        .returning({ scope: idempotencyKeys.scope }),
+    () => readRecord(db, key),
+  );
+  return got?.from === 'insert' ? { ...response, replayed: false } : replayRecord(key, got?.row);
 }
 
 const inFlight = (cause?: unknown) =>

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { importCheckpoints } from './schema';
 
 /** Saves are throttled: a kill costs the next run at most this many rows, or a second's worth, to process again. */

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import '../contract/zod-locale';
+import { findInputProblem } from '../contract/input';
 import { ExternalEventFields, withEndsNotBeforeStart } from '../events/contract';
-import { findInputProblem } from '../http/input';
 import { CreateRegistration } from '../registrations/contract';
 
 

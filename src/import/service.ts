@@ -1,18 +1,19 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { Transform, type Readable } from 'node:stream';
-import type { Db } from '../db/client';
-import { LockstepError } from '../errors';
+import { describeError, summarizeError } from '../db/describe-error';
+import { toLockstepError } from '../db/errors';
+import type { ImportConfig } from '../config';
+import type { Db } from '../db/handle';
+import { isRefusal, LockstepError } from '../errors';
 import { findImportedEventId, importEvent } from '../events/service';
-import { describeError, summarizeError } from '../http/describe-error';
-import { statusOf, toLockstepError } from '../http/problem';
 import { logger } from '../logger';
 import { importRegistration } from '../registrations/service';
 import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
 import { parseImportRow, type ImportedEvent, type ImportedRegistration, type ImportRow } from './contract';
 import { Checkpoint } from './checkpoint';
-import { parseImportLocation } from './location';
+import { isImportLocation, parseImportLocation } from './location';
 import { readRows, type RawRow } from './rows';
 import { importObjects, importRejections, importRuns } from './schema';
 import { Semaphore } from './semaphore';
@@ -35,6 +36,22 @@ export interface ImportSettings {
    */
   stopAt?: number;
   onProgress?: (progress: ImportProgress) => void;
+}
+
+/**
+ * The scheduled run's settings from its configuration section, refused at once (the cold start, the CLI's start)
+ * when IMPORT_SOURCE names no place an import can read.
+ */
+export function importSettings(cfg: ImportConfig): ImportSettings {
+  if (!isImportLocation(cfg.IMPORT_SOURCE)) {
+    throw new Error('Invalid configuration: IMPORT_SOURCE: use s3://bucket/prefix/ or a local path');
+  }
+  return {
+    location: cfg.IMPORT_SOURCE,
+    ownerSub: cfg.IMPORT_OWNER_SUB,
+    concurrency: cfg.IMPORT_CONCURRENCY,
+    s3Endpoint: cfg.IMPORT_S3_ENDPOINT,
+  };
 }
 
 /** Every row read ends as exactly one of the other four. */
@@ -249,7 +266,7 @@ class ImportRun {
     } catch (err) {
       const error = toLockstepError(err);
       // A refusal is the row's fault; anything else (the database went away) must not cost the row.
-      if (statusOf(error.code) >= 500) throw err;
+      if (!isRefusal(error)) throw err;
       return this.reject(object, line, row.row.externalId, rejectionReason(error));
     }
     this.counts[outcome]++;

@@ -1,4 +1,4 @@
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { purgeExpiredIdempotencyKeys } from '../idempotency/store';
 import { logger } from '../logger';
 import { checkEventCounters, type CounterDrift } from '../registrations/counters';

@@ -1,9 +1,10 @@
-import { eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import { eq, ne, or, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/handle';
 import { isConstraintViolation } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { events } from '../events/schema';
 import { logger } from '../logger';
+import { registrations } from './schema';
 import { promoteWaitlist } from './waitlist';
 
 export interface CounterDrift {
@@ -15,11 +16,17 @@ export interface CounterDrift {
   repaired: boolean;
 }
 
-const rowSums = sql`
-  select e.id as "eventId", e.spots_reserved as "spotsReserved", e.waitlist_count as "waitlistCount",
-    coalesce(sum(r.spots) filter (where r.status = 'CONFIRMED'), 0)::int as "confirmedSpots",
-    (count(r.id) filter (where r.status = 'WAITLIST'))::int as "waitingRows"
-  from events e left join registrations r on r.event_id = e.id`;
+const confirmedSpots = sql<number>`coalesce(sum(${registrations.spots}) filter (where ${registrations.status} = 'CONFIRMED'), 0)::int`;
+const waitingRows = sql<number>`(count(${registrations.id}) filter (where ${registrations.status} = 'WAITLIST'))::int`;
+
+/** Each event's counters beside the sums of its rows: of every event, or of the one `where` picks. */
+const rowSums = (db: Db, where?: SQL) =>
+  db
+    .select({ eventId: events.id, spotsReserved: events.spotsReserved, waitlistCount: events.waitlistCount, confirmedSpots, waitingRows })
+    .from(events)
+    .leftJoin(registrations, eq(registrations.eventId, events.id))
+    .where(where)
+    .groupBy(events.id);
 
 /**
  * Compare every event's counters with its registration rows and report drift, logged with the event id. With
@@ -27,12 +34,9 @@ const rowSums = sql`
  * takes), recounted inside that lock, and its waitlist promoted if the corrected counter frees spots.
  */
 export async function checkEventCounters(db: Db, options: { repair: boolean }): Promise<CounterDrift[]> {
-  const suspects = await db.execute<Omit<CounterDrift, 'repaired'>>(sql`
-    ${rowSums} group by e.id
-    having e.spots_reserved <> coalesce(sum(r.spots) filter (where r.status = 'CONFIRMED'), 0)
-        or e.waitlist_count <> count(r.id) filter (where r.status = 'WAITLIST')`);
+  const suspects = await rowSums(db).having(or(ne(events.spotsReserved, confirmedSpots), ne(events.waitlistCount, waitingRows)));
   const drifts: CounterDrift[] = [];
-  for (const suspect of suspects.rows) {
+  for (const suspect of suspects) {
     const drift = options.repair
       ? await repairEvent(db, suspect.eventId).catch((err: unknown) => {
           // More confirmed spots than capacity cannot be written back: the CHECK refuses it. Leave it to a human.
@@ -51,7 +55,7 @@ export async function checkEventCounters(db: Db, options: { repair: boolean }): 
 async function repairEvent(db: Db, eventId: string): Promise<CounterDrift | undefined> {
   return transaction(db, async (tx) => {
     await tx.select({ id: events.id }).from(events).where(eq(events.id, eventId)).for('update');
-    const [actual] = (await tx.execute<Omit<CounterDrift, 'repaired'>>(sql`${rowSums} where e.id = ${eventId} group by e.id`)).rows;
+    const [actual] = await rowSums(tx, eq(events.id, eventId));
     if (!actual) return undefined; // deleted meanwhile
     if (actual.spotsReserved === actual.confirmedSpots && actual.waitlistCount === actual.waitingRows) return undefined;
     await tx

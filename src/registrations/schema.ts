@@ -7,6 +7,9 @@ export const registrationStatusEnum = pgEnum('registration_status', ['CONFIRMED'
 /** Queue order for the waitlist: drawn when a registration enters the WAITLIST, always under the event's row lock. */
 export const waitlistSequence = pgSequence('registration_queue_seq');
 
+/** The next place in the queue: a new registration's default, and drawn again by each move into the WAITLIST. */
+export const nextQueueSeq = sql.raw(`nextval('${waitlistSequence.seqName}')`);
+
 export const registrations = pgTable(
   'registrations',
   {
@@ -21,7 +24,7 @@ export const registrations = pgTable(
     /** Position key in the event's waitlist (strict FIFO); meaningful while status = WAITLIST. */
     queueSeq: bigint('queue_seq', { mode: 'number' })
       .notNull()
-      .default(sql`nextval('registration_queue_seq')`),
+      .default(nextQueueSeq),
     /** SHA-256 of the cancel token; the token itself is returned once and never stored. */
     cancelTokenHash: text('cancel_token_hash').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),

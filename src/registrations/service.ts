@@ -1,10 +1,11 @@
 import { and, eq, getTableColumns, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '../db/client';
-import { columnNames } from '../db/columns';
+import { insertOrReread } from '../db/get-or-create';
+import type { Db } from '../db/handle';
+import { columnNames, qualifiedColumn } from '../db/columns';
 import { lockWaitLimit } from '../db/deadline';
-import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
+import { postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events, type EventRow } from '../events/schema';
@@ -14,35 +15,20 @@ import type { StatementKey } from '../idempotency/store';
 import type { ExternalKey } from '../contract/external-key';
 import type { UserRow } from '../users/schema';
 import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';
-import { registrations, type RegistrationRow, type RegistrationStatus } from './schema';
+import { nextQueueSeq, registrations, registrationStatusEnum, type RegistrationRow, type RegistrationStatus } from './schema';
+import { registrationJson, registrationView } from './view';
 import { promoteWaitlist } from './waitlist';
-
-type RowWithPosition = RegistrationRow & { waitlistPosition: number | null };
-
-export function registrationView(row: RowWithPosition): RegistrationView {
-  return {
-    id: row.id,
-    eventId: row.eventId,
-    name: row.name,
-    email: row.email,
-    spots: row.spots,
-    status: row.status,
-    waitlistPosition: row.status === 'WAITLIST' ? row.waitlistPosition : null,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
-/**
- * 1-based place in the event's queue, counted in the statement that reads the row. Written out because Drizzle
- * renders columns unqualified in single-table selects, which a correlated subquery cannot use.
- */
-const waitlistPosition = sql<number | null>`case when "registrations"."status" = 'WAITLIST' then (
-    select count(*)::int from "registrations" as "ahead"
-    where "ahead"."event_id" = "registrations"."event_id" and "ahead"."status" = 'WAITLIST'
-      and "ahead"."queue_seq" <= "registrations"."queue_seq") end`.as('waitlist_position');
+const outer = (c: AnyPgColumn) => qualifiedColumn(c);
+const ahead = (c: AnyPgColumn) => qualifiedColumn(c, 'ahead');
+
+/** 1-based place in the event's queue, counted in the statement that reads the row. */
+const waitlistPosition = sql<number | null>`case when ${outer(registrations.status)} = 'WAITLIST' then (
+    select count(*)::int from ${registrations} as "ahead"
+    where ${ahead(registrations.eventId)} = ${outer(registrations.eventId)} and ${ahead(registrations.status)} = 'WAITLIST'
+      and ${ahead(registrations.queueSeq)} <= ${outer(registrations.queueSeq)}) end`.as('waitlist_position');
 
 const withPosition = { ...getTableColumns(registrations), waitlistPosition };
 
@@ -73,7 +59,7 @@ export async function register(
  * already fails that statement on `registrations_external_key`, so the counter update is undone with the insert
  * (ON CONFLICT DO NOTHING would keep it). Postgres may report the active-email index first for the same row, and
  * a refusal (closed event, ...) says nothing about the key: any such failure is therefore followed by a read of the
- * key in a new statement, and an existing key means unchanged.
+ * key in a new statement (insertOrReread), and an existing key means unchanged.
  */
 export async function importRegistration(
   db: Db,
@@ -81,18 +67,17 @@ export async function importRegistration(
   external: ExternalKey,
   input: CreateRegistration,
 ): Promise<RegistrationStatus | 'unchanged'> {
-  try {
-    return (await registerFor(db, { id: eventId }, input, { external })).status;
-  } catch (err) {
-    if (isConstraintViolation(err, 'registrations_external_key')) return 'unchanged';
-    if (!(err instanceof LockstepError) && postgresError(err)?.code !== SqlState.uniqueViolation) throw err;
-    const [existing] = await db
-      .select({ id: registrations.id })
-      .from(registrations)
-      .where(and(eq(registrations.importSource, external.source), eq(registrations.externalId, external.externalId)));
-    if (existing) return 'unchanged';
-    throw err;
-  }
+  const got = await insertOrReread(
+    async () => [(await registerFor(db, { id: eventId }, input, { external })).status],
+    () =>
+      db
+        .select({ id: registrations.id })
+        .from(registrations)
+        .where(and(eq(registrations.importSource, external.source), eq(registrations.externalId, external.externalId))),
+    (err) => err instanceof LockstepError || postgresError(err)?.code === SqlState.uniqueViolation,
+  );
+  // registerFor returns its row or throws: whatever did not come from the insert is the stored key.
+  return got?.from === 'insert' ? got.row : 'unchanged';
 }
 
 interface RegistrationKeys {
@@ -118,9 +103,6 @@ async function registerFor(db: Db, ref: EventRef, input: CreateRegistration, key
 
 const column = (c: AnyPgColumn) => columnNames(c);
 
-/** A timestamp as `Date#toISOString` renders it (UTC, milliseconds), so every view of a row formats it alike. */
-const isoTime = (c: AnyPgColumn) => sql`to_char(${column(c)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
 function insertRegistration(
   db: Db,
   ref: EventRef,
@@ -131,14 +113,6 @@ function insertRegistration(
   const r = registrations;
   const spots = sql`${input.spots}::int`;
   const fits = sql`(${events.waitlistCount} = 0 and (${events.capacity} is null or ${events.spotsReserved} + ${spots} <= ${events.capacity}))`;
-  // The response body, built by the statement that knows the outcome: registrationView's fields, in its order. The
-  // personal fields stay null here, so a key's record holds them only sealed; the caller fills them in.
-  const publicBody = sql`json_build_object(
-      'id', ${column(r.id)}, 'eventId', ${column(r.eventId)}, 'name', null, 'email', null,
-      'spots', ${column(r.spots)}, 'status', ${column(r.status)},
-      -- A new waiter is last in the queue, so its place is the new waitlist length.
-      'waitlistPosition', case when ${column(r.status)} = 'WAITLIST' then (select waitlist_count from event) end,
-      'createdAt', ${isoTime(r.createdAt)}, 'updatedAt', ${isoTime(r.updatedAt)})::text`;
   const record = keys.idempotency?.record(sql`inserted`, sql`public_body`, secrets);
   return db.execute<{ status: RegistrationStatus; public_body: string }>(sql`
     with event as (
@@ -160,10 +134,10 @@ function insertRegistration(
       insert into ${registrations} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.cancelTokenHash, r.importSource, r.externalId)})
       select event.id, ${input.name}, ${input.email}, ${spots},
         -- Confirmed exactly when the update left the waitlist empty.
-        (case when event.waitlist_count = 0 then 'CONFIRMED' else 'WAITLIST' end)::registration_status,
+        (case when event.waitlist_count = 0 then 'CONFIRMED' else 'WAITLIST' end)::${sql.identifier(registrationStatusEnum.enumName)},
         ${hashToken(secrets.cancelToken)}, ${keys.external?.source ?? null}::text, ${keys.external?.externalId ?? null}::text
       from event
-      returning ${column(r.status)} as status, ${publicBody} as public_body
+      returning ${column(r.status)} as status, ${registrationJson} as public_body
     )${record ? sql`, recorded as (${record})` : sql``}
     select status, public_body from inserted`);
 }
@@ -263,7 +237,7 @@ export async function changeStatus(
           status: target,
           updatedAt: sql`now()`,
           // Joining the waitlist means joining its end.
-          ...(target === 'WAITLIST' && { queueSeq: sql`nextval('registration_queue_seq')` }),
+          ...(target === 'WAITLIST' && { queueSeq: nextQueueSeq }),
         })
         .where(eq(registrations.id, registration.id));
       await promoteWaitlist(tx, event.id);

@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import { columnNames } from '../db/columns';
+import type { Db } from '../db/handle';
 import { events, type EventRow } from '../events/schema';
 import { registrations } from './schema';
 
@@ -12,29 +13,31 @@ import { registrations } from './schema';
  * can join the queue or take spots while this runs. Returns the updated event when anything was promoted.
  */
 export async function promoteWaitlist(tx: Db, eventId: string): Promise<EventRow | undefined> {
+  const r = registrations;
   const result = await tx.execute<{ id: string }>(sql`
     with ev as (
-      select id, capacity, spots_reserved from ${events} where id = ${eventId} and waitlist_count > 0
+      select ${events.id} as id, ${events.capacity} as capacity, ${events.spotsReserved} as spots_reserved
+      from ${events} where ${events.id} = ${eventId} and ${events.waitlistCount} > 0
     ),
     queue as (
-      select r.id, sum(r.spots) over (order by r.queue_seq) as running
-      from ${registrations} r join ev on r.event_id = ev.id
-      where r.status = 'WAITLIST'
-      order by r.queue_seq
+      select ${r.id} as id, sum(${r.spots}) over (order by ${r.queueSeq}) as running
+      from ${r} join ev on ${r.eventId} = ev.id
+      where ${r.status} = 'WAITLIST'
+      order by ${r.queueSeq}
       -- Each registration takes at least one spot: no more than the free spots can be promoted.
       limit (select case when capacity is null then null else greatest(capacity - spots_reserved, 0) end from ev)
     ),
     promoted as (
-      update ${registrations} r set status = 'CONFIRMED', updated_at = now()
+      update ${r} set ${columnNames(r.status)} = 'CONFIRMED', ${columnNames(r.updatedAt)} = now()
       from queue, ev
-      where r.id = queue.id and (ev.capacity is null or ev.spots_reserved + queue.running <= ev.capacity)
-      returning r.id, r.spots
+      where ${r.id} = queue.id and (ev.capacity is null or ev.spots_reserved + queue.running <= ev.capacity)
+      returning ${r.id} as id, ${r.spots} as spots
     )
     update ${events} set
-      spots_reserved = spots_reserved + (select sum(spots) from promoted),
-      waitlist_count = waitlist_count - (select count(*) from promoted)
-    where id = ${eventId} and exists (select 1 from promoted)
-    returning id`);
+      ${columnNames(events.spotsReserved)} = ${events.spotsReserved} + (select sum(spots) from promoted),
+      ${columnNames(events.waitlistCount)} = ${events.waitlistCount} - (select count(*) from promoted)
+    where ${events.id} = ${eventId} and exists (select 1 from promoted)
+    returning ${events.id} as id`);
   if (result.rows.length === 0) return undefined;
   const [event] = await tx.select().from(events).where(eq(events.id, eventId));
   return event;

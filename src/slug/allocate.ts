@@ -1,7 +1,8 @@
-import { sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { LockstepError } from '../errors';
+import { slugCounters } from './schema';
 import { isReservedSlug, MAX_NUMBER_DIGITS, numberedSlug, numberStem, randomSlug, slugify } from './slug';
 
 export interface SlugTarget {
@@ -99,26 +100,32 @@ function highestStoredNumber(target: SlugTarget, stem: string) {
     where ${target.slugColumn} like ${`${stem}-%`} and ${suffix} ~ ${`^[0-9]{1,${MAX_NUMBER_DIGITS}}$`})`;
 }
 
+const counterIs = (target: SlugTarget, stem: string) => and(eq(slugCounters.namespace, target.namespace), eq(slugCounters.base, stem));
+
 /** Counter values as text: beyond 2^53 a JS number would repeat one. */
+const counterValue = { n: sql<string>`${slugCounters.lastNumber}::text` };
+
 async function nextNumber(db: Db, target: SlugTarget, stem: string): Promise<bigint> {
-  const bumped = await db.execute<{ n: string }>(sql`
-    update slug_counters set last_number = last_number + 1
-    where namespace = ${target.namespace} and base = ${stem}
-    returning last_number::text as n`);
-  if (bumped.rows[0]) return BigInt(bumped.rows[0].n);
+  const [bumped] = await db
+    .update(slugCounters)
+    .set({ lastNumber: sql`${slugCounters.lastNumber} + 1` })
+    .where(counterIs(target, stem))
+    .returning(counterValue);
+  if (bumped) return BigInt(bumped.n);
   // First collision on this base: seed the counter. Concurrent seeders serialize on the primary key.
-  const seeded = await db.execute<{ n: string }>(sql`
-    insert into slug_counters (namespace, base, last_number)
-    values (${target.namespace}, ${stem}, ${highestStoredNumber(target, stem)} + 1)
-    on conflict (namespace, base) do update set last_number = slug_counters.last_number + 1
-    returning last_number::text as n`);
-  return BigInt(seeded.rows[0]!.n);
+  const [seeded] = await db
+    .insert(slugCounters)
+    .values({ namespace: target.namespace, base: stem, lastNumber: sql`${highestStoredNumber(target, stem)} + 1` })
+    .onConflictDoUpdate({ target: [slugCounters.namespace, slugCounters.base], set: { lastNumber: sql`${slugCounters.lastNumber} + 1` } })
+    .returning(counterValue);
+  return BigInt(seeded!.n);
 }
 
 async function skipPastStoredNumbers(db: Db, target: SlugTarget, stem: string): Promise<bigint> {
-  const lifted = await db.execute<{ n: string }>(sql`
-    update slug_counters set last_number = greatest(last_number, ${highestStoredNumber(target, stem)}) + 1
-    where namespace = ${target.namespace} and base = ${stem}
-    returning last_number::text as n`);
-  return BigInt(lifted.rows[0]!.n);
+  const [lifted] = await db
+    .update(slugCounters)
+    .set({ lastNumber: sql`greatest(${slugCounters.lastNumber}, ${highestStoredNumber(target, stem)}) + 1` })
+    .where(counterIs(target, stem))
+    .returning(counterValue);
+  return BigInt(lifted!.n);
 }

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, inArray, ne, sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import type { Db } from '../db/handle';
 import { transaction } from '../db/transaction';
 import { forbidden, LockstepError, notFound } from '../errors';
 import { insertWithSlug, type SlugTarget } from '../slug/allocate';

@@ -1,21 +1,19 @@
 import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import { QueryBuilder } from 'drizzle-orm/pg-core';
 import { cards } from '../cards/schema';
-import type { Db } from '../db/client';
+import { insertOrReread } from '../db/get-or-create';
+import type { Db } from '../db/handle';
 import type { Identity, SettingsView, UpdateMe, UpdateSettings, UserView } from './contract';
 import { users, userSettings, type UserRow, type UserSettingsRow } from './schema';
 
 /**
- * Get-or-create, insert first, in one statement for the usual cases: `attempt` inserts with ON CONFLICT DO NOTHING
- * and, in the same statement, selects the existing row. When a concurrent first request inserted the row, the
- * insert waited for its commit but the statement's snapshot predates it, so `reread` looks again in a new one.
+ * Get-or-create in one statement for the usual cases: the insert (ON CONFLICT DO NOTHING) and, in the same
+ * statement, a select of the stored row; the re-read covers a concurrent first insert.
  */
-async function insertOrSelect<Row>(attempt: Promise<Row[]>, reread: () => Promise<Row[]>): Promise<Row> {
-  const [row] = await attempt;
-  if (row) return row;
-  const [committed] = await reread();
-  if (!committed) throw new Error('a row vanished between its insert and the re-read');
-  return committed;
+async function insertOrSelect<Row>(attempt: () => PromiseLike<Row[]>, reread: () => PromiseLike<Row[]>): Promise<Row> {
+  const got = await insertOrReread(attempt, reread);
+  if (!got) throw new Error('a row vanished between its insert and the re-read');
+  return got.row;
 }
 
 /** The user row for a token's subject, created on first sight; the unique index on `sub` decides races. */
@@ -29,7 +27,7 @@ export async function ensureUser(db: Db, identity: Identity): Promise<UserRow> {
       .returning(),
   );
   const either = db.$with('either').as(db.select().from(created).unionAll(existing()));
-  return insertOrSelect(db.with(created, either).select().from(either).limit(1), existing);
+  return insertOrSelect(() => db.with(created, either).select().from(either).limit(1), existing);
 }
 
 export function userView(user: UserRow, defaultCardId: string | null = null): UserView {
@@ -78,7 +76,7 @@ export async function getSettings(db: Db, user: UserRow): Promise<SettingsView> 
     db.insert(userSettings).values({ userId: user.id }).onConflictDoNothing({ target: userSettings.userId }).returning(),
   );
   const either = db.$with('either').as(db.select().from(created).unionAll(existing()));
-  return settingsView(await insertOrSelect(db.with(created, either).select().from(either).limit(1), existing));
+  return settingsView(await insertOrSelect(() => db.with(created, either).select().from(either).limit(1), existing));
 }
 
 /** One upsert: creates the row with defaults for absent fields, or changes only the given fields. */

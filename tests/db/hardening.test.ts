@@ -6,7 +6,7 @@ import { handler as register } from '../../functions/registrations-create';
 import { handler as listRegistrations } from '../../functions/registrations-list';
 import { handler as updateRegistration } from '../../functions/registrations-update';
 import { handler as createTeam } from '../../functions/teams-create';
-import { MAX_BODY_BYTES } from '../../src/http/route';
+import { MAX_BODY_BYTES } from '../../src/contract/input';
 import { SLUG_MAX_LENGTH, SLUG_PATTERN } from '../../src/slug/slug';
 import { call } from '../helpers/api';
 import { sqlClient } from '../helpers/sql';

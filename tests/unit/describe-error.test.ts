@@ -1,6 +1,6 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { describe, expect, it } from 'vitest';
-import { describeError, summarizeError } from '../../src/http/describe-error';
+import { describeError, summarizeError } from '../../src/db/describe-error';
 
 describe('describeError', () => {
   it('keeps SQLSTATE, constraint and frames but drops SQL, parameters and connection strings', () => {

@@ -1,9 +1,11 @@
 import { Readable } from 'node:stream';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ImportConfig } from '../../src/config';
 import { parseImportRow } from '../../src/import/contract';
 import { isImportLocation, parseImportLocation } from '../../src/import/location';
 import { readRows, type RawRow } from '../../src/import/rows';
+import { importSettings } from '../../src/import/service';
 
 /** The text arrives in small chunks, as from a socket, so records straddle chunk boundaries. */
 async function rowsOf(text: string, format: 'csv' | 'jsonl'): Promise<RawRow[]> {
@@ -130,5 +132,14 @@ describe('import locations', () => {
     expect(isImportLocation('s3://Not_A_Bucket/')).toBe(false);
     expect(isImportLocation('')).toBe(false);
     expect(() => parseImportLocation('s3://x/')).toThrow();
+  });
+
+  it('the scheduled settings take IMPORT_SOURCE as a location, or refuse it at once, naming the variable', () => {
+    const cfg: ImportConfig = {
+      DATABASE_URL: 'postgres://localhost/lockstep', DATABASE_DRIVER: 'auto', DATABASE_POOL_MAX: 5, DATABASE_MAX_IDLE_SECONDS: 60,
+      IMPORT_SOURCE: 's3://lockstep-imports/incoming/', IMPORT_OWNER_SUB: 'importer', IMPORT_CONCURRENCY: 8,
+    };
+    expect(importSettings(cfg)).toEqual({ location: 's3://lockstep-imports/incoming/', ownerSub: 'importer', concurrency: 8, s3Endpoint: undefined });
+    expect(() => importSettings({ ...cfg, IMPORT_SOURCE: 's3://Not_A_Bucket/' })).toThrow(/^Invalid configuration: IMPORT_SOURCE: /);
   });
 });

@@ -1,7 +1,6 @@
 import { Pool, neonConfig } from '@neondatabase/serverless';
 import { drizzle } from 'drizzle-orm/neon-serverless';
-import type { Db } from '../client';
-import * as schema from '../schema';
+import type { Db } from '../handle';
 import type { OpenPool } from './types';
 
 /**
@@ -22,7 +21,7 @@ export const openNeon: OpenPool = (poolConfig, cfg) => {
   return {
     // The Neon driver embeds node-postgres: its pool and clients have pg's shape.
     pool: pool as unknown as import('pg').Pool,
-    db: drizzle({ client: pool, schema }) as unknown as Db,
-    onClient: (client) => drizzle({ client: client as never, schema }) as unknown as Db,
+    db: drizzle({ client: pool }) as unknown as Db,
+    onClient: (client) => drizzle({ client: client as never }) as unknown as Db,
   };
 };

@@ -1,6 +1,6 @@
 import type { PoolConfig } from 'pg';
 import type { DatabaseConfig } from '../../config';
-import type { Db } from '../client';
+import type { Db } from '../handle';
 
 export type DriverName = 'pg' | 'neon';
 

@@ -1,5 +1,5 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors';
-import { postgresError } from '../db/errors';
+import { postgresError } from './errors';
 
 interface ErrorSummary {
   name: string;

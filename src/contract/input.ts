@@ -1,3 +1,6 @@
+/** The largest request body the HTTP adapter reads (413 beyond). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
 /** Deeper JSON than any contract needs; refused before a schema (or anything recursive) walks it. */
 export const MAX_INPUT_DEPTH = 32;
 

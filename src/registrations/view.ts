@@ -1,0 +1,61 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { columnNames } from '../db/columns';
+import type { RegistrationView } from './contract';
+import { registrations, type RegistrationRow } from './schema';
+
+export type RowWithPosition = RegistrationRow & { waitlistPosition: number | null };
+
+/**
+ * One field of a registration's public view, both ways it is made: read from a row in TS, or written in SQL by the
+ * registration statement, whose own row it knows only inside the statement (its `inserted` CTE, after the `event`
+ * CTE took the spots or a place in the queue).
+ */
+interface ViewField<T> {
+  read: (row: RowWithPosition) => T;
+  write: SQL;
+}
+
+const column = (key: keyof typeof registrations.$inferSelect) => columnNames(registrations[key]);
+
+const shown = <K extends 'id' | 'eventId' | 'spots' | 'status'>(key: K): ViewField<RegistrationRow[K]> => ({
+  read: (row) => row[key],
+  write: column(key),
+});
+
+/** Null in the statement's body, so a key's record holds them only sealed; the registration fills them in. */
+const personal = (key: 'name' | 'email'): ViewField<string> => ({ read: (row) => row[key], write: sql`null` });
+
+/** A timestamp as `Date#toISOString` writes it (UTC, milliseconds), in TS and in SQL alike. */
+const time = (key: 'createdAt' | 'updatedAt'): ViewField<string> => ({
+  read: (row) => row[key].toISOString(),
+  write: sql`to_char(${column(key)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+});
+
+/** The public view's fields, in its order: the one list both the TS mapper and the statement's JSON are built from. */
+const viewFields: { [K in keyof RegistrationView]: ViewField<RegistrationView[K]> } = {
+  id: shown('id'),
+  eventId: shown('eventId'),
+  name: personal('name'),
+  email: personal('email'),
+  spots: shown('spots'),
+  status: shown('status'),
+  waitlistPosition: {
+    read: (row) => (row.status === 'WAITLIST' ? row.waitlistPosition : null),
+    // A new waiter is last in the queue, so its place is the new waitlist length.
+    write: sql`case when ${column('status')} = 'WAITLIST' then (select waitlist_count from event) end`,
+  },
+  createdAt: time('createdAt'),
+  updatedAt: time('updatedAt'),
+};
+
+const fields = Object.entries(viewFields) as Array<[keyof RegistrationView, ViewField<unknown>]>;
+
+export function registrationView(row: RowWithPosition): RegistrationView {
+  return Object.fromEntries(fields.map(([name, field]) => [name, field.read(row)])) as RegistrationView;
+}
+
+/** The view as JSON text, built by the registration statement that knows the outcome (see ViewField). */
+export const registrationJson = sql`json_build_object(${sql.join(
+  fields.map(([name, field]) => sql`${sql.raw(`'${name}'`)}, ${field.write}`),
+  sql`, `,
+)})::text`;
