@@ -59,6 +59,8 @@ async function startDatabase(): Promise<SharedDatabase> {
       // The Neon driver runs SCRAM's 4,096 HMAC rounds in plain JavaScript (it is written for edge runtimes), and
       // the suites open thousands of connections; Neon itself takes the password in the clear, over TLS.
       authMethod: 'password',
+      // A throwaway cluster of short-lived databases: no replicas to feed, and no vacuum worth its CPU.
+      flags: ['-c', 'wal_level=minimal', '-c', 'max_wal_senders=0', '-c', 'autovacuum=off'],
     });
     adminUrl = local.url();
     stopPostgres = local.stop;
