@@ -11,7 +11,7 @@ import { handler as updateCard } from '../../functions/cards-update';
 import { handler as getMe } from '../../functions/me-get';
 import { handler as updateMe } from '../../functions/me-update';
 import { call, type Result } from '../helpers/api';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
 const count = async (table: string) => Number((await sql(`select count(*) from ${table}`))[0]!.count);
@@ -46,7 +46,7 @@ const links = (prefix: string, n: number) =>
 const warmUp = (sub: string) => Promise.all(Array.from({ length: 20 }, () => call(getMe, { as: sub })));
 
 beforeEach(async () => {
-  await sql('truncate users, slug_counters cascade');
+  await emptyTables(sql, 'users', 'slug_counters');
 });
 
 describe('POST /cards', () => {
@@ -99,7 +99,7 @@ describe('races between create, delete and set-default', () => {
     const subs = ['u1', 'u2', 'u3', 'u4', 'u5'];
     const allowed = { create: [201], setDefault: [200, 404], delete: [204, 404, 409] };
     for (let round = 0; round < 3; round++) {
-      await sql('truncate users, slug_counters cascade');
+      await emptyTables(sql, 'users', 'slug_counters');
       const initial = new Map<string, string[]>();
       for (const sub of subs) initial.set(sub, [await cardOf(sub), await cardOf(sub), await cardOf(sub)]);
       await warmUp('u1');

@@ -6,7 +6,7 @@ import { handler as cancelRegistration } from '../../functions/registrations-can
 import { handler as register } from '../../functions/registrations-create';
 import { connection } from '../../src/db/client';
 import { call, type Call, type Result } from '../helpers/api';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 /**
  * Every request answers before its function's deadline. The event row is held by another connection for longer
@@ -21,7 +21,7 @@ const REMAINING_MS = 1_200;
 let blocker: pg.Client | undefined;
 
 beforeEach(async () => {
-  await sql('truncate events, slug_counters, users, idempotency_keys, teams cascade');
+  await emptyTables(sql, 'events', 'slug_counters', 'users', 'idempotency_keys', 'teams');
 });
 
 afterEach(async () => {

@@ -6,7 +6,7 @@ import { handler as listEvents } from '../../functions/events-list';
 import { handler as updateEvent } from '../../functions/events-update';
 import { slugAllocationStats } from '../../src/slug/allocate';
 import { call } from '../helpers/api';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
 const startsAt = '2027-03-01T18:00:00Z';
@@ -14,7 +14,7 @@ const newEvent = (name: string, extra: Record<string, unknown> = {}) => ({ name,
 const count = async (table: string) => Number((await sql(`select count(*) from ${table}`))[0]!.count);
 
 beforeEach(async () => {
-  await sql('truncate events, slug_counters, users cascade');
+  await emptyTables(sql, 'events', 'slug_counters', 'users');
 });
 
 describe('POST /events', () => {

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LambdaHandler } from '../../src/http/route';
 import { call, type Result } from '../helpers/api';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 /**
  * Issue 11, part 4: a storm of keyed registrations and card creates while the app's backends are terminated again
@@ -88,7 +88,7 @@ async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promi
 
 describe('faults under load', () => {
   it('keyed registrations and cards through terminated backends and a restart: exactly once, counters exact', { timeout: 120_000 }, async () => {
-    await sql('truncate events, users, slug_counters, idempotency_keys cascade');
+    await emptyTables(sql, 'events', 'users', 'slug_counters', 'idempotency_keys');
     const event = await call(createEvent, { as: 'storm-organizer', body: { name: 'Storm', slug: 'storm', startsAt: '2027-09-01T10:00:00Z', capacity: CAPACITY } });
     expect(event.status).toBe(201);
 

@@ -21,7 +21,7 @@ import {
   oddIdempotencyKeys,
   rawBodies,
 } from '../helpers/fuzz';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 /**
  * Every route of the registry, through its real handler on the real database: requests generated from the route's
@@ -58,7 +58,7 @@ let countQuery: string;
 const rowCounts = async () => (await sql(countQuery))[0] as Record<string, string>;
 
 async function seed(handlers: Map<string, LambdaHandler>): Promise<Fixture> {
-  await sql('truncate users, events, teams, slug_counters, idempotency_keys cascade');
+  await emptyTables(sql, 'users', 'events', 'teams', 'slug_counters', 'idempotency_keys');
   const run = (route: string, request: Parameters<typeof call>[1]) => call(handlers.get(route)!, request);
   const users = [];
   for (const sub of SUBS) users.push((await run('GET /me', { as: sub })).body.id as string);

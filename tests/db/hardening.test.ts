@@ -9,7 +9,7 @@ import { handler as createTeam } from '../../functions/teams-create';
 import { MAX_BODY_BYTES } from '../../src/contract/input';
 import { SLUG_MAX_LENGTH, SLUG_PATTERN } from '../../src/slug/slug';
 import { call } from '../helpers/api';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 /** Regressions for the classes of input issue 11 found; each ran into a 500 or a stuck queue before its fix. */
 const sql = sqlClient();
@@ -26,7 +26,7 @@ const registerFor = (slug: string, email: string, spots = 1) =>
   call(register, { params: { slug }, body: { name: `Person ${email}`, email, spots } });
 
 beforeEach(async () => {
-  await sql('truncate events, slug_counters, users cascade');
+  await emptyTables(sql, 'events', 'slug_counters', 'users');
 });
 
 describe('deeply nested bodies', () => {

@@ -21,11 +21,11 @@ import { handler as createTeam } from '../../functions/teams-create';
 import { handler as deleteTeam } from '../../functions/teams-delete';
 import { handler as transferTeam } from '../../functions/teams-transfer';
 import { handler as updateTeam } from '../../functions/teams-update';
-import { database } from '../../src/db/client';
+import { connection, database } from '../../src/db/client';
 import { purgeExpiredIdempotencyKeys } from '../../src/idempotency/store';
 import type { LambdaHandler } from '../../src/http/route';
 import { call, type Call, type Result } from '../helpers/api';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
 const ORGANIZER = 'organizer';
@@ -45,7 +45,7 @@ const snapshot = () =>
     (select json_agg(l order by l.id) from card_links l) as links`);
 
 beforeEach(async () => {
-  await sql('truncate events, slug_counters, users, idempotency_keys, teams cascade');
+  await emptyTables(sql, 'events', 'slug_counters', 'users', 'idempotency_keys', 'teams');
 });
 
 const userId = async (sub: string) => (await call(getMe, { as: sub })).body.id as string;
@@ -281,6 +281,8 @@ describe('concurrency and failures', () => {
     const lost = await call(register, request); // committed; pretend the response never reached the client
     await sql(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'lockstep'`);
     await vi.waitFor(async () => expect(await count(`select count(*) as n from pg_stat_activity where datname = current_database() and application_name = 'lockstep'`)).toBe(0));
+    // And the app has heard of it: a pool still holding a dozen dead idle clients would spend the retry's resends.
+    await vi.waitFor(() => expect(connection().pool.totalCount).toBe(0));
     const retry = await call(register, request);
     expect(retry.status).toBe(201);
     expect(retry.headers['idempotent-replayed']).toBe('true');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { database } from '../../src/db/client';
 import { runImport } from '../../src/import/service';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 /** Files as spreadsheets and other systems write them, over both drivers: each class once failed a whole run. */
 const sql = sqlClient();
@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(folder, { recursive: true, force: true }));
 beforeEach(async () => {
-  await sql('truncate events, registrations, users, slug_counters, import_runs, import_objects cascade');
+  await emptyTables(sql, 'events', 'registrations', 'users', 'slug_counters', 'import_runs', 'import_objects');
   await rm(folder, { recursive: true, force: true });
   await mkdir(folder, { recursive: true });
 });

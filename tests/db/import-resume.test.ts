@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { database } from '../../src/db/client';
 import { runImport, type ImportSummary } from '../../src/import/service';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 /** Issue 11, part 3: a run cut short resumes where it stopped and creates nothing twice. */
 const sql = sqlClient();
@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(folder, { recursive: true, force: true }));
 beforeEach(async () => {
-  await sql('truncate events, registrations, users, slug_counters, import_runs, import_objects, import_checkpoints cascade');
+  await emptyTables(sql, 'events', 'registrations', 'users', 'slug_counters', 'import_runs', 'import_objects', 'import_checkpoints');
   await rm(folder, { recursive: true, force: true });
   await mkdir(folder, { recursive: true });
 });

@@ -12,7 +12,7 @@ import { database } from '../../src/db/client';
 import { checkEventCounters } from '../../src/registrations/counters';
 import { call, type Result } from '../helpers/api';
 import { assertEventInvariants } from '../helpers/invariants';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
 const ORGANIZER = 'organizer';
@@ -33,7 +33,7 @@ const registerFor = (slug: string, email: string, spots = 1) =>
 const assertInvariants = (eventId: string) => assertEventInvariants(sql, eventId);
 
 beforeEach(async () => {
-  await sql('truncate events, slug_counters, users cascade');
+  await emptyTables(sql, 'events', 'slug_counters', 'users');
 });
 
 describe('POST /events/{slug}/registrations', () => {

@@ -15,14 +15,14 @@ import { handler as getTeam } from '../../functions/teams-get';
 import { handler as transferTeam } from '../../functions/teams-transfer';
 import { handler as updateTeam } from '../../functions/teams-update';
 import { call, type Result } from '../helpers/api';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
 const count = async (table: string, where = 'true') =>
   Number((await sql(`select count(*) from ${table} where ${where}`))[0]!.count);
 
 beforeEach(async () => {
-  await sql('truncate events, team_memberships, teams, slug_counters, users cascade');
+  await emptyTables(sql, 'events', 'team_memberships', 'teams', 'slug_counters', 'users');
 });
 
 const ids = new Map<string, string>();

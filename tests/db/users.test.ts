@@ -4,13 +4,13 @@ import { handler as updateMe } from '../../functions/me-update';
 import { handler as getSettings } from '../../functions/settings-get';
 import { handler as updateSettings } from '../../functions/settings-update';
 import { call, token } from '../helpers/api';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
 const count = async (table: string) => Number((await sql(`select count(*) from ${table}`))[0]!.count);
 
 beforeEach(async () => {
-  await sql('truncate users cascade');
+  await emptyTables(sql, 'users');
 });
 
 describe('get-or-create of the caller', () => {

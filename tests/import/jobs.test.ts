@@ -10,7 +10,7 @@ import { createEvent } from '../../src/events/service';
 import { runMaintenance } from '../../src/maintenance/service';
 import { register } from '../../src/registrations/service';
 import { ensureUser } from '../../src/users/service';
-import { sqlClient } from '../helpers/sql';
+import { emptyTables, sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
 const run = promisify(execFile);
@@ -33,7 +33,7 @@ async function cli(script: string, args: string[], env: Record<string, string> =
 }
 
 beforeEach(async () => {
-  await sql('truncate events, registrations, users, slug_counters, import_runs, import_objects, idempotency_keys cascade');
+  await emptyTables(sql, 'events', 'registrations', 'users', 'slug_counters', 'import_runs', 'import_objects', 'idempotency_keys');
 });
 
 /**
