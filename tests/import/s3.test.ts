@@ -6,7 +6,7 @@ import { startFakeS3, type FakeS3 } from '../helpers/fake-s3';
 import { sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
-const fixture = generateImportFixture({ events: 200, registrations: 2_000, seed: 11 });
+const fixture = generateImportFixture({ events: 200, registrations: 800, seed: 11 });
 let s3: FakeS3;
 
 beforeAll(async () => {
