@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './tests/setup/sequencer';
 
 const testSecret = 'lockstep-test-secret-0123456789abcdef';
 
@@ -9,6 +11,18 @@ const testSecret = 'lockstep-test-secret-0123456789abcdef';
  */
 export default defineConfig({
   test: {
+    // Test files mostly wait on PostgreSQL (another process) and on timers: one more file than cores keeps both
+    // cores busy (vitest's default, cores - 1, runs a 2-core machine's files one at a time).
+    maxWorkers: availableParallelism() + 1,
+    sequence: { sequencer: LongestFirstSequencer },
+    deps: {
+      optimizer: {
+        ssr: {
+          enabled: true,
+          include: ['drizzle-orm', 'drizzle-orm/errors', 'drizzle-orm/pg-core', 'drizzle-orm/node-postgres', 'drizzle-orm/node-postgres/migrator', 'drizzle-orm/neon-serverless'],
+        },
+      },
+    },
     globalSetup: ['tests/setup/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
