@@ -53,9 +53,9 @@ export async function startCorsGateway(options: {
         answer.pipe(res);
       },
     );
-    upstream.on('error', () => {
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end('serverless offline is not answering');
+      res.end(`serverless offline is not answering (${err.code ?? err.message})`);
     });
     req.pipe(upstream);
   });

@@ -260,7 +260,7 @@ describe('a ticket rush through serverless offline', () => {
           seen.push({ status: res.status, text });
           if (res.status === 201) return { key, replayed: res.headers.get('idempotent-replayed') === 'true', body: JSON.parse(text) };
           // Busy (409 in flight, 503): wait as told, then retry with the same key.
-          expect([409, 503]).toContain(res.status);
+          expect([409, 503], text).toContain(res.status);
           if (res.status === 409) expect(JSON.parse(text).code).toBe('idempotency_key_in_flight');
           expect(res.headers.get('retry-after')).not.toBeNull();
           await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
