@@ -47,10 +47,13 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
 ): LambdaHandler {
   const settings = config(); // Fail the cold start, not the first request, on bad configuration.
   const oneStatement = spec.idempotency === 'statement' ? statementResponse(spec) : undefined;
-  return async (event, context) => {
-    const started = performance.now();
+  return (event, context) => {
     const requestId = event.requestContext?.requestId ?? 'local';
-    logger.appendKeys({ requestId, operation: spec.operationId });
+    return logger.withKeys({ requestId, operation: spec.operationId }, () => invoke(event, context, requestId));
+  };
+
+  async function invoke(event: APIGatewayProxyEventV2, context: Context | undefined, requestId: string) {
+    const started = performance.now();
     // The function's own deadline (Lambda, serverless offline) or the configured timeout for direct calls. The
     // database must be done a margin before it, and the answer leaves by half a margin before it at the latest.
     const budgetMs = context?.getRemainingTimeInMillis?.() ?? settings.FUNCTION_TIMEOUT_SECONDS * 1000;
@@ -63,9 +66,8 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
       response = errorResponse(toLockstepError(err), err);
     }
     logger.info('request', { status: response.statusCode, durationMs: Math.round(performance.now() - started) });
-    logger.resetKeys();
     return response;
-  };
+  }
 }
 
 /**

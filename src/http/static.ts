@@ -13,9 +13,8 @@ export function staticRoute(spec: RouteSpec<'none'>, body: unknown): LambdaHandl
   if (status === undefined) throw new Error(`${spec.operationId}: no success status`);
   const response = toResponse({ status, body }, spec.contentType);
   return async (event) => {
-    logger.appendKeys({ requestId: event.requestContext?.requestId ?? 'local', operation: spec.operationId });
-    logger.info('request', { status: response.statusCode, durationMs: 0 });
-    logger.resetKeys();
+    const requestId = event.requestContext?.requestId ?? 'local';
+    logger.withKeys({ requestId, operation: spec.operationId }, () => logger.info('request', { status: response.statusCode, durationMs: 0 }));
     return { ...response, headers: { ...response.headers } };
   };
 }

@@ -100,18 +100,17 @@ export async function runImport(db: Db, settings: ImportSettings): Promise<Impor
   const owner = await ensureUser(db, { sub: settings.ownerSub });
   const [row] = await db.insert(importRuns).values({ source: store.source }).returning({ id: importRuns.id });
   const run = new ImportRun(db, row!.id, store.source, owner, settings);
-  logger.appendKeys({ importRunId: run.id });
-  try {
-    const summary = await run.importAll(store);
-    logger.info('import finished', { ...summary });
-    return summary;
-  } catch (err) {
-    await run.finish('FAILED', summarizeError(err)).catch(() => undefined);
-    logger.error('import failed', { source: store.source, ...run.counts, error: describeError(err) });
-    throw err;
-  } finally {
-    logger.removeKeys(['importRunId']);
-  }
+  return logger.withKeys({ importRunId: run.id }, async () => {
+    try {
+      const summary = await run.importAll(store);
+      logger.info('import finished', { ...summary });
+      return summary;
+    } catch (err) {
+      await run.finish('FAILED', summarizeError(err)).catch(() => undefined);
+      logger.error('import failed', { source: store.source, ...run.counts, error: describeError(err) });
+      throw err;
+    }
+  });
 }
 
 class ImportRun {
