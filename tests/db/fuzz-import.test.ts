@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { database } from '../../src/db/client';
 import { runImport } from '../../src/import/service';
 import { FUZZ_RUNS, fuzzParameters } from '../helpers/fuzz';
-import { emptyTables, sqlClient } from '../helpers/sql';
+import { emptyImportTables } from '../helpers/import-folder';
+import { sqlClient } from '../helpers/sql';
 
 /**
  * Generated import files, with an exact oracle: every clean row is created or waitlisted, every spoiled row (NUL, an
@@ -117,7 +118,7 @@ describe(`import fuzz (${FUZZ_RUNS} runs of 1-3 generated files; FUZZ_RUNS, FUZZ
     await fc.assert(
       fc.asyncProperty(fc.array(file, { minLength: 1, maxLength: 3 }), async (specs) => {
         run++;
-        await emptyTables(sql, 'events', 'registrations', 'users', 'slug_counters', 'import_runs', 'import_objects');
+        await emptyImportTables(sql);
         const folder = join(root, `run-${run}`);
         await mkdir(folder, { recursive: true });
         let expected = { rows: 0, accepted: 0 };

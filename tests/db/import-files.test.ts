@@ -1,26 +1,16 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { database } from '../../src/db/client';
 import { runImport } from '../../src/import/service';
-import { emptyTables, sqlClient } from '../helpers/sql';
+import { importFolderPerTest } from '../helpers/import-folder';
+import { sqlClient } from '../helpers/sql';
 
 /** Files as spreadsheets and other systems write them, over both drivers: each class once failed a whole run. */
 const sql = sqlClient();
-let folder: string;
+const folder = importFolderPerTest(sql, 'import-files');
 
-beforeAll(async () => {
-  folder = await mkdtemp(join(tmpdir(), 'lockstep-import-files-'));
-});
-afterAll(() => rm(folder, { recursive: true, force: true }));
-beforeEach(async () => {
-  await emptyTables(sql, 'events', 'registrations', 'users', 'slug_counters', 'import_runs', 'import_objects');
-  await rm(folder, { recursive: true, force: true });
-  await mkdir(folder, { recursive: true });
-});
-
-const importFolder = () => runImport(database(), { location: folder, ownerSub: 'importer', concurrency: 4 });
+const importFolder = () => runImport(database(), { location: folder(), ownerSub: 'importer', concurrency: 4 });
 const event = (externalId: string, name = `Event ${externalId}`) =>
   JSON.stringify({ externalId, name, startsAt: '2027-05-01T10:00:00Z', capacity: 10 });
 const utf16le = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
@@ -30,11 +20,11 @@ const CSV = 'externalId,name,startsAt,capacity\r\ncsv-1,Tabellen Café,2027-05-0
 describe('import files', () => {
   it('U+0000 in a value or a field name is one recorded rejection; the run and the objects after it go on', async () => {
     await writeFile(
-      join(folder, 'a.jsonl'),
+      join(folder(), 'a.jsonl'),
       [event('ok-1'), JSON.stringify({ externalId: 'nul\u0000id', name: 'Bad\u0000Name', startsAt: '2027-05-01T10:00:00Z', capacity: 1 }),
         JSON.stringify({ externalId: 'key-nul', 'na\u0000me': 'x', startsAt: '2027-05-01T10:00:00Z', capacity: 1 }), event('ok-2')].join('\n'),
     );
-    await writeFile(join(folder, 'b.jsonl'), event('ok-3'));
+    await writeFile(join(folder(), 'b.jsonl'), event('ok-3'));
     const summary = await importFolder();
     expect(summary).toMatchObject({ read: 5, created: 3, rejected: 2, objectsImported: 2 });
     const rejections = await sql('select line, external_id, reason from import_rejections order by line');
@@ -45,9 +35,9 @@ describe('import files', () => {
   });
 
   it('UTF-16 with a byte order mark (LE and BE) is decoded; UTF-8 with a mark too', async () => {
-    await writeFile(join(folder, 'le.csv'), utf16le(CSV));
-    await writeFile(join(folder, 'be.csv'), utf16be(CSV.replaceAll('csv-', 'be-')));
-    await writeFile(join(folder, 'bom.jsonl'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(event('bom-1', 'Grüße'))]));
+    await writeFile(join(folder(), 'le.csv'), utf16le(CSV));
+    await writeFile(join(folder(), 'be.csv'), utf16be(CSV.replaceAll('csv-', 'be-')));
+    await writeFile(join(folder(), 'bom.jsonl'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(event('bom-1', 'Grüße'))]));
     const summary = await importFolder();
     expect(summary).toMatchObject({ read: 5, created: 5, rejected: 0 });
     const names = await sql('select name, capacity from events order by external_id');
@@ -61,8 +51,8 @@ describe('import files', () => {
   });
 
   it('UTF-16 without a mark is refused as one clear rejection of the object, which is then recorded as read', async () => {
-    await writeFile(join(folder, 'a-nomark.csv'), Buffer.from(CSV, 'utf16le'));
-    await writeFile(join(folder, 'b.jsonl'), event('after'));
+    await writeFile(join(folder(), 'a-nomark.csv'), Buffer.from(CSV, 'utf16le'));
+    await writeFile(join(folder(), 'b.jsonl'), event('after'));
     const summary = await importFolder();
     expect(summary).toMatchObject({ read: 2, created: 1, rejected: 1, objectsImported: 2 });
     const [rejection] = await sql('select object, line, reason from import_rejections');

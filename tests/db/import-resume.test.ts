@@ -1,25 +1,15 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { database } from '../../src/db/client';
 import { runImport, type ImportSummary } from '../../src/import/service';
-import { emptyTables, sqlClient } from '../helpers/sql';
+import { importFolderPerTest } from '../helpers/import-folder';
+import { sqlClient } from '../helpers/sql';
 
 /** Issue 11, part 3: a run cut short resumes where it stopped and creates nothing twice. */
 const sql = sqlClient();
-let folder: string;
-
-beforeAll(async () => {
-  folder = await mkdtemp(join(tmpdir(), 'lockstep-import-resume-'));
-});
-afterAll(() => rm(folder, { recursive: true, force: true }));
-beforeEach(async () => {
-  await emptyTables(sql, 'events', 'registrations', 'users', 'slug_counters', 'import_runs', 'import_objects', 'import_checkpoints');
-  await rm(folder, { recursive: true, force: true });
-  await mkdir(folder, { recursive: true });
-});
+const folder = importFolderPerTest(sql, 'import-resume');
 
 /** `events` events of capacity 5, each followed by `perEvent` one-spot registrations: 5 confirmed, the rest wait. */
 async function writeObject(events: number, perEvent: number): Promise<number> {
@@ -30,7 +20,7 @@ async function writeObject(events: number, perEvent: number): Promise<number> {
       lines.push(JSON.stringify({ externalId: `e${e}-r${r}`, eventExternalId: `e${e}`, name: `P ${r}`, email: `p${r}-${e}@example.com` }));
     }
   }
-  await writeFile(join(folder, 'big.jsonl'), lines.join('\n'));
+  await writeFile(join(folder(), 'big.jsonl'), lines.join('\n'));
   return lines.length;
 }
 
@@ -51,7 +41,7 @@ describe('imports resume', () => {
     const rows = await writeObject(40, 8);
     const runs: ImportSummary[] = [];
     do {
-      runs.push(await runImport(database(), { location: folder, ownerSub: 'importer', concurrency: 4, stopAt: Date.now() + 150 }));
+      runs.push(await runImport(database(), { location: folder(), ownerSub: 'importer', concurrency: 4, stopAt: Date.now() + 150 }));
     } while (runs.at(-1)!.status === 'STOPPED' && runs.length < 200);
     expect(runs.length).toBeGreaterThanOrEqual(2);
     expect(runs.at(-1)!.status).toBe('SUCCEEDED');
@@ -68,7 +58,7 @@ describe('imports resume', () => {
     // 1,000 lines: the kill comes at the first checkpoint (every 200 lines or second), far from the object's end.
     const rows = await writeObject(125, 7);
     // Node itself with tsx's loader, one process: the tsx CLI would run the import in a child that outlives a kill.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/import.ts', folder], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/import.ts', folder()], {
       env: { ...process.env, IMPORT_OWNER_SUB: 'importer', IMPORT_CONCURRENCY: '2', POWERTOOLS_LOG_LEVEL: 'SILENT' },
       stdio: 'ignore',
     });
@@ -91,7 +81,7 @@ describe('imports resume', () => {
     expect(killed!.status).toBe('RUNNING');
     const checkpoint = (await sql('select line from import_checkpoints'))[0]!.line as number;
 
-    const resumed = await runImport(database(), { location: folder, ownerSub: 'importer', concurrency: 4 });
+    const resumed = await runImport(database(), { location: folder(), ownerSub: 'importer', concurrency: 4 });
     expect(resumed.status).toBe('SUCCEEDED');
     // One row per line: the resumed run reads exactly the rows after the checkpoint.
     expect(resumed.read).toBe(rows - checkpoint);

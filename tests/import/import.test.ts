@@ -6,7 +6,8 @@ import { generateImportFixture, writeImportFixture, type ImportCounts, type Impo
 import { database } from '../../src/db/client';
 import { runImport, type ImportSettings, type ImportSummary } from '../../src/import/service';
 import { slugify } from '../../src/slug/slug';
-import { emptyTables, sqlClient } from '../helpers/sql';
+import { emptyImportTables } from '../helpers/import-folder';
+import { sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
 // Generated once per file: 1,000 event rows (enough for every kind of broken event row in both formats) and 2,000
@@ -24,7 +25,7 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all([folder, racedFolder].map((dir) => rm(dir, { recursive: true, force: true }))));
 
-const truncate = () => emptyTables(sql, 'events', 'registrations', 'users', 'slug_counters', 'import_runs', 'import_objects');
+const truncate = () => emptyImportTables(sql);
 
 const importFolder = (extra: Partial<ImportSettings> = {}) =>
   runImport(database(), { location: folder, ownerSub: 'importer', concurrency: 8, ...extra });

@@ -10,7 +10,8 @@ import { createEvent } from '../../src/events/service';
 import { runMaintenance } from '../../src/maintenance/service';
 import { register } from '../../src/registrations/service';
 import { ensureUser } from '../../src/users/service';
-import { emptyTables, sqlClient } from '../helpers/sql';
+import { emptyImportTables } from '../helpers/import-folder';
+import { sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
 const run = promisify(execFile);
@@ -33,7 +34,7 @@ async function cli(script: string, args: string[], env: Record<string, string> =
 }
 
 beforeEach(async () => {
-  await emptyTables(sql, 'events', 'registrations', 'users', 'slug_counters', 'import_runs', 'import_objects', 'idempotency_keys');
+  await emptyImportTables(sql, 'idempotency_keys');
 });
 
 /**
