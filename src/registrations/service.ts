@@ -1,11 +1,10 @@
 import { and, eq, getTableColumns, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createHash, randomBytes } from 'node:crypto';
-import { insertOrReread } from '../db/get-or-create';
 import type { Db } from '../db/handle';
 import { columnNames, qualifiedColumn } from '../db/columns';
 import { lockWaitLimit } from '../db/deadline';
-import { postgresError, SqlState } from '../db/errors';
+import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events, type EventRow } from '../events/schema';
@@ -58,8 +57,8 @@ export async function register(
  * Register an imported row once per external key, through the same statement as `register`. A key that exists
  * already fails that statement on `registrations_external_key`, so the counter update is undone with the insert
  * (ON CONFLICT DO NOTHING would keep it). Postgres may report the active-email index first for the same row, and
- * a refusal (closed event, ...) says nothing about the key: any such failure is therefore followed by a read of the
- * key in a new statement (insertOrReread), and an existing key means unchanged.
+ * a refusal (closed event, ...) says nothing about the key: any such failure but the key's own is therefore followed
+ * by a read of the key in a new statement, and an existing key means unchanged.
  */
 export async function importRegistration(
   db: Db,
@@ -67,17 +66,19 @@ export async function importRegistration(
   external: ExternalKey,
   input: CreateRegistration,
 ): Promise<RegistrationStatus | 'unchanged'> {
-  const got = await insertOrReread(
-    async () => [(await registerFor(db, { id: eventId }, input, { external })).status],
-    () =>
-      db
-        .select({ id: registrations.id })
-        .from(registrations)
-        .where(and(eq(registrations.importSource, external.source), eq(registrations.externalId, external.externalId))),
-    (err) => err instanceof LockstepError || postgresError(err)?.code === SqlState.uniqueViolation,
-  );
-  // registerFor returns its row or throws: whatever did not come from the insert is the stored key.
-  return got?.from === 'insert' ? got.row : 'unchanged';
+  try {
+    return (await registerFor(db, { id: eventId }, input, { external })).status;
+  } catch (err) {
+    // The key's own index refused it: the registration exists, and there is nothing to read.
+    if (isConstraintViolation(err, 'registrations_external_key')) return 'unchanged';
+    if (!(err instanceof LockstepError || postgresError(err)?.code === SqlState.uniqueViolation)) throw err;
+    const [stored] = await db
+      .select({ id: registrations.id })
+      .from(registrations)
+      .where(and(eq(registrations.importSource, external.source), eq(registrations.externalId, external.externalId)));
+    if (stored === undefined) throw err;
+    return 'unchanged';
+  }
 }
 
 interface RegistrationKeys {
