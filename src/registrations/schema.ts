@@ -40,7 +40,8 @@ export const registrations = pgTable(
       .on(table.eventId, sql`lower(${table.email})`)
       .where(sql`${table.status} in ('CONFIRMED', 'WAITLIST')`),
     index('registrations_event_status_queue_idx').on(table.eventId, table.status, table.queueSeq),
-    index('registrations_event_created_idx').on(table.eventId, table.createdAt, table.id),
+    // The registration list's order within an event; the index above serves it filtered by status.
+    index('registrations_event_queue_idx').on(table.eventId, table.queueSeq),
     // A violation fails the whole registration statement, its counter update included.
     uniqueIndex('registrations_external_key').on(table.importSource, table.externalId),
     check('registrations_external_key_complete', sql`(${table.importSource} is null) = (${table.externalId} is null)`),
