@@ -53,9 +53,11 @@ export function transactionLimits(): string {
  * For a single autocommit statement, which has no BEGIN to ride on: a FROM item that sets the lock wait limit for
  * the rest of the statement (transaction-local, and an autocommit statement is its own transaction). The row lock a
  * hot statement waits for is where its time goes; its own work is bounded by the connection's statement_timeout.
+ * `capMs` bounds the wait below the deadline.
  */
-export function lockWaitLimit(): SQL {
-  const ms = remainingMs();
+export function lockWaitLimit(capMs?: number): SQL {
+  const left = remainingMs();
+  const ms = capMs === undefined ? left : Math.min(capMs, left ?? capMs);
   return ms === undefined
     ? sql`(select null) as lock_wait_limit`
     : sql`(select set_config('lock_timeout', ${`${ms}ms`}, true)) as lock_wait_limit`;

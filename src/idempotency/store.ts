@@ -1,7 +1,7 @@
 import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/handle';
 import { columnNames } from '../db/columns';
-import { remainingMs } from '../db/deadline';
+import { lockWaitLimit, remainingMs } from '../db/deadline';
 import { isConnectionLost, isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { insertOrReread } from '../db/get-or-create';
 import { transaction } from '../db/transaction';
@@ -161,7 +161,6 @@ const responseColumns = (key: StoredKey, response: StoredResponse) => ({
  */
 async function claim(tx: Db, key: StoredKey): Promise<boolean> {
   const deadline = remainingMs();
-  const waitMs = Math.min(IN_FLIGHT_WAIT_MS, deadline ?? IN_FLIGHT_WAIT_MS);
   const restored = deadline === undefined
     ? sql`(select reset_val from pg_settings where name = 'lock_timeout')`
     : sql`${`${deadline}ms`}`;
@@ -170,7 +169,7 @@ async function claim(tx: Db, key: StoredKey): Promise<boolean> {
       with claimed as (
         insert into ${idempotencyKeys} (scope, key_hash, fingerprint)
         select ${key.scope}, ${key.keyHash}, ${key.fingerprint}
-        from (select set_config('lock_timeout', ${`${waitMs}ms`}, true)) as bounded_wait
+        from ${lockWaitLimit(IN_FLIGHT_WAIT_MS)}
         on conflict (scope, key_hash) do nothing
         returning 1
       )

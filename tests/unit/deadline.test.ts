@@ -1,6 +1,9 @@
+import { sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { describe, expect, it } from 'vitest';
 import {
   deadlinePassed,
+  lockWaitLimit,
   remainingMs,
   transactionLimits,
   TRANSACTION_TIMEOUT_GRACE_MS,
@@ -45,5 +48,18 @@ describe('request deadlines', () => {
     );
     expect(seen[0]).toBeLessThan(1_000);
     expect(seen[1]).toBeGreaterThan(8_000);
+  });
+
+  it('bound a statement\'s lock wait by the deadline, or by a cap below it', async () => {
+    const waitOf = (from: ReturnType<typeof lockWaitLimit>) => new PgDialect().sqlToQuery(sql`select 1 from ${from}`).params[0];
+    expect(waitOf(lockWaitLimit())).toBeUndefined(); // outside a request: no limit set
+    expect(waitOf(lockWaitLimit(2_000))).toBe('2000ms');
+    await withDeadline(Date.now() + 5_000, async () => {
+      expect(Number.parseInt(String(waitOf(lockWaitLimit())))).toBeGreaterThan(4_900);
+      expect(waitOf(lockWaitLimit(2_000))).toBe('2000ms');
+    });
+    await withDeadline(Date.now() + 500, async () => {
+      expect(Number.parseInt(String(waitOf(lockWaitLimit(2_000))))).toBeLessThanOrEqual(500);
+    });
   });
 });
