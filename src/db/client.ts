@@ -19,7 +19,7 @@ interface Connection {
 
 let current: Connection | undefined;
 
-export function driverFor(cfg: Pick<DatabaseConfig, 'DATABASE_DRIVER' | 'DATABASE_URL'>): DriverName {
+function driverFor(cfg: Pick<DatabaseConfig, 'DATABASE_DRIVER' | 'DATABASE_URL'>): DriverName {
   if (cfg.DATABASE_DRIVER !== 'auto') return cfg.DATABASE_DRIVER;
   return new URL(cfg.DATABASE_URL).hostname.endsWith('.neon.tech') ? 'neon' : 'pg';
 }

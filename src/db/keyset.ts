@@ -9,11 +9,11 @@ export interface Page<T> {
 }
 
 /** Cursors are opaque to clients: base64url JSON of the last row's sort key. */
-export function encodeCursor(key: unknown): string {
+function encodeCursor(key: unknown): string {
   return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 }
 
-export function decodeCursor<S extends z.ZodMiniType>(schema: S, cursor: string): z.output<S> {
+function decodeCursor<S extends z.ZodMiniType>(schema: S, cursor: string): z.output<S> {
   try {
     return schema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch (err) {

@@ -26,7 +26,7 @@ export interface IdempotentRequest {
 export type IdempotentOutcome = StoredResponse & { replayed: boolean };
 
 /** How long a request waits for an in-flight request with the same key before answering 409. */
-export const IN_FLIGHT_WAIT_MS = 2_000;
+const IN_FLIGHT_WAIT_MS = 2_000;
 export const KEY_RETENTION_HOURS = 24;
 
 /** The effect answered below 500 without committing (a refusal): roll it back, keep the answer. */
