@@ -43,3 +43,10 @@ export function defineRoute<A extends AuthMode, P extends z.ZodMiniType, Q exten
   return spec;
 }
 
+
+/** The one success status of a route that can answer only one way (a one-statement write, a fixed document). */
+export function onlySuccessStatus(spec: RouteSpec): number {
+  const statuses = Object.keys(spec.responses).map(Number);
+  if (statuses.length !== 1) throw new Error(`${spec.operationId}: needs exactly one success status`);
+  return statuses[0]!;
+}

@@ -3,7 +3,7 @@ import type * as z from 'zod/mini';
 import '../contract/zod-locale';
 import { config } from '../config';
 import { findInputProblem, MAX_BODY_BYTES } from '../contract/input';
-import type { AuthMode, RouteSpec } from '../contract/route';
+import { onlySuccessStatus, type AuthMode, type RouteSpec } from '../contract/route';
 import { database } from '../db/client';
 import type { Db } from '../db/handle';
 import { deadlineExceeded, withDeadline } from '../db/deadline';
@@ -144,9 +144,7 @@ async function handle<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
 
 /** Status and headers of a one-statement route's success, known before its statement runs. */
 function statementResponse(spec: RouteSpec): { statusCode: number; headers: Record<string, string> } {
-  const statuses = Object.keys(spec.responses).map(Number);
-  if (statuses.length !== 1) throw new Error(`${spec.operationId}: a one-statement route has exactly one success status`);
-  return { statusCode: statuses[0]!, headers: { ...JSON_HEADERS } };
+  return { statusCode: onlySuccessStatus(spec), headers: { ...JSON_HEADERS } };
 }
 
 function lowerCaseKeys(headers: Record<string, string | undefined>): Record<string, string | undefined> {

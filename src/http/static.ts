@@ -1,4 +1,4 @@
-import type { RouteSpec } from '../contract/route';
+import { onlySuccessStatus, type RouteSpec } from '../contract/route';
 import { logger } from '../logger';
 import { toResponse } from './response';
 import type { LambdaHandler } from './route';
@@ -9,9 +9,7 @@ import type { LambdaHandler } from './route';
  * the driver, jose: about 150 KiB) out of its bundle.
  */
 export function staticRoute(spec: RouteSpec<'none'>, body: unknown): LambdaHandler {
-  const [status] = Object.keys(spec.responses).map(Number);
-  if (status === undefined) throw new Error(`${spec.operationId}: no success status`);
-  const response = toResponse({ status, body }, spec.contentType);
+  const response = toResponse({ status: onlySuccessStatus(spec), body }, spec.contentType);
   return async (event) => {
     const requestId = event.requestContext?.requestId ?? 'local';
     logger.withKeys({ requestId, operation: spec.operationId }, () => logger.info('request', { status: response.statusCode, durationMs: 0 }));
