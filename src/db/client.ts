@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { databaseConfig, type DatabaseConfig } from '../config';
 import { LockstepError } from '../errors';
 import { logger } from '../logger';
-import { deadlineExceeded, remainingMs } from './deadline';
+import { remainingMs, within } from './deadline';
 import type { DriverName } from './drivers/types';
 import { ConnectionLostError, isConnectionLost, isStatementError } from './errors';
 import type { Db } from './handle';
@@ -152,19 +152,11 @@ const CHECKOUT_TIMEOUT_MS = 30_000;
  */
 async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
   const budget = remainingMs() ?? CHECKOUT_TIMEOUT_MS;
-  const pending = pool.connect();
-  let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(deadlineExceeded()), budget);
-  });
   try {
-    return await Promise.race([pending, gaveUp]);
+    return await within(budget, pool.connect(), (late) => late.then((client) => client.release(), () => undefined));
   } catch (err) {
-    pending.then((late) => late.release(), () => undefined);
     // Named as a lost connection, whatever pg-pool threw (its own timeout carries no code): classified as 503 in
     // the one error table, and safe to retry since nothing was sent.
     throw err instanceof LockstepError ? err : new ConnectionLostError(err);
-  } finally {
-    clearTimeout(timer);
   }
 }

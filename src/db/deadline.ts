@@ -24,6 +24,25 @@ export function deadlineExceeded(cause?: unknown): LockstepError {
   return new LockstepError('database_unavailable', 'The database did not answer before the deadline', { cause, retryAfter: 1 });
 }
 
+/**
+ * `work`'s outcome, or deadlineExceeded() when `ms` pass first. The work is not cancelled: `onLate` is handed it
+ * then, to release or report what it still does.
+ */
+export async function within<T>(ms: number, work: Promise<T>, onLate: (late: Promise<T>) => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onLate(work);
+      reject(deadlineExceeded());
+    }, Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([work, gaveUp]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The deadline has passed: retrying work now would only fail again. */
 export function deadlinePassed(): boolean {
   const deadlineAt = current.getStore();

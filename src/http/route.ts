@@ -6,7 +6,7 @@ import { findInputProblem, MAX_BODY_BYTES } from '../contract/input';
 import { onlySuccessStatus, type AuthMode, type RouteSpec } from '../contract/route';
 import { database } from '../db/client';
 import type { Db } from '../db/handle';
-import { deadlineExceeded, withDeadline } from '../db/deadline';
+import { withDeadline, within } from '../db/deadline';
 import { describeError } from '../db/describe-error';
 import { toLockstepError } from '../db/errors';
 import { isRefusal, LockstepError } from '../errors';
@@ -74,23 +74,10 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
  * The last line of defence for the deadline: the database aborts its own work when the deadline passes, so this
  * fires only if it could not even say so (a network stall). The late work is left to fail on its own.
  */
-async function answerWithin<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let late = false;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      late = true;
-      reject(deadlineExceeded());
-    }, Math.max(0, ms));
-  });
-  work.catch((err: unknown) => {
-    if (late) logger.warn('work failed after its 503 answer', { error: describeError(err) });
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+function answerWithin<T>(ms: number, work: Promise<T>): Promise<T> {
+  return within(ms, work, (late) =>
+    late.catch((err: unknown) => logger.warn('work failed after its 503 answer', { error: describeError(err) })),
+  );
 }
 
 function errorResponse(error: LockstepError, thrown: unknown): HttpResponse {
