@@ -39,8 +39,10 @@ export async function startCorsGateway(options: {
       res.end();
       return;
     }
+    // A new connection per request (agent: false): a kept-alive socket that offline closes as it idles can be
+    // reused at that very moment, and the request dies with ECONNRESET (a 502 in a rush of retrying clients).
     const upstream = request(
-      { host: '127.0.0.1', port: options.upstreamPort, method: req.method, path: req.url, headers: req.headers },
+      { host: '127.0.0.1', port: options.upstreamPort, method: req.method, path: req.url, headers: req.headers, agent: false },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, {
           ...withoutCors(answer.headers),
