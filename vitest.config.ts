@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './tests/setup/sequencer';
 
 const testSecret = 'lockstep-test-secret-0123456789abcdef';
 
@@ -13,6 +14,7 @@ export default defineConfig({
     // Test files mostly wait on PostgreSQL (another process) and on timers: one more file than cores keeps both
     // cores busy (vitest's default, cores - 1, runs a 2-core machine's files one at a time).
     maxWorkers: availableParallelism() + 1,
+    sequence: { sequencer: LongestFirstSequencer },
     deps: {
       optimizer: {
         ssr: {
