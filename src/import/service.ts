@@ -148,7 +148,7 @@ class ImportRun {
       } else {
         const key = { source: this.source, name: object.name, fingerprint };
         const checkpoint = await Checkpoint.load(this.db, key, this.id, this.settings.reprocess ?? false);
-        if (!(await this.importObject(object, await store.open(object), checkpoint))) {
+        if (!(await this.importObject(object, checkpoint, () => store.open(object)))) {
           status = 'STOPPED';
           await checkpoint.save();
           logger.info('import stopped for time', { object: object.name, ...this.counts });
@@ -191,11 +191,23 @@ class ImportRun {
     return found !== undefined;
   }
 
+  /** Import one object from its checkpoint on. False when the run ran out of time before the object's end. */
+  private async importObject(object: SourceObject, checkpoint: Checkpoint, open: () => Promise<Readable>): Promise<boolean> {
+    try {
+      return await this.readObject(object, await open(), checkpoint);
+    } catch (err) {
+      // Save how far the rows before the failure got, so the next run resumes there (best effort: the failure may
+      // be the database's).
+      await checkpoint.save().catch(() => undefined);
+      throw err;
+    }
+  }
+
   /**
    * Read the object's rows as they stream in, at most a bounded number ahead of the rows still being written,
-   * from where the checkpoint says earlier runs got to. False when the run ran out of time before the object's end.
+   * from where the checkpoint says earlier runs got to.
    */
-  private async importObject(object: SourceObject, stream: Readable, checkpoint: Checkpoint): Promise<boolean> {
+  private async readObject(object: SourceObject, stream: Readable, checkpoint: Checkpoint): Promise<boolean> {
     const readAhead = new Semaphore(this.settings.concurrency * READ_AHEAD_PER_SLOT);
     const pending = new Set<Promise<void>>();
     let complete = true;
@@ -211,7 +223,8 @@ class ImportRun {
         this.counts.read++;
         const finished = checkpoint.started(raw.line);
         const task: Promise<void> = this.schedule(object.name, raw)
-          .then(finished)
+          // A row skipped because the run is failing stays unfinished: the checkpoint must not pass it.
+          .then((processed) => (processed ? finished() : undefined))
           .catch((error: unknown) => {
             this.failure ??= { error };
           })
@@ -241,11 +254,11 @@ class ImportRun {
     return stream.pipe(counter);
   }
 
-  /** Start one row: now, or after the previous row of the same event. */
-  private schedule(object: string, raw: RawRow): Promise<void> {
+  /** Start one row: now, or after the previous row of the same event. True when it was processed, false if skipped. */
+  private schedule(object: string, raw: RawRow): Promise<boolean> {
     const row: ImportRow =
       raw.fields === undefined ? { kind: 'invalid', externalId: undefined, reason: raw.reason } : parseImportRow(raw.fields, raw.text);
-    if (row.kind === 'invalid') return this.slots.run(() => this.reject(object, raw.line, row.externalId, row.reason));
+    if (row.kind === 'invalid') return this.slots.run(() => this.reject(object, raw.line, row.externalId, row.reason)).then(() => true);
     const eventKey = row.kind === 'event' ? row.row.externalId : row.row.eventExternalId;
     const previous = this.chains.get(eventKey) ?? Promise.resolve();
     const task = previous.then(() => this.slots.run(() => this.apply(object, raw.line, row)));
@@ -257,8 +270,12 @@ class ImportRun {
     return task;
   }
 
-  private async apply(object: string, line: number, row: Exclude<ImportRow, { kind: 'invalid' }>): Promise<void> {
-    if (this.failure) return;
+  /**
+   * Write one row. False when the run failed before the row's turn came (it waited behind its event's earlier rows):
+   * the row was not processed, and the next run must read it again.
+   */
+  private async apply(object: string, line: number, row: Exclude<ImportRow, { kind: 'invalid' }>): Promise<boolean> {
+    if (this.failure) return false;
     let outcome: Outcome;
     try {
       outcome = row.kind === 'event' ? await this.applyEvent(row.row) : await this.applyRegistration(row.row);
@@ -266,9 +283,11 @@ class ImportRun {
       const error = toLockstepError(err);
       // A refusal is the row's fault; anything else (the database went away) must not cost the row.
       if (!isRefusal(error)) throw err;
-      return this.reject(object, line, row.row.externalId, rejectionReason(error));
+      await this.reject(object, line, row.row.externalId, rejectionReason(error));
+      return true;
     }
     this.counts[outcome]++;
+    return true;
   }
 
   private async applyEvent({ externalId, ...fields }: ImportedEvent): Promise<Outcome> {
