@@ -28,6 +28,8 @@ export interface ImportSettings {
   concurrency: number;
   /** Read objects already imported too; the rows' external keys still create nothing twice. */
   reprocess?: boolean;
+  /** The longest record (JSONL line, CSV record) read, in bytes; a longer one is one rejection. MAX_RECORD_BYTES by default. */
+  maxRecordBytes?: number;
   /** IMPORT_S3_ENDPOINT: an S3-compatible endpoint instead of AWS. */
   s3Endpoint?: string;
   /**
@@ -212,7 +214,7 @@ class ImportRun {
     const pending = new Set<Promise<void>>();
     let complete = true;
     try {
-      for await (const raw of readRows(this.countBytes(stream), object.format)) {
+      for await (const raw of readRows(this.countBytes(stream), object.format, this.settings.maxRecordBytes)) {
         if (raw.line <= checkpoint.resumeAfter) continue;
         await readAhead.acquire();
         if (this.failure || this.outOfTime()) {
