@@ -78,10 +78,16 @@ describe('imports resume', () => {
     }
     expect(saved).toBeGreaterThan(0);
     expect(await sql('select name from import_objects')).toEqual([]);
-    const [killed] = await sql('select status from import_runs');
-    expect(killed!.status).toBe('RUNNING');
+    expect(await sql('select status from import_runs')).toEqual([{ status: 'RUNNING' }]);
     const checkpoint = (await sql('select line from import_checkpoints'))[0]!.line as number;
 
+    // The killed run still holds the source, until its lease lapses (a minute, made now here).
+    const [killedRun] = await sql<{ id: string }>('select id from import_runs');
+    expect(await runImport(database(), { location: folder(), ownerSub: 'importer', concurrency: 4 })).toMatchObject({
+      status: 'SKIPPED',
+      heldBy: { runId: killedRun!.id },
+    });
+    await sql('update import_sources set lease_expires_at = now()');
     const resumed = await runImport(database(), { location: folder(), ownerSub: 'importer', concurrency: 4 });
     expect(resumed.status).toBe('SUCCEEDED');
     // One row per line: the resumed run reads exactly the rows after the checkpoint.
