@@ -142,10 +142,20 @@ describe('importEvents, from the command line and as the scheduled handler', () 
     expect(owner!.events).toBe(fixture.events.size);
 
     const second = await cli('scripts/import.ts', [folder], env);
-    expect(second.stdout).toContain('objects: 0 imported, 4 skipped (already imported)');
+    // Every object sorts at or before the watermark: none listed.
+    expect(second.stdout).toContain('objects: 0 imported, 0 skipped (already imported)');
     const broken = await cli('scripts/import.ts', [folder], { ...env, IMPORT_CONCURRENCY: '0' });
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('Invalid configuration: IMPORT_CONCURRENCY');
+  });
+
+  it('npm run import while another run holds the source: not run, says which run holds it, exits 3', async () => {
+    await sql(`insert into import_sources (source, lease_run_id, lease_expires_at)
+      values ($1, '00000000-0000-4000-8000-000000000001', now() + interval '1 minute')`, [folder]);
+    const held = await cli('scripts/import.ts', [folder], { IMPORT_OWNER_SUB: 'cli-importer' });
+    expect(held.code).toBe(3);
+    expect(held.stdout).toContain(': SKIPPED\nnot run: import run 00000000-0000-4000-8000-000000000001 holds this source until ');
+    expect(await sql('select count(*)::int as n from events')).toEqual([{ n: 0 }]);
   });
 
   it('the scheduled handler imports IMPORT_SOURCE as IMPORT_OWNER_SUB', async () => {
