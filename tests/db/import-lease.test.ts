@@ -80,9 +80,10 @@ describe('import lease', () => {
   it('a running run renews its lease: a run started after the lease\'s length is still SKIPPED', async () => {
     await eventWithRegistrations(3);
     const held = await holdEventRow();
-    const first = importFolder({ leaseMs: 150 });
+    // Renewed every 100 ms: two renewals may be late (a loaded machine) before another run could take it.
+    const first = importFolder({ leaseMs: 300 });
     await held.waited();
-    await sleep(400);
+    await sleep(800);
     const second = await importFolder();
     await held.release();
     const firstDone = await first;
@@ -97,7 +98,7 @@ describe('import lease', () => {
     await held.waited();
     // The lease lapsed (a stall) and another run took it: the first learns at its next renewal.
     await sql(`update import_sources set lease_run_id = gen_random_uuid()`);
-    await sleep(150);
+    await sleep(400); // eight renewal periods
     await held.release();
     await expect(first).rejects.toThrow(/lost its lease/);
     const [failed] = await sql(`select status, error from import_runs where status <> 'SUCCEEDED'`);
