@@ -9,8 +9,9 @@ const settings = importSettings(importConfig()); // Fail the cold start, not the
 const STOP_MARGIN_MS = 60_000;
 
 /**
- * Scheduled (EventBridge): one import run of IMPORT_SOURCE. A failed run throws, so the invocation fails visibly.
- * Short of the function's time limit the run stops (STOPPED) and the next scheduled run resumes where it stopped.
+ * Scheduled (EventBridge): one import run of IMPORT_SOURCE. A failed run throws, so the invocation fails visibly
+ * (and is not retried: maximumRetryAttempts 0). Short of the function's time limit the run stops (STOPPED) and the
+ * next scheduled run resumes where it stopped. While another run holds the source this one returns SKIPPED.
  */
 export const handler = async (_event?: unknown, context?: Context): Promise<ImportSummary> =>
   runImport(database(), {
