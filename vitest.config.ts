@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 import { LongestFirstSequencer } from './tests/setup/sequencer';
@@ -49,8 +50,9 @@ const suite: TestProjectInlineConfiguration[] = [
  * to its minutes. db-pg15: the promise, fault, fuzz, pooler and lost-connection suites on PostgreSQL 15, the oldest
  * supported (no transaction_timeout: docs/postgres-versions.md). db-pgbouncer: the promise suites with the app
  * behind PgBouncer in transaction mode, as Neon's `-pooler` endpoint is (tests/setup/global-setup.ts starts both).
+ * versions: PostgreSQL 14 refused with one sentence.
  */
-const onOtherServers: TestProjectInlineConfiguration[] = [
+const otherServers: TestProjectInlineConfiguration[] = [
   {
     extends: true,
     test: {
@@ -64,7 +66,16 @@ const onOtherServers: TestProjectInlineConfiguration[] = [
     extends: true,
     test: { name: 'db-pgbouncer', include: promiseSuites, setupFiles: ['tests/setup/database.ts'], env: { LOCKSTEP_TEST_DRIVER: 'pg' } },
   },
+  // PostgreSQL 14 is started by the test itself.
+  { extends: true, test: { name: 'versions', include: ['tests/versions/**/*.test.ts'] } },
 ];
+
+/** Without a pgbouncer this machine can install, db-pgbouncer is left out, saying why. */
+function onOtherServers(): TestProjectInlineConfiguration[] {
+  const pgbouncer = spawnSync('bash', ['scripts/ensure-pgbouncer.sh'], { encoding: 'utf8' });
+  if (pgbouncer.status !== 0) console.warn(`db-pgbouncer skipped: ${pgbouncer.stderr.trim()}`);
+  return otherServers.filter((project) => pgbouncer.status === 0 || project.test?.name !== 'db-pgbouncer');
+}
 
 export default defineConfig({
   test: {
@@ -88,6 +99,6 @@ export default defineConfig({
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
       DATABASE_POOL_MAX: '20',
     },
-    projects: process.env.LOCKSTEP_TEST_SERVERS === '1' ? onOtherServers : suite,
+    projects: process.env.LOCKSTEP_TEST_SERVERS === '1' ? onOtherServers() : suite,
   },
 });
