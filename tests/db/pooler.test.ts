@@ -17,7 +17,7 @@ const sql = sqlClient();
 const found = await findPgBouncer();
 const POOL_SIZE = 2;
 const REQUESTS = 12;
-/** Time left in the invocation; with the default 500 ms margin the database gets 700 ms, the answer 950 ms. */
+/** Time left in the invocation; with the default 500 ms margin the database gets 700 ms. */
 const REMAINING_MS = 1_200;
 
 let bouncer: PgBouncer | undefined;
@@ -46,15 +46,13 @@ describe.skipIf(!('path' in found))(`behind PgBouncer in transaction mode${'miss
       await holder.query('begin');
       await holder.query(`select 1 from events where slug = 'drop' for update`);
 
-      const started = performance.now();
       const answers = await Promise.all(
         Array.from({ length: REQUESTS }, (_, i) =>
           call(register!, { params: { slug: 'drop' }, body: { name: `Queued ${i}`, email: `queued-${i}@example.com` }, remainingMs: REMAINING_MS }),
         ),
       );
-      const answeredMs = performance.now() - started;
+      // How soon they answer is deadlines.test.ts's concern; this one is about what happens after.
       expect(answers.map((answer) => `${answer.status} ${answer.body?.code}`)).toEqual(Array(REQUESTS).fill('503 database_unavailable'));
-      expect(answeredMs).toBeLessThan(REMAINING_MS);
       // Every request has answered: release the row, and give what the pooler still queues time to run.
       await holder.query('commit');
     } finally {
