@@ -197,6 +197,11 @@ async function checkout(current: Connection): Promise<Lease> {
  */
 function leaseUntilAbandoned(client: pg.PoolClient): Lease {
   const abandoned = abandonedSignal();
+  if (abandoned?.aborted) {
+    // The request answered while this client was on its way: it was never used, so it goes back as it is.
+    client.release();
+    throw deadlineExceeded();
+  }
   let released = false;
   const release = (broken?: Error) => {
     if (released) return;
@@ -209,9 +214,7 @@ function leaseUntilAbandoned(client: pg.PoolClient): Lease {
     // pg's end() waits for the server's goodbye, which a dead peer never sends; the pending query then fails now.
     (client as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
   };
-  if (abandoned?.aborted) onAbandoned();
-  else abandoned?.addEventListener('abort', onAbandoned, { once: true });
-  if (released) throw deadlineExceeded();
+  abandoned?.addEventListener('abort', onAbandoned, { once: true });
   return { client, release };
 }
 
