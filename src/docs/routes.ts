@@ -8,16 +8,17 @@ export const openApiRoute = defineRoute({
   summary: 'This OpenAPI 3.1 document',
   description: 'The committed docs/openapi.json, generated from the zod schemas the handlers validate with.',
   auth: 'none',
-  responses: { 200: z.looseObject({ openapi: z.string() }) },
+  responses: { 200: z.looseObject({ openapi: z.string() }).register(z.globalRegistry, { examples: [{ openapi: '3.1.0' }] }) },
 });
 
 export const docsRoute = defineRoute({
   operationId: 'getDocs',
   method: 'GET',
   path: '/docs',
-  summary: 'The API reference as an HTML page',
-  description: 'Rendered from the OpenAPI document on the server: no script, no stylesheet or font from the network.',
+  summary: 'The API reference as an HTML page you can send requests from',
+  description:
+    'Swagger UI with this document, both inside the page: it loads nothing from the network, and its requests go to the instance that serves it.',
   auth: 'none',
-  responses: { 200: z.string() },
+  responses: { 200: z.string().register(z.globalRegistry, { examples: ['<!doctype html><html lang="en">…</html>'] }) },
   contentType: 'text/html; charset=utf-8',
 });
