@@ -4,6 +4,7 @@ import * as eventRoutes from './events/routes';
 import * as docsRoutes from './docs/routes';
 import * as healthRoutes from './health/routes';
 import * as registrationRoutes from './registrations/routes';
+import { exampleOf } from './contract/examples';
 import { MAX_BODY_BYTES } from './contract/input';
 import type { RouteSpec } from './contract/route';
 import type { ErrorCode } from './errors';
@@ -12,6 +13,14 @@ import { statusOf } from './http/problem';
 import { KEY_RETENTION_HOURS } from './idempotency/store';
 import * as teamRoutes from './teams/routes';
 import * as userRoutes from './users/routes';
+// The examples of every contract, registered for the generator alone (src/contract/examples.ts).
+import './cards/examples';
+import './docs/examples';
+import './events/examples';
+import './health/examples';
+import './registrations/examples';
+import './teams/examples';
+import './users/examples';
 
 /** Every HTTP route's contract by tag (its domain); serverless.yml must list exactly these (checked by a test). */
 const routesByTag: Record<string, { description: string; routes: Record<string, RouteSpec> }> = {
@@ -64,11 +73,6 @@ const PROBLEM_SCHEMA: JsonSchema = {
     },
   },
 };
-
-/** The first example a schema carries (`.register(z.globalRegistry, { examples })` in its contract). */
-export function exampleOf(schema: z.ZodMiniType | null | undefined): unknown {
-  return schema ? (z.globalRegistry.get(schema)?.examples as unknown[] | undefined)?.[0] : undefined;
-}
 
 const shellQuote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
 

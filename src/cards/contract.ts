@@ -19,18 +19,7 @@ export const LinkInput = z
   .register(z.globalRegistry, { id: 'LinkInput' });
 
 /** The whole ordered list of a card's links; the array order becomes `position` 0, 1, 2, ... */
-export const LinksInput = z
-  .array(LinkInput)
-  .check(z.maxLength(MAX_LINKS_PER_CARD))
-  .register(z.globalRegistry, {
-    id: 'LinksInput',
-    examples: [
-      [
-        { label: 'GitHub', url: 'https://github.com/alice' },
-        { label: 'Blog', url: 'https://alice.example.com' },
-      ],
-    ],
-  });
+export const LinksInput = z.array(LinkInput).check(z.maxLength(MAX_LINKS_PER_CARD)).register(z.globalRegistry, { id: 'LinksInput' });
 
 const cardFields = {
   title: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
@@ -40,14 +29,9 @@ const cardFields = {
 
 export const CreateCard = z
   .strictObject({ ...cardFields, visibility: z._default(Visibility, 'PUBLIC'), links: z._default(LinksInput, []) })
-  .register(z.globalRegistry, {
-    id: 'CreateCard',
-    examples: [{ title: 'Alice', description: 'Backend engineer', links: [{ label: 'GitHub', url: 'https://github.com/alice' }] }],
-  });
+  .register(z.globalRegistry, { id: 'CreateCard' });
 
-export const UpdateCard = z
-  .partial(z.strictObject(cardFields))
-  .register(z.globalRegistry, { id: 'UpdateCard', examples: [{ description: 'Backend engineer, Berlin', visibility: 'UNLISTED' }] });
+export const UpdateCard = z.partial(z.strictObject(cardFields)).register(z.globalRegistry, { id: 'UpdateCard' });
 
 export const LinkView = z
   .object({
@@ -57,19 +41,6 @@ export const LinkView = z
     position: z.int().register(z.globalRegistry, { description: '0-based, unique within the card' }),
   })
   .register(z.globalRegistry, { id: 'Link' });
-
-/** The card the examples of the API reference show: Alice's default card. */
-const cardExample = {
-  id: 'c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b',
-  slug: 'alice',
-  title: 'Alice',
-  description: 'Backend engineer',
-  visibility: 'PUBLIC' as const,
-  isDefault: true,
-  links: [{ id: 'e1f3a5c7-9b2d-4f6a-8c0e-2a4c6e8b0d1f', label: 'GitHub', url: 'https://github.com/alice', position: 0 }],
-  createdAt: '2027-01-10T08:00:00.000Z',
-  updatedAt: '2027-01-10T08:00:00.000Z',
-};
 
 export const CardView = z
   .object({
@@ -83,11 +54,11 @@ export const CardView = z
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
-  .register(z.globalRegistry, { id: 'Card', examples: [cardExample] });
+  .register(z.globalRegistry, { id: 'Card' });
 
-export const CardPage = page(CardView).register(z.globalRegistry, { id: 'CardPage', examples: [{ items: [cardExample], nextCursor: null }] });
-export const CardIdParams = z.object({ id: z.uuid() }).register(z.globalRegistry, { examples: [{ id: 'c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b' }] });
-export const CardSlugParams = z.object({ slug: SlugParam }).register(z.globalRegistry, { examples: [{ slug: 'alice' }] });
+export const CardPage = page(CardView).register(z.globalRegistry, { id: 'CardPage' });
+export const CardIdParams = z.object({ id: z.uuid() });
+export const CardSlugParams = z.object({ slug: SlugParam });
 export const CardListQuery = PageQuery;
 
 export type CreateCard = z.output<typeof CreateCard>;

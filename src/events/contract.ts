@@ -38,10 +38,7 @@ export function withEndsNotBeforeStart<S extends z.ZodMiniType<{ startsAt: Date;
   );
 }
 
-export const CreateEvent = withEndsNotBeforeStart(z.strictObject(eventFields)).register(z.globalRegistry, {
-  id: 'CreateEvent',
-  examples: [{ name: 'Node Meetup', startsAt: '2027-03-01T18:00:00Z', location: 'Berlin', capacity: 50, maxSpotsPerRegistration: 4 }],
-});
+export const CreateEvent = withEndsNotBeforeStart(z.strictObject(eventFields)).register(z.globalRegistry, { id: 'CreateEvent' });
 
 export const UpdateEvent = z
   .partial(
@@ -51,28 +48,7 @@ export const UpdateEvent = z
       status: z.enum(['OPEN', 'CLOSED']),
     }),
   )
-  .register(z.globalRegistry, { id: 'UpdateEvent', examples: [{ capacity: 80 }] });
-
-/** The event the examples of the API reference show: Node Meetup, full, two registrations waiting. */
-const eventExample = {
-  id: '0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1',
-  slug: 'node-meetup',
-  name: 'Node Meetup',
-  description: null,
-  location: 'Berlin',
-  startsAt: '2027-03-01T18:00:00.000Z',
-  endsAt: null,
-  capacity: 50,
-  spotsReserved: 50,
-  spotsLeft: 0,
-  waitlistCount: 2,
-  maxSpotsPerRegistration: 4,
-  status: 'OPEN' as const,
-  organizerId: '3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41',
-  teamId: null,
-  createdAt: '2027-01-15T10:00:00.000Z',
-  updatedAt: '2027-02-01T09:00:00.000Z',
-};
+  .register(z.globalRegistry, { id: 'UpdateEvent' });
 
 export const EventView = z
   .object({
@@ -94,10 +70,10 @@ export const EventView = z
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
-  .register(z.globalRegistry, { id: 'Event', examples: [eventExample] });
+  .register(z.globalRegistry, { id: 'Event' });
 
-export const EventPage = page(EventView).register(z.globalRegistry, { id: 'EventPage', examples: [{ items: [eventExample], nextCursor: null }] });
-export const EventSlugParams = z.object({ slug: SlugParam }).register(z.globalRegistry, { examples: [{ slug: 'node-meetup' }] });
+export const EventPage = page(EventView).register(z.globalRegistry, { id: 'EventPage' });
+export const EventSlugParams = z.object({ slug: SlugParam });
 export const EventListQuery = PageQuery;
 
 export type CreateEvent = z.output<typeof CreateEvent>;

@@ -4,19 +4,6 @@ import { SlugParam } from '../slug/contract';
 
 const status = z.enum(['CONFIRMED', 'WAITLIST', 'CANCELLED']);
 
-/** The registration the examples of the API reference show: Ada's, waiting second in the queue. */
-const registrationExample = {
-  id: '5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c',
-  eventId: '0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1',
-  name: 'Ada Lovelace',
-  email: 'ada@example.com',
-  spots: 2,
-  status: 'WAITLIST' as const,
-  waitlistPosition: 2,
-  createdAt: '2027-02-01T09:00:00.000Z',
-  updatedAt: '2027-02-01T09:00:00.000Z',
-};
-
 export const CreateRegistration = z
   .strictObject({
     name: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
@@ -25,11 +12,9 @@ export const CreateRegistration = z
       description: "1..the event's maxSpotsPerRegistration (400 above it)",
     }),
   })
-  .register(z.globalRegistry, { id: 'CreateRegistration', examples: [{ name: 'Ada Lovelace', email: 'ada@example.com', spots: 2 }] });
+  .register(z.globalRegistry, { id: 'CreateRegistration' });
 
-export const UpdateRegistration = z
-  .strictObject({ status })
-  .register(z.globalRegistry, { id: 'UpdateRegistration', examples: [{ status: 'CONFIRMED' }] });
+export const UpdateRegistration = z.strictObject({ status }).register(z.globalRegistry, { id: 'UpdateRegistration' });
 
 export const RegistrationView = z
   .object({
@@ -45,18 +30,15 @@ export const RegistrationView = z
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
-  .register(z.globalRegistry, { id: 'Registration', examples: [registrationExample] });
+  .register(z.globalRegistry, { id: 'Registration' });
 
 export const CreatedRegistration = z
   .extend(RegistrationView, {
     cancelToken: z.string().register(z.globalRegistry, { description: 'Returned once; keep it to view or cancel the registration' }),
   })
-  .register(z.globalRegistry, { id: 'CreatedRegistration', examples: [{ ...registrationExample, cancelToken: 'ct_Jm4uQ0hW2bYx9sVt6kP1zR8nE3aL5cD7' }] });
+  .register(z.globalRegistry, { id: 'CreatedRegistration' });
 
-export const RegistrationPage = page(RegistrationView).register(z.globalRegistry, {
-  id: 'RegistrationPage',
-  examples: [{ items: [registrationExample], nextCursor: null }],
-});
+export const RegistrationPage = page(RegistrationView).register(z.globalRegistry, { id: 'RegistrationPage' });
 
 export const EventStats = z
   .object({
@@ -68,21 +50,12 @@ export const EventStats = z
     cancelledCount: z.int(),
     consistent: z.boolean().register(z.globalRegistry, { description: 'spotsReserved == confirmedSpots' }),
   })
-  .register(z.globalRegistry, {
-    id: 'EventStats',
-    examples: [{ capacity: 50, spotsReserved: 50, confirmedSpots: 50, waitlistSpots: 3, waitlistCount: 2, cancelledCount: 1, consistent: true }],
-  });
+  .register(z.globalRegistry, { id: 'EventStats' });
 
-export const EventParams = z.object({ slug: SlugParam }).register(z.globalRegistry, { examples: [{ slug: 'node-meetup' }] });
-export const RegistrationParams = z
-  .object({ slug: SlugParam, id: z.uuid() })
-  .register(z.globalRegistry, { examples: [{ slug: 'node-meetup', id: '5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c' }] });
-export const RegistrationListQuery = z
-  .extend(PageQuery, { status: z.optional(status) })
-  .register(z.globalRegistry, { examples: [{ status: 'WAITLIST', limit: 20 }] });
-export const TokenQuery = z
-  .object({ token: z.optional(z.string().check(z.minLength(1), z.maxLength(200))) })
-  .register(z.globalRegistry, { examples: [{ token: 'ct_Jm4uQ0hW2bYx9sVt6kP1zR8nE3aL5cD7' }] });
+export const EventParams = z.object({ slug: SlugParam });
+export const RegistrationParams = z.object({ slug: SlugParam, id: z.uuid() });
+export const RegistrationListQuery = z.extend(PageQuery, { status: z.optional(status) });
+export const TokenQuery = z.object({ token: z.optional(z.string().check(z.minLength(1), z.maxLength(200))) });
 
 export type CreateRegistration = z.output<typeof CreateRegistration>;
 export type RegistrationView = z.infer<typeof RegistrationView>;

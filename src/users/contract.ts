@@ -9,26 +9,14 @@ export const UserView = z
     defaultCardId: z.nullable(z.uuid()),
     createdAt: z.iso.datetime(),
   })
-  .register(z.globalRegistry, {
-    id: 'User',
-    examples: [
-      {
-        id: '3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41',
-        sub: 'alice',
-        email: 'alice@example.com',
-        displayName: 'Alice',
-        defaultCardId: 'c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b',
-        createdAt: '2027-01-10T08:00:00.000Z',
-      },
-    ],
-  });
+  .register(z.globalRegistry, { id: 'User' });
 
 export const UpdateMe = z
   .strictObject({
     displayName: z.optional(z.nullable(z.string().check(z.trim(), z.minLength(1), z.maxLength(100)))),
     email: z.optional(z.nullable(z.email().check(z.maxLength(254)))),
   })
-  .register(z.globalRegistry, { id: 'UpdateMe', examples: [{ displayName: 'Alice', email: 'alice@example.com' }] });
+  .register(z.globalRegistry, { id: 'UpdateMe' });
 
 const locale = z.string().check(
   z.maxLength(35),
@@ -51,12 +39,10 @@ export const SettingsView = z
     fontScale: z.number().check(z.minimum(0.5), z.maximum(3)),
     locale,
   })
-  .register(z.globalRegistry, { id: 'Settings', examples: [{ theme: 'dark', reducedMotion: false, fontScale: 1.25, locale: 'en' }] });
+  .register(z.globalRegistry, { id: 'Settings' });
 
 /** PUT accepts the full document or any part of it; absent fields keep their value. */
-export const UpdateSettings = z
-  .partial(z.strictObject(SettingsView.shape))
-  .register(z.globalRegistry, { id: 'UpdateSettings', examples: [{ theme: 'dark', fontScale: 1.25 }] });
+export const UpdateSettings = z.partial(z.strictObject(SettingsView.shape)).register(z.globalRegistry, { id: 'UpdateSettings' });
 
 export type UserView = z.infer<typeof UserView>;
 export type SettingsView = z.infer<typeof SettingsView>;

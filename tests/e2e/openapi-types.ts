@@ -652,38 +652,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /**
-         * @example {
-         *       "userId": "7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d",
-         *       "role": "MEMBER"
-         *     }
-         */
         AddTeamMember: {
             /** Format: uuid */
             userId: string;
             /** @enum {string} */
             role: "ADMIN" | "MEMBER";
         };
-        /**
-         * @example {
-         *       "id": "c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b",
-         *       "slug": "alice",
-         *       "title": "Alice",
-         *       "description": "Backend engineer",
-         *       "visibility": "PUBLIC",
-         *       "isDefault": true,
-         *       "links": [
-         *         {
-         *           "id": "e1f3a5c7-9b2d-4f6a-8c0e-2a4c6e8b0d1f",
-         *           "label": "GitHub",
-         *           "url": "https://github.com/alice",
-         *           "position": 0
-         *         }
-         *       ],
-         *       "createdAt": "2027-01-10T08:00:00.000Z",
-         *       "updatedAt": "2027-01-10T08:00:00.000Z"
-         *     }
-         */
         Card: {
             /** Format: uuid */
             id: string;
@@ -699,31 +673,6 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
-        /**
-         * @example {
-         *       "items": [
-         *         {
-         *           "id": "c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b",
-         *           "slug": "alice",
-         *           "title": "Alice",
-         *           "description": "Backend engineer",
-         *           "visibility": "PUBLIC",
-         *           "isDefault": true,
-         *           "links": [
-         *             {
-         *               "id": "e1f3a5c7-9b2d-4f6a-8c0e-2a4c6e8b0d1f",
-         *               "label": "GitHub",
-         *               "url": "https://github.com/alice",
-         *               "position": 0
-         *             }
-         *           ],
-         *           "createdAt": "2027-01-10T08:00:00.000Z",
-         *           "updatedAt": "2027-01-10T08:00:00.000Z"
-         *         }
-         *       ],
-         *       "nextCursor": null
-         *     }
-         */
         CardPage: {
             items: components["schemas"]["Card"][];
             nextCursor: string | null;
@@ -733,18 +682,6 @@ export interface components {
          * @enum {string}
          */
         CardVisibility: "PUBLIC" | "UNLISTED" | "PRIVATE";
-        /**
-         * @example {
-         *       "title": "Alice",
-         *       "description": "Backend engineer",
-         *       "links": [
-         *         {
-         *           "label": "GitHub",
-         *           "url": "https://github.com/alice"
-         *         }
-         *       ]
-         *     }
-         */
         CreateCard: {
             title: string;
             description?: string | null;
@@ -753,20 +690,6 @@ export interface components {
             /** @default [] */
             links?: components["schemas"]["LinksInput"];
         };
-        /**
-         * @example {
-         *       "id": "5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c",
-         *       "eventId": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
-         *       "name": "Ada Lovelace",
-         *       "email": "ada@example.com",
-         *       "spots": 2,
-         *       "status": "WAITLIST",
-         *       "waitlistPosition": 2,
-         *       "createdAt": "2027-02-01T09:00:00.000Z",
-         *       "updatedAt": "2027-02-01T09:00:00.000Z",
-         *       "cancelToken": "ct_Jm4uQ0hW2bYx9sVt6kP1zR8nE3aL5cD7"
-         *     }
-         */
         CreatedRegistration: {
             /** Format: uuid */
             id: string;
@@ -802,13 +725,6 @@ export interface components {
             /** @description A team whose OWNER and ADMINs co-organize the event; the caller must be one of them (403 otherwise, 404 not_found for an unknown team). In PATCH, null detaches the event from its team */
             teamSlug?: string | null;
         };
-        /**
-         * @example {
-         *       "name": "Ada Lovelace",
-         *       "email": "ada@example.com",
-         *       "spots": 2
-         *     }
-         */
         CreateRegistration: {
             name: string;
             /** Format: email */
@@ -819,39 +735,12 @@ export interface components {
              */
             spots?: number;
         };
-        /**
-         * @example {
-         *       "name": "Platform Team",
-         *       "description": "Runs the meetups"
-         *     }
-         */
         CreateTeam: {
             name: string;
             description?: string | null;
             /** @description Taken as given (409 slug_taken when taken); derived from name when absent */
             slug?: string;
         };
-        /**
-         * @example {
-         *       "id": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
-         *       "slug": "node-meetup",
-         *       "name": "Node Meetup",
-         *       "description": null,
-         *       "location": "Berlin",
-         *       "startsAt": "2027-03-01T18:00:00.000Z",
-         *       "endsAt": null,
-         *       "capacity": 50,
-         *       "spotsReserved": 50,
-         *       "spotsLeft": 0,
-         *       "waitlistCount": 2,
-         *       "maxSpotsPerRegistration": 4,
-         *       "status": "OPEN",
-         *       "organizerId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
-         *       "teamId": null,
-         *       "createdAt": "2027-01-15T10:00:00.000Z",
-         *       "updatedAt": "2027-02-01T09:00:00.000Z"
-         *     }
-         */
         Event: {
             /** Format: uuid */
             id: string;
@@ -878,47 +767,10 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
-        /**
-         * @example {
-         *       "items": [
-         *         {
-         *           "id": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
-         *           "slug": "node-meetup",
-         *           "name": "Node Meetup",
-         *           "description": null,
-         *           "location": "Berlin",
-         *           "startsAt": "2027-03-01T18:00:00.000Z",
-         *           "endsAt": null,
-         *           "capacity": 50,
-         *           "spotsReserved": 50,
-         *           "spotsLeft": 0,
-         *           "waitlistCount": 2,
-         *           "maxSpotsPerRegistration": 4,
-         *           "status": "OPEN",
-         *           "organizerId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
-         *           "teamId": null,
-         *           "createdAt": "2027-01-15T10:00:00.000Z",
-         *           "updatedAt": "2027-02-01T09:00:00.000Z"
-         *         }
-         *       ],
-         *       "nextCursor": null
-         *     }
-         */
         EventPage: {
             items: components["schemas"]["Event"][];
             nextCursor: string | null;
         };
-        /**
-         * @example {
-         *       "capacity": 50,
-         *       "spotsReserved": 50,
-         *       "confirmedSpots": 50,
-         *       "waitlistSpots": 3,
-         *       "waitlistCount": 2,
-         *       "cancelledCount": 1,
-         *       "consistent": true
-         *     }
-         */
         EventStats: {
             capacity: number | null;
             spotsReserved: number;
@@ -930,12 +782,6 @@ export interface components {
             /** @description spotsReserved == confirmedSpots */
             consistent: boolean;
         };
-        /**
-         * @example {
-         *       "status": "ok",
-         *       "database": "ok"
-         *     }
-         */
         Health: {
             /** @constant */
             status: "ok";
@@ -958,18 +804,6 @@ export interface components {
              */
             url: string;
         };
-        /**
-         * @example [
-         *       {
-         *         "label": "GitHub",
-         *         "url": "https://github.com/alice"
-         *       },
-         *       {
-         *         "label": "Blog",
-         *         "url": "https://alice.example.com"
-         *       }
-         *     ]
-         */
         LinksInput: components["schemas"]["LinkInput"][];
         /** @description RFC 9457 problem details. Messages of 5xx answers are fixed texts. */
         Problem: {
@@ -985,19 +819,6 @@ export interface components {
                 message: string;
             }[];
         };
-        /**
-         * @example {
-         *       "id": "5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c",
-         *       "eventId": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
-         *       "name": "Ada Lovelace",
-         *       "email": "ada@example.com",
-         *       "spots": 2,
-         *       "status": "WAITLIST",
-         *       "waitlistPosition": 2,
-         *       "createdAt": "2027-02-01T09:00:00.000Z",
-         *       "updatedAt": "2027-02-01T09:00:00.000Z"
-         *     }
-         */
         Registration: {
             /** Format: uuid */
             id: string;
@@ -1015,36 +836,10 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
-        /**
-         * @example {
-         *       "items": [
-         *         {
-         *           "id": "5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c",
-         *           "eventId": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
-         *           "name": "Ada Lovelace",
-         *           "email": "ada@example.com",
-         *           "spots": 2,
-         *           "status": "WAITLIST",
-         *           "waitlistPosition": 2,
-         *           "createdAt": "2027-02-01T09:00:00.000Z",
-         *           "updatedAt": "2027-02-01T09:00:00.000Z"
-         *         }
-         *       ],
-         *       "nextCursor": null
-         *     }
-         */
         RegistrationPage: {
             items: components["schemas"]["Registration"][];
             nextCursor: string | null;
         };
-        /**
-         * @example {
-         *       "theme": "dark",
-         *       "reducedMotion": false,
-         *       "fontScale": 1.25,
-         *       "locale": "en"
-         *     }
-         */
         Settings: {
             /** @enum {string} */
             theme: "system" | "light" | "dark";
@@ -1052,17 +847,6 @@ export interface components {
             fontScale: number;
             locale: string;
         };
-        /**
-         * @example {
-         *       "id": "9e2b4d6f-8a0c-4e1b-a3c5-d7e9f1b3c5a7",
-         *       "slug": "platform-team",
-         *       "name": "Platform Team",
-         *       "description": "Runs the meetups",
-         *       "ownerId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
-         *       "createdAt": "2027-01-12T12:00:00.000Z",
-         *       "updatedAt": "2027-01-12T12:00:00.000Z"
-         *     }
-         */
         Team: {
             /** Format: uuid */
             id: string;
@@ -1079,31 +863,6 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
-        /**
-         * @example {
-         *       "id": "9e2b4d6f-8a0c-4e1b-a3c5-d7e9f1b3c5a7",
-         *       "slug": "platform-team",
-         *       "name": "Platform Team",
-         *       "description": "Runs the meetups",
-         *       "ownerId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
-         *       "createdAt": "2027-01-12T12:00:00.000Z",
-         *       "updatedAt": "2027-01-12T12:00:00.000Z",
-         *       "members": [
-         *         {
-         *           "userId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
-         *           "displayName": "Alice",
-         *           "role": "OWNER",
-         *           "joinedAt": "2027-01-12T12:00:00.000Z"
-         *         },
-         *         {
-         *           "userId": "7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d",
-         *           "displayName": "Bob",
-         *           "role": "MEMBER",
-         *           "joinedAt": "2027-01-13T09:30:00.000Z"
-         *         }
-         *       ]
-         *     }
-         */
         TeamDetail: {
             /** Format: uuid */
             id: string;
@@ -1122,14 +881,6 @@ export interface components {
             /** @description The owner first, then by joinedAt */
             members: components["schemas"]["TeamMember"][];
         };
-        /**
-         * @example {
-         *       "userId": "7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d",
-         *       "displayName": "Bob",
-         *       "role": "MEMBER",
-         *       "joinedAt": "2027-01-13T09:30:00.000Z"
-         *     }
-         */
         TeamMember: {
             /** Format: uuid */
             userId: string;
@@ -1140,11 +891,6 @@ export interface components {
         };
         /** @enum {string} */
         TeamRole: "OWNER" | "ADMIN" | "MEMBER";
-        /**
-         * @example {
-         *       "userId": "7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d"
-         *     }
-         */
         TransferTeam: {
             /**
              * Format: uuid
@@ -1152,12 +898,6 @@ export interface components {
              */
             userId: string;
         };
-        /**
-         * @example {
-         *       "description": "Backend engineer, Berlin",
-         *       "visibility": "UNLISTED"
-         *     }
-         */
         UpdateCard: {
             title?: string;
             description?: string | null;
@@ -1180,31 +920,14 @@ export interface components {
             /** @enum {string} */
             status?: "OPEN" | "CLOSED";
         };
-        /**
-         * @example {
-         *       "displayName": "Alice",
-         *       "email": "alice@example.com"
-         *     }
-         */
         UpdateMe: {
             displayName?: string | null;
             email?: string | null;
         };
-        /**
-         * @example {
-         *       "status": "CONFIRMED"
-         *     }
-         */
         UpdateRegistration: {
             /** @enum {string} */
             status: "CONFIRMED" | "WAITLIST" | "CANCELLED";
         };
-        /**
-         * @example {
-         *       "theme": "dark",
-         *       "fontScale": 1.25
-         *     }
-         */
         UpdateSettings: {
             /** @enum {string} */
             theme?: "system" | "light" | "dark";
@@ -1212,34 +935,14 @@ export interface components {
             fontScale?: number;
             locale?: string;
         };
-        /**
-         * @example {
-         *       "description": "Runs the Berlin meetups"
-         *     }
-         */
         UpdateTeam: {
             name?: string;
             description?: string | null;
         };
-        /**
-         * @example {
-         *       "role": "ADMIN"
-         *     }
-         */
         UpdateTeamMember: {
             /** @enum {string} */
             role: "ADMIN" | "MEMBER";
         };
-        /**
-         * @example {
-         *       "id": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
-         *       "sub": "alice",
-         *       "email": "alice@example.com",
-         *       "displayName": "Alice",
-         *       "defaultCardId": "c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b",
-         *       "createdAt": "2027-01-10T08:00:00.000Z"
-         *     }
-         */
         User: {
             /** Format: uuid */
             id: string;

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { openApiTypes, OPENAPI_TYPES_PATH } from '../../scripts/openapi-types';
 import { renderReference, type OpenApiDocument } from '../../src/docs/render';
-import { allRoutes, buildOpenApi, curlExample, exampleOf } from '../../src/openapi';
+import { exampleOf } from '../../src/contract/examples';
+import { allRoutes, buildOpenApi, curlExample } from '../../src/openapi';
 
 describe('API contract', () => {
   it('docs/openapi.json is generated from the current zod schemas (run `npm run openapi`)', async () => {
