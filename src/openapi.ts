@@ -50,7 +50,6 @@ const IDEMPOTENCY_KEY_PARAMETER = {
   description:
     `Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with \`Idempotent-Replayed: true\`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least ${KEY_RETENTION_HOURS} hours. Anonymous callers should use unguessable keys (UUIDs).`,
   schema: { type: 'string', pattern: KEY_PATTERN.source },
-  example: EXAMPLE_IDEMPOTENCY_KEY,
 };
 
 const PROBLEM_SCHEMA: JsonSchema = {
@@ -183,7 +182,7 @@ export function buildOpenApi(): JsonSchema {
       version: '1.0.0',
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       description:
-        `Developer cards, teams and capacity-limited events. Bodies are JSON up to ${MAX_BODY_BYTES / 1024} KiB (413 beyond); unknown body fields are rejected with 400; errors are RFC 9457 problem+json.`,
+        `Developer cards, teams and capacity-limited events. Bodies are JSON up to ${MAX_BODY_BYTES / 1024} KiB (413 beyond); unknown body fields are rejected with 400; errors are RFC 9457 problem+json.\n\nThe curl examples use \`BASE=http://127.0.0.1:3000\` (\`npm run dev\`, or your stage URL) and \`TOKEN=$(npm run -s token -- alice)\`; send any operation from this page with **Authorize** (the token) and an Idempotency-Key of your own (a UUID) on writes.`,
     },
     // Relative: the API that serves this document (its /docs page calls the same host).
     servers: [{ url: '/', description: 'This API: http://127.0.0.1:3000 under `npm run dev`, the stage URL in AWS' }],

@@ -1144,10 +1144,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1254,10 +1251,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1316,10 +1310,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1398,10 +1389,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1529,10 +1517,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1574,10 +1559,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1641,10 +1623,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1688,10 +1667,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1754,10 +1730,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1889,10 +1862,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2029,10 +1999,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2074,10 +2041,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2213,10 +2177,7 @@ export interface operations {
                 token?: string;
             };
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2260,10 +2221,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2396,10 +2354,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2587,10 +2542,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2728,10 +2680,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2773,10 +2722,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2911,10 +2857,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2994,10 +2937,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs).
-                 * @example 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b
-                 */
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
                 "Idempotency-Key"?: string;
             };
             path: {
