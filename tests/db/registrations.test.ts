@@ -290,7 +290,7 @@ describe('a guessed token holds no lock', () => {
     const registered = await registerFor('held', 'held@example.com');
     const holder = new pg.Client({ connectionString: process.env.DATABASE_URL });
     await holder.connect();
-    const holdMs = 1_500;
+    const holdMs = 3_000;
     try {
       await holder.query('begin');
       await holder.query('select 1 from events where id = $1 for update', [event.id]);
