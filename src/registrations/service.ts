@@ -3,7 +3,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/handle';
 import { columnNames, qualifiedColumn } from '../db/columns';
-import { lockWaitLimit } from '../db/deadline';
+import { lockWaitLimit, withinDeadline } from '../db/deadline';
 import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
@@ -128,6 +128,8 @@ function insertRegistration(
         // A request larger than the whole event could never leave the queue, and would block everyone behind it.
         or(isNull(events.capacity), lte(spots, events.capacity)),
         keys.idempotency?.unused,
+        // Checked by the server's clock at the start and after a lock wait that found the row changed.
+        withinDeadline(),
       )}
       returning ${events.id} as id, ${events.waitlistCount} as waitlist_count
     ),
@@ -140,7 +142,7 @@ function insertRegistration(
       from event
       returning ${column(r.status)} as status, ${registrationJson} as public_body
     )${record ? sql`, recorded as (${record})` : sql``}
-    select status, public_body from inserted`);
+    select status, public_body from inserted where ${withinDeadline()}`);
 }
 
 /** The registration statement matched no event row: throw the reason, or return if the event shows none. */
@@ -166,6 +168,8 @@ const anonymous = () => new LockstepError('unauthorized', 'Sign in as the organi
 /**
  * Lock the event row (the per-event order every counter change follows), then the registration row. Token
  * holders reach only their own registration; a wrong token is indistinguishable from a missing registration.
+ * A token is matched by a plain read first and the event row locked only on a match: whoever sends a guess must
+ * not hold a hot event's row (and every registration behind it) while it is checked.
  */
 async function lockForChange(
   tx: Db,
@@ -173,13 +177,19 @@ async function lockForChange(
   id: string,
   access: RegistrationAccess,
 ): Promise<{ event: EventRow; registration: RegistrationRow }> {
-  let event: EventRow;
+  let event: EventRow | undefined;
   const conditions = [eq(registrations.id, id)];
   if (access.token !== undefined) {
-    const [row] = await tx.select().from(events).where(eq(events.slug, slug)).for('update');
-    if (!row) throw notFound('Registration');
-    event = row;
     conditions.push(eq(registrations.cancelTokenHash, hashToken(access.token)));
+    const [match] = await tx
+      .select({ eventId: events.id })
+      .from(registrations)
+      .innerJoin(events, eq(events.id, registrations.eventId))
+      .where(and(...conditions, eq(events.slug, slug)));
+    if (!match) throw notFound('Registration');
+    // The slug is checked again under the lock: the event may have been renamed or deleted in between.
+    [event] = await tx.select().from(events).where(and(eq(events.id, match.eventId), eq(events.slug, slug))).for('update');
+    if (!event) throw notFound('Registration');
   } else if (access.user) {
     event = await findEventAsOrganizer(tx, access.user, slug, { lock: true });
   } else {
