@@ -5,7 +5,7 @@ import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { database } from '../../src/db/client';
 import { SourceLease } from '../../src/import/lease';
-import { runImport, type ImportSettings } from '../../src/import/service';
+import { runImport, type ImportSettings, type ImportSummary } from '../../src/import/service';
 import { importFolderPerTest } from '../helpers/import-folder';
 import { sqlClient } from '../helpers/sql';
 
@@ -80,12 +80,17 @@ describe('import lease', () => {
   it('a running run renews its lease: a run started after the lease\'s length is still SKIPPED', async () => {
     await eventWithRegistrations(3);
     const held = await holdEventRow();
-    // Renewed every 100 ms: two renewals may be late (a loaded machine) before another run could take it.
-    const first = importFolder({ leaseMs: 300 });
-    await held.waited();
-    await sleep(800);
-    const second = await importFolder();
-    await held.release();
+    // Renewed every 200 ms: two renewals may be late (a loaded machine) before another run could take it.
+    const first = importFolder({ leaseMs: 600 });
+    let second: ImportSummary | undefined;
+    try {
+      await held.waited();
+      await sleep(1000);
+      // Had the lease lapsed, the second run would wait on the held row: give up on it rather than wait forever.
+      second = await Promise.race([importFolder(), sleep(5000).then(() => undefined)]);
+    } finally {
+      await held.release();
+    }
     const firstDone = await first;
     expect(second).toMatchObject({ status: 'SKIPPED', heldBy: { runId: firstDone.runId } });
     expect(firstDone).toMatchObject({ status: 'SUCCEEDED', read: 3 });
@@ -95,11 +100,14 @@ describe('import lease', () => {
     await eventWithRegistrations(10);
     const held = await holdEventRow();
     const first = importFolder({ leaseMs: 150 });
-    await held.waited();
-    // The lease lapsed (a stall) and another run took it: the first learns at its next renewal.
-    await sql(`update import_sources set lease_run_id = gen_random_uuid()`);
-    await sleep(400); // eight renewal periods
-    await held.release();
+    try {
+      await held.waited();
+      // The lease lapsed (a stall) and another run took it: the first learns at its next renewal.
+      await sql(`update import_sources set lease_run_id = gen_random_uuid()`);
+      await sleep(800); // sixteen renewal periods
+    } finally {
+      await held.release();
+    }
     await expect(first).rejects.toThrow(/lost its lease/);
     const [failed] = await sql(`select status, error from import_runs where status <> 'SUCCEEDED'`);
     expect(failed).toEqual({ status: 'FAILED', error: expect.stringMatching(/^LeaseLost/) });

@@ -127,7 +127,8 @@ describe('importEvents, from the command line and as the scheduled handler', () 
   afterAll(() => rm(folder, { recursive: true, force: true }));
   const { read, created, waitlisted, unchanged, rejected } = fixture.expected;
 
-  it('npm run import -- <folder>: progress on stderr, summary and rejections on stdout; a second run skips', async () => {
+  // Three CLI processes: at load 20 each took 15-20 s to start and run.
+  it('npm run import -- <folder>: progress on stderr, summary and rejections on stdout; a second run skips', { timeout: 120_000 }, async () => {
     const env = { IMPORT_OWNER_SUB: 'cli-importer', IMPORT_CONCURRENCY: '4' };
     const first = await cli('scripts/import.ts', [folder], env);
     expect(first.code).toBe(0);
