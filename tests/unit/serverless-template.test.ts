@@ -22,7 +22,7 @@ interface Statement {
 }
 interface Resource {
   Type: string;
-  Properties: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  Properties: Record<string, any>;
 }
 
 let dir: string;
