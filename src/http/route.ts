@@ -22,8 +22,8 @@ import { problemResponse } from './problem';
 import { JSON_HEADERS, toResponse, type HttpResponse, type Reply } from './response';
 
 // In AWS the database URL and the JWT secret are read from Secrets Manager once per instance, here at the end of its
-// cold start (the init phase, with its full CPU), so that route() below can parse the configuration and fail the cold
-// start on a bad value; the first request finds them read. Nothing runs in between: module evaluation is synchronous.
+// cold start, so that route() below can parse the configuration and fail the cold start on a bad value. Starting the
+// reads earlier would gain nothing: module evaluation is synchronous, so no request could leave before this await.
 await loadSecrets(HTTP_SECRETS);
 
 type Infer<S> = S extends z.ZodMiniType ? z.output<S> : undefined;
