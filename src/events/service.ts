@@ -118,17 +118,18 @@ export async function getEvent(db: Db, slug: string): Promise<EventView> {
  * The event, if the user organizes it: its organizer, or an OWNER or ADMIN of its team (404 / 403 otherwise).
  * With `lock`, the event row is locked FOR UPDATE first (every change to an event, its registrations and its
  * counters takes it, which orders them per event), then the caller's team membership FOR SHARE, so the permission
- * read here cannot change before the caller's write commits.
+ * read here cannot change before the caller's write commits. With `lock: 'membership'`, only the membership is
+ * locked: for a change that locks the event row itself, later and more briefly.
  */
 export async function findEventAsOrganizer(
   db: Db,
   user: UserRow,
   slug: string,
-  options: { lock?: boolean } = {},
+  options: { lock?: boolean | 'membership' } = {},
 ): Promise<EventRow> {
-  const lock = options.lock ?? false;
+  const lock = options.lock !== undefined && options.lock !== false;
   const query = db.select().from(events).where(eq(events.slug, slug));
-  const [event] = lock ? await query.for('update') : await query;
+  const [event] = options.lock === true ? await query.for('update') : await query;
   if (!event) throw notFound('Event');
   if (event.organizerId === user.id) return event;
   if (event.teamId !== null && (await isTeamManager(db, event.teamId, user.id, { lock }))) return event;
