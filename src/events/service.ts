@@ -152,7 +152,8 @@ export async function updateEvent(db: Db, user: UserRow, slug: string, patch: Up
       .where(eq(events.id, event.id))
       .returning();
     // A capacity increase (or any change) may let the head of the waitlist in.
-    return eventView((await promoteWaitlist(tx, row!.id)) ?? row!);
+    if (!(await promoteWaitlist(tx, row!.id))) return eventView(row!);
+    return eventView(await findEvent(tx, row!.slug));
   });
 }
 
