@@ -3,7 +3,9 @@
  * drop on one event, every column in the same run on the same Postgres, as production pays it: durable commits
  * (fsync and synchronous_commit on), a network round trip between the function and the database (a TCP delay proxy
  * in its own process, 2 ms by default), and at most `--pool` connections (as a pooler in front of Postgres admits a
- * bounded number), the clients beyond it queueing for one. `--cpu-bound`: fsync off and no delay.
+ * bounded number), the clients beyond it queueing for one. `--cpu-bound`: fsync off and no delay. `--pgbouncer`: the
+ * measured connections go through Debian's PgBouncer in transaction mode (as Neon's pooler), `--pool` server
+ * connections, behind the delay proxy.
  *   (a) one row   a bare `UPDATE events SET spots_reserved = spots_reserved + 1`: one row's ceiling
  *   (b) lockstep  POST /events/{slug}/registrations through the real handler, in-process
  *   (k) keyed     the same with a fresh Idempotency-Key on every request
@@ -12,9 +14,11 @@
  * registered (by token), and a sell-out (capacity 2,000, 1-3 spots, 10% of the confirmed cancelling by token) whose
  * exactness is checked in SQL. Prints ok/s, p50/p99, failures and the ratios against the targets of issue 19.
  */
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { loadavg, uptime } from 'node:os';
+import { loadavg, tmpdir, uptime } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { benchDatabase } from './bench-harness';
@@ -26,6 +30,7 @@ const { values: args } = parseArgs({
     rtt: { type: 'string', default: '2' },
     clients: { type: 'string', default: '8,32,128,512' },
     pool: { type: 'string', default: '200' },
+    pgbouncer: { type: 'boolean', default: false },
     'cpu-bound': { type: 'boolean', default: false },
   },
 });
@@ -34,6 +39,7 @@ const seconds = Number(args.seconds);
 const rttMs = cpuBound ? 0 : Number(args.rtt);
 const clientCounts = args.clients.split(',').map(Number);
 const poolSize = Number(args.pool);
+const PGBOUNCER = '/usr/sbin/pgbouncer';
 const EXISTING = 10_000;
 const ROOM = 3_000;
 const SELL_OUT_CAPACITY = 2_000;
@@ -45,9 +51,12 @@ const TARGETS = { overCeiling: { 128: 1.5, 512: 2 } as Record<number, number>, k
 const loadBefore = loadavg().map((n) => n.toFixed(2)).join(' ');
 const bench = await benchDatabase({ durable: !cpuBound });
 
-/** Every connection of the measured code goes through the delay proxy; seeding and checks go direct. */
+const pooler = args.pgbouncer ? await startPgBouncer(new URL(bench.url), poolSize) : undefined;
+
+/** Every connection of the measured code goes through the delay proxy (then PgBouncer); seeding and checks go direct. */
 const proxyPort = await freePort();
-const proxy = fork(new URL('./delay-proxy.ts', import.meta.url).pathname, [String(proxyPort), new URL(bench.url).port, String(rttMs)], {
+const upstreamPort = pooler?.port ?? Number(new URL(bench.url).port);
+const proxy = fork(new URL('./delay-proxy.ts', import.meta.url).pathname, [String(proxyPort), String(upstreamPort), String(rttMs)], {
   execArgv: ['--import', 'tsx'],
   stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
 });
@@ -59,6 +68,47 @@ const proxied = new URL(bench.url);
 proxied.port = String(proxyPort);
 process.env.DATABASE_URL = proxied.toString();
 process.env.DATABASE_POOL_MAX = String(poolSize);
+
+/** PgBouncer in transaction mode in front of the bench database, trusting the bench's user (loopback only). */
+async function startPgBouncer(server: URL, pool: number): Promise<{ port: number; stop: () => void }> {
+  const dir = await mkdtemp(join(tmpdir(), 'lockstep-bench-pgbouncer-'));
+  const port = await freePort();
+  await writeFile(join(dir, 'users.txt'), `"${server.username}" "${decodeURIComponent(server.password)}"\n`);
+  await writeFile(
+    join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `${server.pathname.slice(1)} = host=127.0.0.1 port=${server.port} dbname=${server.pathname.slice(1)}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      `unix_socket_dir = ${dir}`,
+      `auth_type = plain`,
+      `auth_file = ${join(dir, 'users.txt')}`,
+      'pool_mode = transaction',
+      'max_client_conn = 2000',
+      `default_pool_size = ${pool}`,
+      // The app sends its session settings as the `options` startup parameter, which PgBouncer cannot pass on.
+      'ignore_startup_parameters = options,extra_float_digits',
+    ].join('\n'),
+  );
+  // PgBouncer refuses to run as root: it then switches to the user the embedded server runs as.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await chmod(dir, 0o755);
+  const child = spawn(PGBOUNCER, [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let tries = 0; ; tries++) {
+    const probe = new pg.Client({ connectionString: Object.assign(new URL(server), { port: String(port) }).toString() });
+    try {
+      await probe.connect();
+      await probe.end();
+      break;
+    } catch (err) {
+      if (tries > 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return { port, stop: () => child.kill() };
+}
 
 const { handler: register } = await import('../functions/registrations-create');
 const { handler: cancel } = await import('../functions/registrations-cancel');
@@ -270,7 +320,7 @@ verdict(rx.failed === 0 && rs.failed === 0, `cancelling cells: ${rx.failed + rs.
 verdict(inexact.length === 0, `every lockstep cell exact in SQL, the sell-out included (${inexact.length} not)`);
 
 console.log(
-  `${seconds}s per cell, pool of ${poolSize}, ${EXISTING} existing registrations per event (the sell-out starts empty); ` +
+ `${seconds}s per cell, pool of ${poolSize}${pooler ? ', through PgBouncer (transaction mode)' : ''}, ${EXISTING} existing registrations per event (the sell-out starts empty); ` +
     (cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip to the database`) +
     `; load average before: ${loadBefore}, after: ${loadavg().map((n) => n.toFixed(2)).join(' ')} (up ${Math.round(uptime() / 60)} min)`,
 );
@@ -278,4 +328,5 @@ console.table(table);
 console.log(verdicts.join('\n'));
 await Promise.all([direct.end(), measured.end(), closeDatabase()]);
 proxy.kill();
+pooler?.stop();
 await bench.stop();
