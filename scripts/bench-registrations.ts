@@ -90,6 +90,9 @@ async function startPgBouncer(server: URL, pool: number): Promise<{ port: number
       `default_pool_size = ${pool}`,
       // The app sends its session settings as the `options` startup parameter, which PgBouncer cannot pass on.
       'ignore_startup_parameters = options,extra_float_digits',
+      'log_connections = 0',
+      'log_disconnections = 0',
+      'log_stats = 0',
     ].join('\n'),
   );
   // PgBouncer refuses to run as root: it then switches to the user the embedded server runs as.
