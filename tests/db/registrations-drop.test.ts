@@ -1,6 +1,11 @@
 import pg from 'pg';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler as createEvent } from '../../functions/events-create';
+import { handler as getMe } from '../../functions/me-get';
+import { handler as addMember } from '../../functions/team-members-add';
+import { handler as removeMember } from '../../functions/team-members-remove';
+import { handler as createTeam } from '../../functions/teams-create';
+import { handler as updateRegistration } from '../../functions/registrations-update';
 import { handler as cancelRegistration } from '../../functions/registrations-cancel';
 import { handler as register } from '../../functions/registrations-create';
 import { handler as getRegistration } from '../../functions/registrations-get';
@@ -38,7 +43,7 @@ async function holdEventRow(eventId: string): Promise<{ release: () => Promise<v
 }
 
 beforeEach(async () => {
-  await emptyTables(sql, 'events', 'slug_counters', 'users');
+  await emptyTables(sql, 'events', 'slug_counters', 'users', 'teams');
 });
 
 describe('a ticket drop', () => {
@@ -76,5 +81,24 @@ describe('a ticket drop', () => {
     }
     expect((await sql(`select status from registrations where id = $1`, [mine.body.id]))[0]!.status).toBe('CONFIRMED');
   });
-});
 
+  it("a team ADMIN changes and cancels the team event's registrations, and cannot once removed from the team", async () => {
+    const team = await call(createTeam, { as: 'owner', body: { name: 'Crew' } });
+    const adminId = (await call(getMe, { as: 'admin' })).body.id;
+    expect((await call(addMember, { as: 'owner', params: { slug: team.body.slug }, body: { userId: adminId, role: 'ADMIN' } })).status).toBe(201);
+    const event = await call(createEvent, { as: 'owner', body: { name: 'Crew Night', slug: 'crew-night', startsAt: '2027-04-01T10:00:00Z', capacity: 1, teamSlug: team.body.slug } });
+    const first = await registerFor('crew-night', 'first@example.com');
+    const second = await registerFor('crew-night', 'second@example.com');
+    expect(second.body.status).toBe('WAITLIST');
+    const demoted = await call(updateRegistration, { as: 'admin', params: { slug: 'crew-night', id: first.body.id }, body: { status: 'WAITLIST' } });
+    expect(demoted.body).toMatchObject({ status: 'WAITLIST', waitlistPosition: 1 });
+    expect((await call(cancelRegistration, { as: 'admin', params: { slug: 'crew-night', id: first.body.id } })).status).toBe(204);
+    expect((await call(removeMember, { as: 'owner', params: { slug: team.body.slug, userId: adminId } })).status).toBe(204);
+    expect((await call(cancelRegistration, { as: 'admin', params: { slug: 'crew-night', id: second.body.id } })).status).toBe(403);
+    expect(await sql(`select email, status from registrations order by queue_seq`)).toEqual([
+      { email: 'second@example.com', status: 'CONFIRMED' },
+      { email: 'first@example.com', status: 'CANCELLED' },
+    ]);
+    await assertEventInvariants(sql, event.body.id);
+  });
+});
