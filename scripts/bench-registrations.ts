@@ -21,6 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { loadavg, tmpdir, uptime } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { writeLineChart } from './bench-chart';
 import { benchDatabase } from './bench-harness';
 import { freePort } from './local-postgres';
 
@@ -329,6 +330,17 @@ console.log(
 );
 console.table(table);
 console.log(verdicts.join('\n'));
+const chart = await writeLineChart({
+  name: 'registrations',
+  title: 'Registrations per second on one hot event',
+  conditions: `${seconds}s per run, pool of ${poolSize}${pooler ? ' through PgBouncer' : ''}, ${cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip`}`,
+  // The (a), (b) and (k) columns at every client count; the cancelling cells run at one count only.
+  rows: table.filter((row) => 'ok/s' in row && /^\([abk]\)/.test(String(row.column))),
+  x: { field: 'clients', title: 'concurrent clients' },
+  y: { field: 'ok/s', title: 'registrations/s' },
+  series: 'column',
+});
+console.log(`chart: ${chart}`);
 await Promise.all([direct.end(), measured.end(), closeDatabase()]);
 proxy.kill();
 pooler?.stop();
