@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { corsConfig } from '../src/config';
 import { runMigrations } from '../src/db/migrate';
+import { UnsupportedPostgresError } from '../src/db/version';
 import { startCorsGateway } from './cors-gateway';
 import { freePort, LocalPostgresError, startLocalPostgres, type LocalPostgres } from './local-postgres';
 import { assertNodeVersion } from './node-version';
@@ -43,14 +44,19 @@ if (!databaseUrl) {
   await ensureDatabase(local.url(), DEV_DATABASE);
   databaseUrl = local.url(DEV_DATABASE);
 }
-await runMigrations(databaseUrl);
+await runMigrations(databaseUrl).catch(async (err: unknown) => {
+  if (!(err instanceof UnsupportedPostgresError)) throw err;
+  console.error(err.message);
+  await local?.stop();
+  process.exit(1);
+});
 console.log('database migrated');
 
 const port = Number(process.env.PORT || 3000);
-// Offline listens on a private port behind the CORS gateway on PORT (see cors-gateway.ts).
-const offlinePort = await freePort();
-const gateway = await startCorsGateway({ port, upstreamPort: offlinePort, allowedOrigins: corsConfig().CORS_ALLOWED_ORIGINS });
-console.log(`API on http://127.0.0.1:${port} (reference: /docs); serverless offline behind it on port ${offlinePort}`);
+// Offline runs the functions on private ports behind the gateway on PORT, which plays API Gateway (cors-gateway.ts).
+const [offlinePort, lambdaPort] = [await freePort(), await freePort()];
+const gateway = await startCorsGateway({ port, lambdaPort, allowedOrigins: corsConfig().CORS_ALLOWED_ORIGINS });
+console.log(`API on http://127.0.0.1:${port} (reference: /docs); serverless offline behind it (Lambda API on port ${lambdaPort})`);
 // Its own process group, so stopping dev stops serverless offline and everything npx started under it.
 const offline = spawn('npx', ['serverless', 'offline', 'start'], {
   stdio: 'inherit',
@@ -61,6 +67,7 @@ const offline = spawn('npx', ['serverless', 'offline', 'start'], {
     // In AWS one instance serves one request (pool size 1); here one process serves every concurrent request.
     DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX || '10',
     PORT: String(offlinePort),
+    LAMBDA_PORT: String(lambdaPort),
     AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET || (process.env.AUTH_JWKS_URL ? '' : DEV_JWT_SECRET),
   },
 });

@@ -15,7 +15,7 @@ import { logger } from '../logger';
 import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
 import { authenticate } from './auth';
-import { decodeBody, type RequestBody } from './body';
+import { decodeBody, payloadTooLarge, type RequestBody } from './body';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
 import { problemResponse } from './problem';
 import { JSON_HEADERS, toResponse, type HttpResponse, type Reply } from './response';
@@ -59,9 +59,10 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
     const budgetMs = context?.getRemainingTimeInMillis?.() ?? settings.FUNCTION_TIMEOUT_SECONDS * 1000;
     const margin = settings.DEADLINE_MARGIN_MS;
     let response: HttpResponse;
+    const abandon = new AbortController();
     try {
-      const handled = withDeadline(Date.now() + budgetMs - margin, () => handle(spec, run, event, requestId, oneStatement));
-      response = await answerWithin(budgetMs - margin / 2, handled);
+      const handled = withDeadline(Date.now() + budgetMs - margin, () => handle(spec, run, event, requestId, oneStatement), abandon.signal);
+      response = await answerWithin(budgetMs - margin / 2, handled, abandon);
     } catch (err) {
       response = errorResponse(toLockstepError(err), err);
     }
@@ -72,12 +73,14 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
 
 /**
  * The last line of defence for the deadline: the database aborts its own work when the deadline passes, so this
- * fires only if it could not even say so (a network stall). The late work is left to fail on its own.
+ * fires only if it could not even say so (a network stall). The late work is abandoned: its connections are
+ * discarded (src/db/client.ts), so a stalled one cannot keep the pool's slots from the next requests.
  */
-function answerWithin<T>(ms: number, work: Promise<T>): Promise<T> {
-  return within(ms, work, (late) =>
-    late.catch((err: unknown) => logger.warn('work failed after its 503 answer', { error: describeError(err) })),
-  );
+function answerWithin<T>(ms: number, work: Promise<T>, abandon: AbortController): Promise<T> {
+  return within(ms, work, (late) => {
+    abandon.abort();
+    late.catch((err: unknown) => logger.warn('work failed after its 503 answer', { error: describeError(err) }));
+  });
 }
 
 function errorResponse(error: LockstepError, thrown: unknown): HttpResponse {
@@ -140,10 +143,7 @@ function lowerCaseKeys(headers: Record<string, string | undefined>): Record<stri
 
 function readJson(body: RequestBody | undefined, headers: Record<string, string | undefined>): unknown {
   if (body === undefined) return undefined;
-  if (body.byteLength > MAX_BODY_BYTES) {
-    const message = `The body is larger than ${MAX_BODY_BYTES} bytes`;
-    throw new LockstepError('payload_too_large', message, { errors: [{ path: '', message }] });
-  }
+  if (body.byteLength > MAX_BODY_BYTES) throw payloadTooLarge();
   const contentType = headers['content-type'];
   if (contentType !== undefined && !/^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(contentType)) {
     const message = 'Send the body as application/json';

@@ -3,7 +3,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/handle';
 import { columnNames, qualifiedColumn } from '../db/columns';
-import { lockWaitLimit } from '../db/deadline';
+import { lockWaitLimit, withinDeadline } from '../db/deadline';
 import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
@@ -128,6 +128,8 @@ function insertRegistration(
         // A request larger than the whole event could never leave the queue, and would block everyone behind it.
         or(isNull(events.capacity), lte(spots, events.capacity)),
         keys.idempotency?.unused,
+        // Checked by the server's clock at the start and after a lock wait that found the row changed.
+        withinDeadline(),
       )}
       returning ${events.id} as id, ${events.waitlistCount} as waitlist_count
     ),
@@ -143,7 +145,7 @@ function insertRegistration(
       from event
       returning ${column(r.status)} as status, ${registrationJson} as public_body
     )${record ? sql`, recorded as (${record})` : sql``}
-    select status, public_body from inserted`);
+    select status, public_body from inserted where ${withinDeadline()}`);
 }
 
 /** The registration statement matched no event row: throw the reason, or return if the event shows none. */
@@ -252,6 +254,8 @@ async function applyChange(
         -- A waiting registration larger than the whole event would block the queue behind it forever.
         and (delta.waiting_delta <= 0 or ${events.capacity} is null or delta.spots <= ${events.capacity})
         ${onlyIfQueueStaysEmpty ? sql`and ${events.waitlistCount} + delta.waiting_delta = 0` : sql``}
+        -- Checked by the server's clock at the start and after a lock wait that found the row changed.
+        and ${withinDeadline()}
       returning ${events.id} as id
     ),
     moved as (
@@ -261,7 +265,7 @@ async function applyChange(
       where ${r.id} = delta.id
       returning ${r.id} as id
     )
-    select status as "from", capacity, exists (select 1 from moved) as moved from target`);
+    select status as "from", capacity, exists (select 1 from moved) as moved from target where ${withinDeadline()}`);
   return rows[0];
 }
 
