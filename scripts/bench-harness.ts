@@ -18,7 +18,7 @@ export async function benchDatabase(
     const local = await startLocalPostgres({
       dataDir: await mkdtemp(join(tmpdir(), 'lockstep-bench-pg-')),
       persistent: false,
-      maxConnections: 300,
+      maxConnections: 500,
       ...server,
     });
     const admin = new pg.Client({ connectionString: local.url() });

@@ -1,18 +1,24 @@
 /**
- * `npm run bench:registrations [-- --seconds 5 --rtt 2 --clients 8,32,128 --cpu-bound]`: registrations/s on one hot
- * event, every strategy in the same run on the same Postgres, as production pays it: durable commits (fsync and
- * synchronous_commit on) and a network round trip between the function and the database (a TCP delay proxy in its
- * own process, 2 ms by default). `--cpu-bound`: fsync off and no delay, what the CPU alone allows.
- *   (a) ceiling   a bare `UPDATE events SET spots_reserved = spots_reserved + 1` loop
- *   (s) service   lockstep's register() called directly: its one statement, without the HTTP layer's CPU
+ * `npm run bench:registrations [-- --seconds 5 --rtt 2 --clients 8,32,128,512 --pool 200 --cpu-bound]`: a ticket
+ * drop on one event, every column in the same run on the same Postgres, as production pays it: durable commits
+ * (fsync and synchronous_commit on), a network round trip between the function and the database (a TCP delay proxy
+ * in its own process, 2 ms by default), and at most `--pool` connections (as a pooler in front of Postgres admits a
+ * bounded number), the clients beyond it queueing for one. `--cpu-bound`: fsync off and no delay. `--pgbouncer`: the
+ * measured connections go through Debian's PgBouncer in transaction mode (as Neon's pooler), `--pool` server
+ * connections, behind the delay proxy.
+ *   (a) one row   a bare `UPDATE events SET spots_reserved = spots_reserved + 1`: one row's ceiling
  *   (b) lockstep  POST /events/{slug}/registrations through the real handler, in-process
- *   (k) lockstep  the same with a fresh Idempotency-Key on every request
- *   (c) replaced  the old strategy: Serializable transaction, event row FOR UPDATE, SUM over the event's rows, insert
+ *   (k) keyed     the same with a fresh Idempotency-Key on every request
  * Each event starts with 10,000 confirmed registrations and room for a few thousand more, so runs also cross into
- * the waitlist. Prints ok/s, p50/p99 latency, failures, an oversell check and the ratios, against the targets.
+ * the waitlist. Then, at the largest client count: (x) lockstep with 10% of the clients cancelling what they
+ * registered (by token), and a sell-out (capacity 2,000, 1-3 spots, 10% of the confirmed cancelling by token) whose
+ * exactness is checked in SQL. Prints ok/s, p50/p99, failures and the ratios against the targets of issue 19.
  */
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { loadavg, tmpdir, uptime } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { writeLineChart } from './bench-chart';
@@ -23,7 +29,9 @@ const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
     rtt: { type: 'string', default: '2' },
-    clients: { type: 'string', default: '8,32,128' },
+    clients: { type: 'string', default: '8,32,128,512' },
+    pool: { type: 'string', default: '200' },
+    pgbouncer: { type: 'boolean', default: false },
     'cpu-bound': { type: 'boolean', default: false },
   },
 });
@@ -31,14 +39,25 @@ const cpuBound = args['cpu-bound'];
 const seconds = Number(args.seconds);
 const rttMs = cpuBound ? 0 : Number(args.rtt);
 const clientCounts = args.clients.split(',').map(Number);
+const poolSize = Number(args.pool);
+const PGBOUNCER = '/usr/sbin/pgbouncer';
 const EXISTING = 10_000;
 const ROOM = 3_000;
+const SELL_OUT_CAPACITY = 2_000;
+const CANCELLING = 0.1;
 
+/** Issue 19's targets: against (a) at the same client count, and against the column's own rate at 8 clients. */
+const TARGETS = { overCeiling: { 128: 1.5, 512: 2 } as Record<number, number>, keepsPace: 0.75, p99Ms: { 128: 1_000, 512: 2_000 } as Record<number, number> };
+
+const loadBefore = loadavg().map((n) => n.toFixed(2)).join(' ');
 const bench = await benchDatabase({ durable: !cpuBound });
 
-/** Every connection of the measured code goes through the delay proxy; seeding and checks go direct. */
+const pooler = args.pgbouncer ? await startPgBouncer(new URL(bench.url), poolSize) : undefined;
+
+/** Every connection of the measured code goes through the delay proxy (then PgBouncer); seeding and checks go direct. */
 const proxyPort = await freePort();
-const proxy = fork(new URL('./delay-proxy.ts', import.meta.url).pathname, [String(proxyPort), new URL(bench.url).port, String(rttMs)], {
+const upstreamPort = pooler?.port ?? Number(new URL(bench.url).port);
+const proxy = fork(new URL('./delay-proxy.ts', import.meta.url).pathname, [String(proxyPort), String(upstreamPort), String(rttMs)], {
   execArgv: ['--import', 'tsx'],
   stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
 });
@@ -49,28 +68,71 @@ await new Promise<void>((resolve, reject) => {
 const proxied = new URL(bench.url);
 proxied.port = String(proxyPort);
 process.env.DATABASE_URL = proxied.toString();
-// One connection per client, as one per Lambda instance.
-process.env.DATABASE_POOL_MAX = String(Math.max(...clientCounts));
+process.env.DATABASE_POOL_MAX = String(poolSize);
+
+/** PgBouncer in transaction mode in front of the bench database, trusting the bench's user (loopback only). */
+async function startPgBouncer(server: URL, pool: number): Promise<{ port: number; stop: () => void }> {
+  const dir = await mkdtemp(join(tmpdir(), 'lockstep-bench-pgbouncer-'));
+  const port = await freePort();
+  await writeFile(join(dir, 'users.txt'), `"${server.username}" "${decodeURIComponent(server.password)}"\n`);
+  await writeFile(
+    join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `${server.pathname.slice(1)} = host=127.0.0.1 port=${server.port} dbname=${server.pathname.slice(1)}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      `unix_socket_dir = ${dir}`,
+      `auth_type = plain`,
+      `auth_file = ${join(dir, 'users.txt')}`,
+      'pool_mode = transaction',
+      'max_client_conn = 2000',
+      `default_pool_size = ${pool}`,
+      // The app sends its session settings as the `options` startup parameter, which PgBouncer cannot pass on.
+      'ignore_startup_parameters = options,extra_float_digits',
+      'log_connections = 0',
+      'log_disconnections = 0',
+      'log_stats = 0',
+    ].join('\n'),
+  );
+  // PgBouncer refuses to run as root: it then switches to the user the embedded server runs as.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await chmod(dir, 0o755);
+  const child = spawn(PGBOUNCER, [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let tries = 0; ; tries++) {
+    const probe = new pg.Client({ connectionString: Object.assign(new URL(server), { port: String(port) }).toString() });
+    try {
+      await probe.connect();
+      await probe.end();
+      break;
+    } catch (err) {
+      if (tries > 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return { port, stop: () => child.kill() };
+}
 
 const { handler: register } = await import('../functions/registrations-create');
-const { closeDatabase, database } = await import('../src/db/client');
-const { register: registerService } = await import('../src/registrations/service');
+const { handler: cancel } = await import('../functions/registrations-cancel');
+const { closeDatabase } = await import('../src/db/client');
 const direct = new pg.Pool({ connectionString: bench.url, max: 4 });
-const measured = new pg.Pool({ connectionString: proxied.toString(), max: Math.max(...clientCounts) });
+const measured = new pg.Pool({ connectionString: proxied.toString(), max: poolSize });
 for (const pool of [direct, measured]) pool.on('error', () => undefined); // idle clients killed at shutdown
 
-async function hotEvent(label: string, capacity: number | null = EXISTING + ROOM): Promise<{ id: string; slug: string }> {
+async function hotEvent(label: string, capacity: number | null = EXISTING + ROOM, existing = EXISTING): Promise<{ id: string; slug: string }> {
   const organizer = await direct.query(`insert into users (sub) values ($1) on conflict (sub) do update set sub = excluded.sub returning id`, ['bench']);
   const slug = `${label}-${randomUUID().slice(0, 8)}`;
   const { rows } = await direct.query(
     `insert into events (slug, name, starts_at, capacity, spots_reserved, organizer_id)
      values ($1, $1, now() + interval '30 days', $2, $3, $4) returning id`,
-    [slug, capacity, EXISTING, organizer.rows[0].id],
+    [slug, capacity, existing, organizer.rows[0].id],
   );
   await direct.query(
     `insert into registrations (event_id, name, email, spots, status, cancel_token_hash)
      select $1, 'existing', 'existing' || n || '@example.com', 1, 'CONFIRMED', md5(n::text) from generate_series(1, $2) n`,
-    [rows[0].id, EXISTING],
+    [rows[0].id, existing],
   );
   await direct.query('analyze registrations');
   return { id: rows[0].id, slug };
@@ -81,161 +143,205 @@ interface Run {
   failed: number;
   latencies: number[];
   wallSeconds: number;
+  /** Cancellations, for the cells that cancel. */
+  cancelled: number;
 }
 
-/** `clients` loops calling `op` until the time is up. */
-async function drive(clients: number, op: (n: number) => Promise<boolean>): Promise<Run> {
-  const latencies: number[] = [];
-  let ok = 0;
-  let failed = 0;
+/**
+ * `clients` loops calling `op(n, client)` until the time is up (and, with `until`, until it holds, checked every
+ * 250 ms, for at most a minute); an op answers whether its registration succeeded.
+ */
+async function drive(clients: number, op: (n: number, client: number, run: Run) => Promise<boolean>, until?: () => Promise<boolean>): Promise<Run> {
+  const run: Run = { ok: 0, failed: 0, latencies: [], wallSeconds: 0, cancelled: 0 };
   let counter = 0;
   const started = performance.now();
-  const deadline = started + seconds * 1000;
+  let done = false;
+  const watcher = (async () => {
+    while (until && !(await until()) && performance.now() - started < 60_000) await new Promise((resolve) => setTimeout(resolve, 250));
+  })();
+  const finished = Promise.all([watcher, new Promise((resolve) => setTimeout(resolve, seconds * 1000))]).then(() => (done = true));
   await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (performance.now() < deadline) {
+    Array.from({ length: clients }, async (_, client) => {
+      while (!done) {
         const t = performance.now();
-        const success = await op(counter++).catch(() => false);
-        latencies.push(performance.now() - t);
-        if (success) ok++;
-        else failed++;
+        const success = await op(counter++, client, run).catch(() => false);
+        run.latencies.push(performance.now() - t);
+        if (success) run.ok++;
+        else run.failed++;
       }
     }),
   );
-  return { ok, failed, latencies, wallSeconds: (performance.now() - started) / 1000 };
+  await finished;
+  run.wallSeconds = (performance.now() - started) / 1000;
+  return run;
 }
 
 const ceiling = (eventId: string) => async () =>
   (await measured.query('update events set spots_reserved = spots_reserved + 1 where id = $1', [eventId])).rowCount === 1;
 
-const lockstep = (slug: string, withKey = false) => async (n: number) => {
-  const res = (await register({
+type Created = { statusCode: number; body?: string };
+
+const registerOnce = (slug: string, n: number, spots: number, withKey: boolean) =>
+  register({
     headers: { 'content-type': 'application/json', ...(withKey && { 'idempotency-key': randomUUID() }) },
     rawPath: `/events/${slug}/registrations`,
     pathParameters: { slug },
-    body: JSON.stringify({ name: `Bench ${n}`, email: `b${n}-${slug}@example.com`, spots: 1 }),
+    body: JSON.stringify({ name: `Bench ${n}`, email: `b${n}-${slug}@example.com`, spots }),
     requestContext: { requestId: `bench-${n}` },
-  } as never)) as { statusCode: number };
-  return res.statusCode === 201;
-};
+  } as never) as Promise<Created>;
 
-const service = (slug: string) => async (n: number) => {
-  await registerService(database(), slug, { name: `Service ${n}`, email: `s${n}-${slug}@example.com`, spots: 1 });
-  return true;
-};
+const cancelOnce = (slug: string, created: { id: string; cancelToken: string }) =>
+  cancel({
+    headers: {},
+    rawPath: `/events/${slug}/registrations/${created.id}`,
+    pathParameters: { slug, id: created.id },
+    queryStringParameters: { token: created.cancelToken },
+    requestContext: { requestId: `bench-cancel-${created.id}` },
+  } as never) as Promise<Created>;
 
-/** The replaced system: no retry on serialization failure, so a failure is a failed registration. */
-const replaced = (eventId: string) => async (n: number) => {
-  const client = await measured.connect();
-  try {
-    await client.query('begin isolation level serializable');
-    const { rows } = await client.query('select capacity from events where id = $1 for update', [eventId]);
-    const { rows: sum } = await client.query(
-      `select coalesce(sum(spots), 0)::int as taken from registrations where event_id = $1 and status = 'CONFIRMED'`,
-      [eventId],
-    );
-    const status = sum[0].taken + 1 <= rows[0].capacity ? 'CONFIRMED' : 'WAITLIST';
-    await client.query(
-      `insert into registrations (event_id, name, email, spots, status, cancel_token_hash) values ($1, $2, $3, 1, $4, 'x')`,
-      [eventId, `Old ${n}`, `o${n}-${eventId}@example.com`, status],
-    );
-    await client.query('commit');
+const lockstep = (slug: string, withKey = false) => async (n: number) => (await registerOnce(slug, n, 1, withKey)).statusCode === 201;
+
+/**
+ * Registrations of 1-`maxSpots` spots; `cancels(client)` says whether this client cancels (by token) what it got
+ * confirmed. A registration counts as ok once answered 201; a cancellation that fails counts as a failure.
+ */
+const withCancellations =
+  (slug: string, maxSpots: number, cancels: (client: number, status: string) => boolean) => async (n: number, client: number, run: Run) => {
+    const res = await registerOnce(slug, n, 1 + (n % maxSpots), false);
+    if (res.statusCode !== 201) return false;
+    const created = JSON.parse(res.body!) as { id: string; cancelToken: string; status: string };
+    if (!cancels(client, created.status)) return true;
+    const t = performance.now();
+    const cancelled = await cancelOnce(slug, created);
+    run.latencies.push(performance.now() - t);
+    if (cancelled.statusCode !== 204) {
+      run.failed++;
+      return true;
+    }
+    run.cancelled++;
     return true;
-  } catch {
-    await client.query('rollback').catch(() => undefined);
-    return false;
-  } finally {
-    client.release();
-  }
-};
+  };
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((x, y) => x - y);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
 
-/** Oversell, and for lockstep also the counter against the rows (the replaced strategy kept no counter). */
-async function oversold(eventId: string, counted = true): Promise<string> {
+/**
+ * The event's invariants in SQL: counters equal the rows, nothing oversold, no email active twice, and strict FIFO
+ * at rest (the head of the queue does not fit, and with nobody promoted by hand, no waiter was passed: every
+ * registration that waited and is not confirmed now sits behind everyone confirmed after waiting).
+ */
+async function exact(eventId: string): Promise<string> {
   const { rows } = await direct.query(
-    `select e.capacity, e.spots_reserved,
-       (select coalesce(sum(spots), 0)::int from registrations where event_id = e.id and status = 'CONFIRMED') as confirmed
+    `select e.capacity, e.spots_reserved, e.waitlist_count,
+       (select coalesce(sum(spots), 0)::int from registrations where event_id = e.id and status = 'CONFIRMED') as confirmed,
+       (select count(*)::int from registrations where event_id = e.id and status = 'WAITLIST') as waiting,
+       (select spots from registrations where event_id = e.id and status = 'WAITLIST' order by queue_seq limit 1) as head,
+       (select count(*)::int from (select lower(email) from registrations where event_id = e.id and status <> 'CANCELLED'
+          group by 1 having count(*) > 1) d) as duplicates,
+       (select count(*)::int from registrations c where c.event_id = e.id and c.status = 'CONFIRMED' and c.queue_seq >
+          (select min(queue_seq) from registrations w where w.event_id = e.id and w.status = 'WAITLIST')) as passed,
+       (select count(*)::int from (select created_at < lag(created_at) over (order by queue_seq) as back
+          from registrations where event_id = e.id and name <> 'existing') t where back) as out_of_order
      from events e where id = $1`,
     [eventId],
   );
-  const { capacity, spots_reserved: reserved, confirmed } = rows[0];
-  if (confirmed > capacity) return `OVERSOLD ${confirmed}/${capacity}`;
-  return !counted || reserved === confirmed ? `ok ${confirmed}/${capacity}` : `COUNTER ${reserved} ≠ ${confirmed}`;
+  const e = rows[0];
+  const problems = [
+    e.capacity !== null && e.confirmed > e.capacity && `OVERSOLD ${e.confirmed}/${e.capacity}`,
+    e.spots_reserved !== e.confirmed && `COUNTER ${e.spots_reserved} ≠ ${e.confirmed}`,
+    e.waitlist_count !== e.waiting && `WAITLIST ${e.waitlist_count} ≠ ${e.waiting}`,
+    e.head !== null && e.capacity - e.spots_reserved >= e.head && `HEAD FITS (${e.head} ≤ ${e.capacity - e.spots_reserved})`,
+    e.duplicates > 0 && `${e.duplicates} DUPLICATE EMAILS`,
+    e.passed > 0 && `${e.passed} CONFIRMED PAST A WAITER`,
+    e.out_of_order > 0 && `${e.out_of_order} createdAt OUT OF QUEUE ORDER`,
+  ].filter(Boolean);
+  const spots = e.capacity === null ? `${e.confirmed}` : `${e.confirmed}/${e.capacity}`;
+  if (problems.length) inexact.push(eventId);
+  return problems.length ? problems.join('; ') : `exact ${spots}, ${e.waiting} waiting`;
 }
 
+const inexact: string[] = [];
 const rate = (run: Run) => run.ok / run.wallSeconds;
-const table = [];
+const row = (clients: number, label: string, run: Run, check: string) => ({
+  clients,
+  column: label,
+  'ok/s': Math.round(rate(run)),
+  ...(run.cancelled > 0 && { 'cancels/s': Math.round(run.cancelled / run.wallSeconds) }),
+  failed: run.failed,
+  'p50 ms': Math.round(percentile(run.latencies, 50)),
+  'p99 ms': Math.round(percentile(run.latencies, 99)),
+  check,
+});
+
+const table: Array<Record<string, unknown>> = [];
 const verdicts: string[] = [];
+const verdict = (met: boolean, text: string) => verdicts.push(`${met ? 'meets ' : 'MISSES'} ${text}`);
+const byClients = new Map<number, Record<'a' | 'b' | 'k', Run>>();
 for (const clients of clientCounts) {
-  const results: Record<string, Run> = {};
-  const checks: Record<string, string> = {};
-  // Unlimited, so the CHECK never stops the bare increments.
-  const a = await hotEvent('ceiling', null);
-  results.a = await drive(clients, ceiling(a.id));
-  const sv = await hotEvent('service');
-  results.s = await drive(clients, service(sv.slug));
-  checks.s = await oversold(sv.id);
+  const a = await hotEvent('ceiling', null); // unlimited, so the CHECK never stops the bare increments
+  const ra = await drive(clients, ceiling(a.id));
+  table.push(row(clients, '(a) one row: bare UPDATE', ra, 'n/a'));
   const b = await hotEvent('lockstep');
-  results.b = await drive(clients, lockstep(b.slug));
-  checks.b = await oversold(b.id);
+  const rb = await drive(clients, lockstep(b.slug));
+  table.push(row(clients, '(b) lockstep', rb, await exact(b.id)));
   const k = await hotEvent('keyed');
-  results.k = await drive(clients, lockstep(k.slug, true));
-  checks.k = await oversold(k.id);
-  const c = await hotEvent('replaced');
-  results.c = await drive(clients, replaced(c.id));
-  checks.c = await oversold(c.id, false);
-  const strategies = [
-    ['a', '(a) bare UPDATE ceiling'],
-    ['s', '(s) register() service, no HTTP layer'],
-    ['b', '(b) lockstep handler'],
-    ['k', '(k) lockstep handler + Idempotency-Key'],
-    ['c', '(c) replaced: FOR UPDATE + Serializable + SUM'],
-  ] as const;
-  for (const [key, label] of strategies) {
-    const run = results[key]!;
-    table.push({
-      clients,
-      strategy: label,
-      'ok/s': Math.round(rate(run)),
-      failed: run.failed,
-      'p50 ms': +percentile(run.latencies, 50).toFixed(2),
-      'p99 ms': +percentile(run.latencies, 99).toFixed(2),
-      check: checks[key] ?? 'n/a',
-    });
-  }
-  const ratio = (x: Run, y: Run) => rate(x) / rate(y);
-  const kb = ratio(results.k!, results.b!);
-  const ba = ratio(results.b!, results.a!);
-  const p99 = percentile(results.k!.latencies, 99) / percentile(results.a!.latencies, 99);
-  table.push({
-    clients,
-    strategy: `s/a ${ratio(results.s!, results.a!).toFixed(2)}  b/a ${ba.toFixed(2)}  k/a ${ratio(results.k!, results.a!).toFixed(2)}  k/b ${kb.toFixed(2)}  b/c ${ratio(results.b!, results.c!).toFixed(1)}  k p99/a p99 ${p99.toFixed(2)}`,
-  });
-  verdicts.push(
-    `${clients} clients: k/b ${kb.toFixed(2)} ${kb >= 0.9 ? 'meets' : 'MISSES'} ≥ 0.9; b/a ${ba.toFixed(2)} ${ba >= 0.75 ? 'meets' : 'MISSES'} ≥ 0.75` +
-      (clients === 128 ? `; keyed p99 ${p99.toFixed(2)}× the ceiling's ${p99 <= 1.5 ? 'meets' : 'MISSES'} ≤ 1.5×` : ''),
-  );
+  const rk = await drive(clients, lockstep(k.slug, true));
+  table.push(row(clients, '(k) lockstep + Idempotency-Key', rk, await exact(k.id)));
+  byClients.set(clients, { a: ra, b: rb, k: rk });
+  table.push({ clients, column: `b/a ${(rate(rb) / rate(ra)).toFixed(2)}  k/a ${(rate(rk) / rate(ra)).toFixed(2)}` });
 }
+
+const most = Math.max(...clientCounts);
+const least = Math.min(...clientCounts);
+const x = await hotEvent('cancelling');
+const every = Math.round(1 / CANCELLING);
+const rx = await drive(most, withCancellations(x.slug, 1, (client) => client % every === 0));
+table.push(row(most, `(x) lockstep, ${CANCELLING * 100}% of clients cancelling by token`, rx, await exact(x.id)));
+const sellOut = await hotEvent('sell-out', SELL_OUT_CAPACITY, 0);
+let drawn = 0;
+const soldOut = async () =>
+  (await direct.query(`select waitlist_count > 0 as sold from events where id = $1`, [sellOut.id])).rows[0].sold as boolean;
+const rs = await drive(most, withCancellations(sellOut.slug, 3, (_, status) => status === 'CONFIRMED' && drawn++ % every === 0), soldOut);
+table.push(row(most, `sell-out: capacity ${SELL_OUT_CAPACITY}, 1-3 spots, ${CANCELLING * 100}% of confirmed cancel`, rs, await exact(sellOut.id)));
+
+for (const [clients, runs] of byClients) {
+  for (const key of ['b', 'k'] as const) {
+    const run = runs[key];
+    const over = TARGETS.overCeiling[clients];
+    if (over !== undefined) verdict(rate(run) / rate(runs.a) >= over, `(${key}) ${(rate(run) / rate(runs.a)).toFixed(2)}x (a) at ${clients} clients (target ≥ ${over}x)`);
+    const p99 = TARGETS.p99Ms[clients];
+    if (p99 !== undefined) verdict(percentile(run.latencies, 99) <= p99, `(${key}) p99 ${Math.round(percentile(run.latencies, 99))} ms at ${clients} clients (target ≤ ${p99} ms)`);
+    verdict(run.failed === 0, `(${key}) ${run.failed} failed at ${clients} clients (target 0)`);
+  }
+}
+const own = (key: 'b' | 'k') => rate(byClients.get(most)![key]) / rate(byClients.get(least)![key]);
+for (const key of ['b', 'k'] as const) {
+  verdict(own(key) >= TARGETS.keepsPace, `(${key}) at ${most} clients keeps ${own(key).toFixed(2)}x its rate at ${least} (target ≥ ${TARGETS.keepsPace}x)`);
+}
+verdict(rx.failed === 0 && rs.failed === 0, `cancelling cells: ${rx.failed + rs.failed} failed (target 0)`);
+verdict(inexact.length === 0, `every lockstep cell exact in SQL, the sell-out included (${inexact.length} not)`);
+
 console.log(
-  `${seconds}s per run, ${EXISTING} existing registrations per event, room for ${ROOM} more; ` +
-    (cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip to the database`),
+ `${seconds}s per cell, pool of ${poolSize}${pooler ? ', through PgBouncer (transaction mode)' : ''}, ${EXISTING} existing registrations per event (the sell-out starts empty); ` +
+    (cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip to the database`) +
+    `; load average before: ${loadBefore}, after: ${loadavg().map((n) => n.toFixed(2)).join(' ')} (up ${Math.round(uptime() / 60)} min)`,
 );
 console.table(table);
 console.log(verdicts.join('\n'));
 const chart = await writeLineChart({
   name: 'registrations',
   title: 'Registrations per second on one hot event',
-  conditions: `${seconds}s per run, ${cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip`}`,
-  rows: table.filter((row) => 'ok/s' in row),
+  conditions: `${seconds}s per run, pool of ${poolSize}${pooler ? ' through PgBouncer' : ''}, ${cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip`}`,
+  // The (a), (b) and (k) columns at every client count; the cancelling cells run at one count only.
+  rows: table.filter((row) => 'ok/s' in row && /^\([abk]\)/.test(String(row.column))),
   x: { field: 'clients', title: 'concurrent clients' },
   y: { field: 'ok/s', title: 'registrations/s' },
-  series: 'strategy',
+  series: 'column',
 });
 console.log(`chart: ${chart}`);
 await Promise.all([direct.end(), measured.end(), closeDatabase()]);
 proxy.kill();
+pooler?.stop();
 await bench.stop();

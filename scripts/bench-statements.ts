@@ -18,6 +18,7 @@ const bench = await benchDatabase({
   },
 });
 const { handler: register } = await import('../functions/registrations-create');
+const { handler: cancel } = await import('../functions/registrations-cancel');
 const { handler: createEvent } = await import('../functions/events-create');
 const { handler: createCard } = await import('../functions/cards-create');
 const { handler: updateSettings } = await import('../functions/settings-update');
@@ -36,7 +37,7 @@ const invoke = (handler: Handler, body: unknown, extra: { params?: Record<string
     rawPath: '/bench',
     body: JSON.stringify(body),
     requestContext: { requestId: randomUUID() },
-  } as never) as Promise<{ statusCode: number }>;
+  } as never) as Promise<{ statusCode: number; body?: string }>;
 
 // Warm up: the user row, the hot event, the pool.
 await invoke(createEvent as Handler, { name: 'Statement Count', slug: 'counted', startsAt: '2027-01-01T00:00:00Z', capacity: null }, { auth: true });
@@ -66,6 +67,36 @@ for (const [name, send] of scenarios) {
   }
   rows.push({ route: name, ...perRequest });
 }
+/**
+ * Cancellations by token, counted apart from the registrations they cancel: with the queue empty (a drop before it
+ * sells out) and with someone waiting (the cancellation promotes). Cancelling takes no Idempotency-Key.
+ */
+async function countCancellations(slug: string, capacity: number, registered: number): Promise<number> {
+  await invoke(createEvent as Handler, { name: `Cancel ${slug}`, slug, startsAt: '2027-01-01T00:00:00Z', capacity }, { auth: true });
+  const created: Array<{ id: string; cancelToken: string }> = [];
+  for (let i = 0; i < registered; i++) {
+    const res = await invoke(register as Handler, { name: 'C', email: `c${i}@${slug}.example.com` }, { params: { slug } });
+    created.push(JSON.parse(res.body!) as { id: string; cancelToken: string });
+  }
+  statements = 0;
+  counting = true;
+  for (const { id, cancelToken } of created.slice(0, REQUESTS)) {
+    const res = await cancel({
+      headers: {},
+      rawPath: '/bench',
+      pathParameters: { slug, id },
+      queryStringParameters: { token: cancelToken },
+      requestContext: { requestId: randomUUID() },
+    } as never);
+    if ((res as { statusCode: number }).statusCode !== 204) throw new Error(`cancel answered ${(res as { statusCode: number }).statusCode}`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  counting = false;
+  return statements / REQUESTS;
+}
+rows.push({ route: 'DELETE …/registrations/{id}?token= (queue empty)', 'without key': await countCancellations('cancel-empty', 1000, REQUESTS) });
+rows.push({ route: 'DELETE …/registrations/{id}?token= (someone waiting)', 'without key': await countCancellations('cancel-queue', REQUESTS, 2 * REQUESTS) });
+
 console.log(`statements per request, mean of ${REQUESTS} requests each (from the server's statement log)`);
 console.table(rows);
 await closeDatabase();

@@ -120,19 +120,23 @@ const notOrganizer = () => forbidden("Only the event's organizer or its team's o
  * The event, if the user organizes it: its organizer, or an OWNER or ADMIN of its team (404 / 403 otherwise).
  * With `lock`, the event row is locked FOR UPDATE (every change to an event, its registrations and its counters
  * takes it, which orders them per event), and a co-organizer's team membership FOR SHARE, so the permission read
- * here cannot change before the caller's write commits.
+ * here cannot change before the caller's write commits. With `lock: 'membership'`, only a co-organizer's team and
+ * membership are locked (in the order deleting the team takes them): for a change that locks the event row itself,
+ * later and more briefly.
  */
 export async function findEventAsOrganizer(
   db: Db,
   user: UserRow,
   slug: string,
-  options: { lock?: boolean } = {},
+  options: { lock?: boolean | 'membership' } = {},
 ): Promise<EventRow> {
-  if (options.lock) return lockEventAsOrganizer(db, user, slug);
+  if (options.lock === true) return lockEventAsOrganizer(db, user, slug);
   const [event] = await db.select().from(events).where(eq(events.slug, slug));
   if (!event) throw notFound('Event');
   if (event.organizerId === user.id) return event;
-  if (event.teamId !== null && (await isTeamManager(db, event.teamId, user.id, { lock: false }))) return event;
+  if (event.teamId === null) throw notOrganizer();
+  const manages = options.lock === 'membership' ? lockTeamManager(db, event.teamId, user.id) : isTeamManager(db, event.teamId, user.id, { lock: false });
+  if (await manages) return event;
   throw notOrganizer();
 }
 
@@ -181,7 +185,8 @@ export async function updateEvent(db: Db, user: UserRow, slug: string, patch: Up
       .where(eq(events.id, event.id))
       .returning();
     // A capacity increase (or any change) may let the head of the waitlist in.
-    return eventView((await promoteWaitlist(tx, row!.id)) ?? row!);
+    if (!(await promoteWaitlist(tx, row!.id))) return eventView(row!);
+    return eventView(await findEvent(tx, row!.slug));
   });
 }
 

@@ -27,7 +27,9 @@ export const RegistrationView = z
     waitlistPosition: z
       .nullable(z.int().check(z.minimum(1)))
       .register(z.globalRegistry, { description: '1-based place in the waitlist; null unless WAITLIST' }),
-    createdAt: z.iso.datetime(),
+    createdAt: z.iso.datetime().register(z.globalRegistry, {
+      description: 'Arrival: when the registration took its place in the queue (again when moved to the WAITLIST); follows the queue order of the list',
+    }),
     updatedAt: z.iso.datetime(),
   })
   .register(z.globalRegistry, { id: 'Registration' });

@@ -27,6 +27,7 @@ export const registrations = pgTable(
       .default(nextQueueSeq),
     /** SHA-256 of the cancel token; the token itself is returned once and never stored. */
     cancelTokenHash: text('cancel_token_hash').notNull(),
+    /** When the registration took its place in the queue (its arrival), stamped with queue_seq: it follows queue order. */
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     /** For imported registrations: the import source and the registration's id there (null for API registrations). */

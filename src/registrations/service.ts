@@ -7,14 +7,14 @@ import { lockWaitLimit, withinDeadline } from '../db/deadline';
 import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
-import { events, type EventRow } from '../events/schema';
+import { events } from '../events/schema';
 import { findEventAsOrganizer } from '../events/service';
 import { sequenceKeyset, toPage, type Page } from '../db/keyset';
 import type { StatementKey } from '../idempotency/store';
 import type { ExternalKey } from '../contract/external-key';
 import type { UserRow } from '../users/schema';
 import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';
-import { nextQueueSeq, registrations, registrationStatusEnum, type RegistrationRow, type RegistrationStatus } from './schema';
+import { nextQueueSeq, registrations, registrationStatusEnum, type RegistrationStatus } from './schema';
 import { registrationJson, registrationView } from './view';
 import { promoteWaitlist } from './waitlist';
 
@@ -134,11 +134,14 @@ function insertRegistration(
       returning ${events.id} as id, ${events.waitlistCount} as waitlist_count
     ),
     inserted as (
-      insert into ${registrations} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.cancelTokenHash, r.importSource, r.externalId)})
+      insert into ${registrations} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.cancelTokenHash, r.importSource, r.externalId, r.createdAt)})
       select event.id, ${input.name}, ${input.email}, ${spots},
         -- Confirmed exactly when the update left the waitlist empty.
         (case when event.waitlist_count = 0 then 'CONFIRMED' else 'WAITLIST' end)::${sql.identifier(registrationStatusEnum.enumName)},
-        ${hashToken(secrets.cancelToken)}, ${keys.external?.source ?? null}::text, ${keys.external?.externalId ?? null}::text
+        ${hashToken(secrets.cancelToken)}, ${keys.external?.source ?? null}::text, ${keys.external?.externalId ?? null}::text,
+        -- The moment the queue place was decided (under the event's row lock, as queue_seq is drawn), not the
+        -- transaction's start before the lock wait: createdAt follows the queue order.
+        clock_timestamp()
       from event
       returning ${column(r.status)} as status, ${registrationJson} as public_body
     )${record ? sql`, recorded as (${record})` : sql``}
@@ -165,49 +168,142 @@ export type RegistrationAccess = { user: UserRow | undefined; token: string | un
 
 const anonymous = () => new LockstepError('unauthorized', 'Sign in as the organizer, or pass ?token=<cancelToken>');
 
-/**
- * Lock the event row (the per-event order every counter change follows), then the registration row. Token
- * holders reach only their own registration; a wrong token is indistinguishable from a missing registration.
- * A token is matched by a plain read first and the event row locked only on a match: whoever sends a guess must
- * not hold a hot event's row (and every registration behind it) while it is checked.
- */
-async function lockForChange(
-  tx: Db,
-  slug: string,
-  id: string,
-  access: RegistrationAccess,
-): Promise<{ event: EventRow; registration: RegistrationRow }> {
-  let event: EventRow | undefined;
-  const conditions = [eq(registrations.id, id)];
-  if (access.token !== undefined) {
-    conditions.push(eq(registrations.cancelTokenHash, hashToken(access.token)));
-    const [match] = await tx
-      .select({ eventId: events.id })
-      .from(registrations)
-      .innerJoin(events, eq(events.id, registrations.eventId))
-      .where(and(...conditions, eq(events.slug, slug)));
-    if (!match) throw notFound('Registration');
-    // The slug is checked again under the lock: the event may have been renamed or deleted in between.
-    [event] = await tx.select().from(events).where(and(eq(events.id, match.eventId), eq(events.slug, slug))).for('update');
-    if (!event) throw notFound('Registration');
-  } else if (access.user) {
-    event = await findEventAsOrganizer(tx, access.user, slug, { lock: true });
-  } else {
-    throw anonymous();
-  }
-  const [registration] = await tx
-    .select()
-    .from(registrations)
-    .where(and(...conditions, eq(registrations.eventId, event.id)))
-    .for('update');
-  if (!registration) throw notFound('Registration');
-  return { event, registration };
+/** A registration as found for a change, read without a lock, with the event fields the change depends on. */
+interface FoundForChange {
+  eventId: string;
+  status: RegistrationStatus;
+  /** Which rows the change may touch: the same rows the lookup matched, re-checked under the locks. */
+  access: SQL;
+  /** The caller's team membership must stay locked until commit (a team manager, not the organizer). */
+  holdsMembership: boolean;
+  waitlistCount: number;
 }
 
 /**
- * Move a registration to another status under the event's row lock. Confirming is capacity-checked by the same
- * conditional counter update as registering (an organizer may pass the queue, never the capacity); freeing
- * spots or leaving the queue lets the queue move up in the same transaction.
+ * Find the registration without taking any lock: by id and token hash for a token holder (a wrong token is
+ * indistinguishable from a missing registration, and locks nothing), or as a registration of an event the user
+ * organizes. A team manager's membership is locked FOR SHARE (inside the caller's transaction) so it cannot be
+ * revoked before the change commits.
+ */
+async function findForChange(db: Db, slug: string, id: string, access: RegistrationAccess): Promise<FoundForChange> {
+  let visible: SQL;
+  let holdsMembership = false;
+  if (access.token !== undefined) {
+    visible = and(eq(events.slug, slug), eq(registrations.cancelTokenHash, hashToken(access.token)))!;
+  } else if (access.user) {
+    const event = await findEventAsOrganizer(db, access.user, slug, { lock: 'membership' });
+    holdsMembership = event.organizerId !== access.user.id;
+    // Under the lock, the event must still be organized by the user, or still belong to the team they manage.
+    visible = and(eq(events.id, event.id), holdsMembership ? eq(events.teamId, event.teamId!) : eq(events.organizerId, access.user.id))!;
+  } else {
+    throw anonymous();
+  }
+  const [row] = await db
+    .select({ eventId: events.id, status: registrations.status, waitlistCount: events.waitlistCount })
+    .from(registrations)
+    .innerJoin(events, eq(events.id, registrations.eventId))
+    .where(and(eq(registrations.id, id), visible));
+  if (!row) throw notFound('Registration');
+  return { ...row, access: and(eq(registrations.id, id), visible)!, holdsMembership };
+}
+
+/** What the change statement saw under its locks, and whether it moved the registration. */
+type ChangeOutcome = {
+  from: RegistrationStatus;
+  capacity: number | null;
+  moved: boolean;
+};
+
+/**
+ * The change as ONE statement: lock the event row, then the registration row (the per-event order every counter
+ * change follows) in the join that finds them, so the status and counters it computes from are the latest; move
+ * the counters by the difference, capacity-checked as a registration is (an organizer may pass the queue, never
+ * the capacity); then move the registration, only if the counters moved. A registration joining the waitlist
+ * takes a new place at its end, stamped with the time that place was decided. With `onlyIfQueueStaysEmpty`, it
+ * changes nothing unless the event's waitlist is empty afterwards, so no promotion can be owed and the statement
+ * may commit on its own, holding the event row for no round trip at all.
+ */
+async function applyChange(
+  db: Db,
+  found: FoundForChange,
+  target: RegistrationStatus,
+  onlyIfQueueStaysEmpty: boolean,
+): Promise<ChangeOutcome | undefined> {
+  const r = registrations;
+  const targetStatus = sql`${target}::${sql.identifier(registrationStatusEnum.enumName)}`;
+  const { rows } = await db.execute<ChangeOutcome>(sql`
+    with target as (
+      select ${events.id} as event_id, ${events.capacity} as capacity, ${r.id} as id, ${r.status} as status, ${r.spots} as spots
+      from ${lockWaitLimit()}, ${events} join ${r} on ${r.eventId} = ${events.id}
+      where ${found.access}
+      for update of ${events}, ${r}
+    ),
+    delta as (
+      select target.*,
+        ${target === 'CONFIRMED' ? sql`spots` : sql`0`} - (case when status = 'CONFIRMED' then spots else 0 end) as spots_delta,
+        ${target === 'WAITLIST' ? sql`1` : sql`0`} - (case when status = 'WAITLIST' then 1 else 0 end) as waiting_delta
+      from target where status <> ${targetStatus}
+    ),
+    event as (
+      update ${events} set
+        ${column(events.spotsReserved)} = ${events.spotsReserved} + delta.spots_delta,
+        ${column(events.waitlistCount)} = ${events.waitlistCount} + delta.waiting_delta
+      from delta
+      where ${events.id} = delta.event_id
+        and (delta.spots_delta <= 0 or ${events.capacity} is null or ${events.spotsReserved} + delta.spots_delta <= ${events.capacity})
+        -- A waiting registration larger than the whole event would block the queue behind it forever.
+        and (delta.waiting_delta <= 0 or ${events.capacity} is null or delta.spots <= ${events.capacity})
+        ${onlyIfQueueStaysEmpty ? sql`and ${events.waitlistCount} + delta.waiting_delta = 0` : sql``}
+        -- Checked by the server's clock at the start and after a lock wait that found the row changed.
+        and ${withinDeadline()}
+      returning ${events.id} as id
+    ),
+    moved as (
+      update ${r} set ${column(r.status)} = ${targetStatus}, ${column(r.updatedAt)} = now()
+        ${target === 'WAITLIST' ? sql`, ${column(r.queueSeq)} = ${nextQueueSeq}, ${column(r.createdAt)} = clock_timestamp()` : sql``}
+      from delta, event
+      where ${r.id} = delta.id
+      returning ${r.id} as id
+    )
+    select status as "from", capacity, exists (select 1 from moved) as moved from target where ${withinDeadline()}`);
+  return rows[0];
+}
+
+/** The change statement moved nothing although the status differs: the capacity refused it. */
+function refusal(target: RegistrationStatus, capacity: number | null): LockstepError {
+  if (target === 'WAITLIST') return new LockstepError('capacity_exceeded', `This event has ${capacity} spots in all`);
+  return new LockstepError('capacity_exceeded', 'Confirming this registration would exceed the capacity');
+}
+
+/**
+ * Move a registration to another status. The registration is found without a lock; the change itself is one
+ * statement that locks the event row then the registration row. When the event's queue is empty afterwards (a drop
+ * before it sells out) that statement commits on its own: the event row is held for that statement alone. Otherwise
+ * it runs in a transaction followed by the promotion of the queue (a new statement, whose snapshot sees every waiter
+ * committed before the lock was granted) and the COMMIT.
+ */
+async function moveRegistration(db: Db, slug: string, id: string, target: RegistrationStatus, access: RegistrationAccess): Promise<void> {
+  let found = await findForChange(db, slug, id, access);
+  if (found.status === target) return;
+  const queueStaysEmpty = target !== 'WAITLIST' && found.waitlistCount - (found.status === 'WAITLIST' ? 1 : 0) === 0;
+  if (queueStaysEmpty && !found.holdsMembership) {
+    const outcome = await applyChange(db, found, target, true);
+    if (!outcome) throw notFound('Registration');
+    if (outcome.moved || outcome.from === target) return;
+    // Refused by the capacity, or someone joined the queue meanwhile: the transaction below tells which.
+  }
+  await transaction(db, async (tx) => {
+    if (found.holdsMembership) found = await findForChange(tx, slug, id, access);
+    const outcome = await applyChange(tx, found, target, false);
+    if (!outcome) throw notFound('Registration');
+    if (!outcome.moved && outcome.from !== target) throw refusal(target, outcome.capacity);
+    if (outcome.moved) await promoteWaitlist(tx, found.eventId);
+  });
+}
+
+/**
+ * The organizer's change of status. Confirming may pass the queue but never the capacity; freeing spots or leaving
+ * the queue lets the queue move up in the same transaction. Answers the registration as it is after the change.
  */
 export async function changeStatus(
   db: Db,
@@ -216,51 +312,15 @@ export async function changeStatus(
   target: RegistrationStatus,
   access: RegistrationAccess,
 ): Promise<RegistrationView> {
-  return transaction(db, async (tx) => {
-    const { event, registration } = await lockForChange(tx, slug, id, access);
-    const from = registration.status;
-    // A waiting registration larger than the whole event would block the queue behind it forever.
-    if (target === 'WAITLIST' && from !== 'WAITLIST' && event.capacity !== null && registration.spots > event.capacity) {
-      throw new LockstepError('capacity_exceeded', `This event has ${event.capacity} spots in all`);
-    }
-    if (from !== target) {
-      const spotsDelta = (target === 'CONFIRMED' ? registration.spots : 0) - (from === 'CONFIRMED' ? registration.spots : 0);
-      const waitingDelta = (target === 'WAITLIST' ? 1 : 0) - (from === 'WAITLIST' ? 1 : 0);
-      const [moved] = await tx
-        .update(events)
-        .set({
-          spotsReserved: sql`${events.spotsReserved} + ${spotsDelta}::int`,
-          waitlistCount: sql`${events.waitlistCount} + ${waitingDelta}::int`,
-        })
-        .where(
-          and(
-            eq(events.id, event.id),
-            spotsDelta > 0
-              ? or(isNull(events.capacity), lte(sql`${events.spotsReserved} + ${spotsDelta}::int`, events.capacity))
-              : undefined,
-          ),
-        )
-        .returning({ id: events.id });
-      if (!moved) throw new LockstepError('capacity_exceeded', 'Confirming this registration would exceed the capacity');
-      await tx
-        .update(registrations)
-        .set({
-          status: target,
-          updatedAt: sql`now()`,
-          // Joining the waitlist means joining its end.
-          ...(target === 'WAITLIST' && { queueSeq: nextQueueSeq }),
-        })
-        .where(eq(registrations.id, registration.id));
-      await promoteWaitlist(tx, event.id);
-    }
-    const [row] = await tx.select(withPosition).from(registrations).where(eq(registrations.id, registration.id));
-    return registrationView(row!);
-  });
+  await moveRegistration(db, slug, id, target, access);
+  const [row] = await db.select(withPosition).from(registrations).where(eq(registrations.id, id));
+  if (!row) throw notFound('Registration');
+  return registrationView(row);
 }
 
 /** Cancelling keeps the row (status CANCELLED) for the organizer's records; cancelling twice is a no-op. */
 export async function cancelRegistration(db: Db, slug: string, id: string, access: RegistrationAccess): Promise<void> {
-  await changeStatus(db, slug, id, 'CANCELLED', access);
+  await moveRegistration(db, slug, id, 'CANCELLED', access);
 }
 
 export async function getRegistration(db: Db, slug: string, id: string, access: RegistrationAccess): Promise<RegistrationView> {
@@ -285,9 +345,9 @@ const queueOrder = sequenceKeyset(registrations.queueSeq, 'queueSeq');
 
 /**
  * In queue order, keyset-paginated on queue_seq, drawn by the registration statement once it holds the event's row
- * lock: unlike created_at (the transaction's start, before any lock wait) it grows in commit order, so a row that
- * commits while a client pages lands after the pages already read. A registration moved to the WAITLIST joins the
- * end of the queue, and of the list with it.
+ * lock: it grows in commit order, so a row that commits while a client pages lands after the pages already read.
+ * created_at is stamped in the same place (clock_timestamp()), so it follows this order. A registration moved to the
+ * WAITLIST joins the end of the queue, and of the list with it.
  */
 export async function listRegistrations(
   db: Db,

@@ -1,7 +1,7 @@
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { columnNames } from '../db/columns';
 import type { Db } from '../db/handle';
-import { events, type EventRow } from '../events/schema';
+import { events } from '../events/schema';
 import { registrations } from './schema';
 
 /**
@@ -10,9 +10,10 @@ import { registrations } from './schema';
  * the counters move by exactly what was promoted.
  *
  * The caller must hold the event's row lock (this transaction already updated or locked it), so no registration
- * can join the queue or take spots while this runs. Returns the updated event when anything was promoted.
+ * can join the queue or take spots while this runs. Returns whether anything was promoted (the caller re-reads the
+ * event only if it needs it: every round trip here is one the event row stays locked for).
  */
-export async function promoteWaitlist(tx: Db, eventId: string): Promise<EventRow | undefined> {
+export async function promoteWaitlist(tx: Db, eventId: string): Promise<boolean> {
   const r = registrations;
   const result = await tx.execute<{ id: string }>(sql`
     with ev as (
@@ -38,7 +39,5 @@ export async function promoteWaitlist(tx: Db, eventId: string): Promise<EventRow
       ${columnNames(events.waitlistCount)} = ${events.waitlistCount} - (select count(*) from promoted)
     where ${events.id} = ${eventId} and exists (select 1 from promoted)
     returning ${events.id} as id`);
-  if (result.rows.length === 0) return undefined;
-  const [event] = await tx.select().from(events).where(eq(events.id, eventId));
-  return event;
+  return result.rows.length > 0;
 }

@@ -702,7 +702,10 @@ export interface components {
             status: "CONFIRMED" | "WAITLIST" | "CANCELLED";
             /** @description 1-based place in the waitlist; null unless WAITLIST */
             waitlistPosition: number | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Arrival: when the registration took its place in the queue (again when moved to the WAITLIST); follows the queue order of the list
+             */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
@@ -831,7 +834,10 @@ export interface components {
             status: "CONFIRMED" | "WAITLIST" | "CANCELLED";
             /** @description 1-based place in the waitlist; null unless WAITLIST */
             waitlistPosition: number | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Arrival: when the registration took its place in the queue (again when moved to the WAITLIST); follows the queue order of the list
+             */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;

@@ -1,0 +1,104 @@
+import pg from 'pg';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handler as createEvent } from '../../functions/events-create';
+import { handler as getMe } from '../../functions/me-get';
+import { handler as addMember } from '../../functions/team-members-add';
+import { handler as removeMember } from '../../functions/team-members-remove';
+import { handler as createTeam } from '../../functions/teams-create';
+import { handler as updateRegistration } from '../../functions/registrations-update';
+import { handler as cancelRegistration } from '../../functions/registrations-cancel';
+import { handler as register } from '../../functions/registrations-create';
+import { handler as getRegistration } from '../../functions/registrations-get';
+import { handler as listRegistrations } from '../../functions/registrations-list';
+import { call } from '../helpers/api';
+import { assertEventInvariants } from '../helpers/invariants';
+import { emptyTables, sqlClient } from '../helpers/sql';
+
+/** What a ticket drop needs beyond the counters: arrival order clients can see, and locks nobody can hold for free. */
+const sql = sqlClient();
+const ORGANIZER = 'organizer';
+
+async function newEvent(slug: string, capacity: number | null) {
+  const res = await call(createEvent, { as: ORGANIZER, body: { name: `Event ${slug}`, slug, startsAt: '2027-04-01T10:00:00Z', capacity } });
+  expect(res.status).toBe(201);
+  return res.body as { id: string; slug: string };
+}
+
+const registerFor = (slug: string, email: string, spots = 1) =>
+  call(register, { params: { slug }, body: { name: `Person ${email}`, email, spots } });
+
+/** Another session holding the event's row lock, as a long transaction on the hot row would. */
+async function holdEventRow(eventId: string): Promise<{ release: () => Promise<void> }> {
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  client.on('error', () => undefined);
+  await client.connect();
+  await client.query('begin');
+  await client.query('select 1 from events where id = $1 for update', [eventId]);
+  return {
+    release: async () => {
+      await client.query('rollback');
+      await client.end();
+    },
+  };
+}
+
+beforeEach(async () => {
+  await emptyTables(sql, 'events', 'slug_counters', 'users', 'teams');
+});
+
+describe('a ticket drop', () => {
+  it('createdAt follows the queue order the list returns, through a rush that fills the waitlist', async () => {
+    const event = await newEvent('rush', 10);
+    await Promise.all(Array.from({ length: 120 }, (_, i) => registerFor('rush', `r${i}@example.com`)));
+    const seen: Array<{ createdAt: string; status: string }> = [];
+    let cursor: string | undefined;
+    do {
+      const page = await call(listRegistrations, { as: ORGANIZER, params: { slug: 'rush' }, query: { limit: '100', ...(cursor && { cursor }) } });
+      seen.push(...page.body.items);
+      cursor = page.body.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toHaveLength(120);
+    expect(seen.filter((r) => r.status === 'WAITLIST')).toHaveLength(110);
+    const times = seen.map((r) => r.createdAt);
+    expect(times).toEqual([...times].sort());
+    await assertEventInvariants(sql, event.id);
+  });
+
+  it('a wrong cancel token answers 404 at once while the event row is locked: a guess holds no lock and waits for none', async () => {
+    const event = await newEvent('guarded', 5);
+    const mine = await registerFor('guarded', 'mine@example.com');
+    const hold = await holdEventRow(event.id);
+    try {
+      const started = performance.now();
+      const [cancel, view] = await Promise.all([
+        call(cancelRegistration, { params: { slug: 'guarded', id: mine.body.id }, query: { token: 'guess' } }),
+        call(getRegistration, { params: { slug: 'guarded', id: mine.body.id }, query: { token: 'guess' } }),
+      ]);
+      expect([cancel.status, view.status]).toEqual([404, 404]);
+      expect(performance.now() - started).toBeLessThan(500);
+    } finally {
+      await hold.release();
+    }
+    expect((await sql(`select status from registrations where id = $1`, [mine.body.id]))[0]!.status).toBe('CONFIRMED');
+  });
+
+  it("a team ADMIN changes and cancels the team event's registrations, and cannot once removed from the team", async () => {
+    const team = await call(createTeam, { as: 'owner', body: { name: 'Crew' } });
+    const adminId = (await call(getMe, { as: 'admin' })).body.id;
+    expect((await call(addMember, { as: 'owner', params: { slug: team.body.slug }, body: { userId: adminId, role: 'ADMIN' } })).status).toBe(201);
+    const event = await call(createEvent, { as: 'owner', body: { name: 'Crew Night', slug: 'crew-night', startsAt: '2027-04-01T10:00:00Z', capacity: 1, teamSlug: team.body.slug } });
+    const first = await registerFor('crew-night', 'first@example.com');
+    const second = await registerFor('crew-night', 'second@example.com');
+    expect(second.body.status).toBe('WAITLIST');
+    const demoted = await call(updateRegistration, { as: 'admin', params: { slug: 'crew-night', id: first.body.id }, body: { status: 'WAITLIST' } });
+    expect(demoted.body).toMatchObject({ status: 'WAITLIST', waitlistPosition: 1 });
+    expect((await call(cancelRegistration, { as: 'admin', params: { slug: 'crew-night', id: first.body.id } })).status).toBe(204);
+    expect((await call(removeMember, { as: 'owner', params: { slug: team.body.slug, userId: adminId } })).status).toBe(204);
+    expect((await call(cancelRegistration, { as: 'admin', params: { slug: 'crew-night', id: second.body.id } })).status).toBe(403);
+    expect(await sql(`select email, status from registrations order by queue_seq`)).toEqual([
+      { email: 'second@example.com', status: 'CONFIRMED' },
+      { email: 'first@example.com', status: 'CANCELLED' },
+    ]);
+    await assertEventInvariants(sql, event.body.id);
+  });
+});
