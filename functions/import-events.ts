@@ -14,8 +14,9 @@ const STOP_MARGIN_MS = 60_000;
 const OUTCOMES = ['created', 'unchanged', 'waitlisted', 'rejected'] as const;
 
 /**
- * Scheduled (EventBridge): one import run of IMPORT_SOURCE. A failed run throws, so the invocation fails visibly.
- * Short of the function's time limit the run stops (STOPPED) and the next scheduled run resumes where it stopped.
+ * Scheduled (EventBridge): one import run of IMPORT_SOURCE. A failed run throws, so the invocation fails visibly
+ * (and is not retried: maximumRetryAttempts 0). Short of the function's time limit the run stops (STOPPED) and the
+ * next scheduled run resumes where it stopped. While another run holds the source this one returns SKIPPED.
  */
 export const handler = async (_event?: unknown, context?: Context): Promise<ImportSummary> => {
   let summary: ImportSummary;

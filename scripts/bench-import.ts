@@ -27,11 +27,11 @@ await writeImportFixture(folder, fixture);
 
 const table = [];
 for (const concurrency of levels) {
-  await pool.query('truncate events, registrations, users, slug_counters, import_runs, import_objects cascade');
+  await pool.query('truncate events, registrations, users, slug_counters, import_runs, import_objects, import_checkpoints, import_sources cascade');
   const started = performance.now();
   const summary = await runImport(database(), { location: folder, ownerSub: 'bench-importer', concurrency });
   const seconds = (performance.now() - started) / 1000;
-  const { runId: _runId, source: _source, objectsImported: _imported, objectsSkipped: _skipped, ...counts } = summary;
+  const { runId: _runId, status: _status, source: _source, objectsImported: _imported, objectsSkipped: _skipped, ...counts } = summary;
   table.push({
     concurrency,
     seconds: +seconds.toFixed(2),

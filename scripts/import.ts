@@ -1,9 +1,11 @@
 /**
- * `npm run import -- [<folder|file|s3://bucket/prefix/>] [--reprocess]`: the scheduled import, run once from the
- * command line. The location defaults to IMPORT_SOURCE; IMPORT_OWNER_SUB, IMPORT_CONCURRENCY and DATABASE_URL come
- * from the environment as for the scheduled function. `--reprocess` reads objects already imported too (their rows'
- * external keys still create nothing twice). A progress bar goes to stderr, the summary to stdout; the exit code is
- * 1 when the run failed (rejected rows do not fail it).
+ * `npm run import -- [<folder|file|s3://bucket/prefix/>] [--rescan] [--reprocess]`: the scheduled import, run once
+ * from the command line. The location defaults to IMPORT_SOURCE; IMPORT_OWNER_SUB, IMPORT_CONCURRENCY and
+ * DATABASE_URL come from the environment as for the scheduled function. `--rescan` lists the whole source, not only
+ * the names after its watermark (objects already imported are still skipped); `--reprocess` reads objects already
+ * imported too (their rows' external keys still create nothing twice). A progress bar goes to stderr, the summary to
+ * stdout; the exit code is 1 when the run failed (rejected rows do not fail it) and 3 when it did not run because
+ * another run holds the source.
  */
 import type { ImportProgress } from '../src/import/service';
 
@@ -54,10 +56,15 @@ try {
   const summary = await runImport(database(), {
     ...importSettings(importConfig()),
     reprocess: args.includes('--reprocess'),
+    rescan: args.includes('--rescan'),
     onProgress: bar.update,
   });
   bar.done();
   console.log(`import run ${summary.runId} from ${summary.source}: ${summary.status}`);
+  if (summary.heldBy) {
+    console.log(`not run: import run ${summary.heldBy.runId ?? '(released)'} holds this source until ${summary.heldBy.until?.toISOString() ?? 'now'}`);
+    exitCode = 3;
+  }
   console.log(`objects: ${summary.objectsImported} imported, ${summary.objectsSkipped} skipped (already imported)`);
   console.log(
     `rows: ${summary.read} read, ${summary.created} created, ${summary.waitlisted} waitlisted, ${summary.unchanged} unchanged, ${summary.rejected} rejected`,

@@ -47,12 +47,13 @@ export class Checkpoint {
       entry.done = true;
       while (this.inFlight[0]?.done) this.mark = Math.max(this.mark, this.inFlight.shift()!.line);
       const due = this.mark - this.saved >= SAVE_EVERY_LINES || performance.now() - this.savedAt >= SAVE_EVERY_MS;
-      return due && this.mark > this.saved ? this.save() : Promise.resolve();
+      return due ? this.save() : Promise.resolve();
     };
   }
 
-  /** Saves run one after another and never move the line back. */
+  /** Save the low-water mark if it moved. Saves run one after another and never move the line back. */
   save(): Promise<void> {
+    if (this.mark <= this.saved) return this.saving;
     const line = this.mark;
     this.saved = line;
     this.savedAt = performance.now();

@@ -1,8 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { check, foreignKey, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
-/** STOPPED: the run used up its time budget (the Lambda limit) mid-source; the next run resumes where it stopped. */
-export const importRunStatusEnum = pgEnum('import_run_status', ['RUNNING', 'SUCCEEDED', 'FAILED', 'STOPPED']);
+/**
+ * STOPPED: the run used up its time budget (the Lambda limit) mid-source; the next run resumes where it stopped.
+ * SKIPPED: another run held the source's lease, so this one imported nothing.
+ */
+export const importRunStatusEnum = pgEnum('import_run_status', ['RUNNING', 'SUCCEEDED', 'FAILED', 'STOPPED', 'SKIPPED']);
 
 /**
  * One row per import run, with its counts. Every row read ends as exactly one of created (an event, or a CONFIRMED
@@ -22,7 +25,7 @@ export const importRuns = pgTable(
     unchanged: integer('unchanged').notNull().default(0),
     waitlisted: integer('waitlisted').notNull().default(0),
     rejected: integer('rejected').notNull().default(0),
-    /** Why a FAILED run stopped: an error code or class, never row contents. */
+    /** Why a FAILED run stopped (an error code or class, never row contents), or which run a SKIPPED one found. */
     error: text('error'),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
@@ -86,5 +89,18 @@ export const importCheckpoints = pgTable(
   },
   (table) => [primaryKey({ name: 'import_checkpoints_pkey', columns: [table.source, table.name, table.fingerprint] })],
 );
+
+/**
+ * One row per source. The lease: the run that holds the source, until `lease_expires_at` (renewed while it runs; a
+ * crashed run's lapses), so two runs of one source never overlap. The watermark: every object whose name sorts at or
+ * before it (bytewise, as S3 lists) is done, so a run lists only the names after it.
+ */
+export const importSources = pgTable('import_sources', {
+  source: text('source').primaryKey(),
+  leaseRunId: uuid('lease_run_id'),
+  leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true, mode: 'date' }),
+  watermark: text('watermark'),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
 
 export type ImportRunRow = typeof importRuns.$inferSelect;

@@ -13,6 +13,7 @@ import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
 import { parseImportRow, type ImportedEvent, type ImportedRegistration, type ImportRow } from './contract';
 import { Checkpoint } from './checkpoint';
+import { SourceLease, type LeaseHeld } from './lease';
 import { isImportLocation, parseImportLocation } from './location';
 import { readRows, type RawRow } from './rows';
 import { importObjects, importRejections, importRuns } from './schema';
@@ -26,8 +27,17 @@ export interface ImportSettings {
   ownerSub: string;
   /** IMPORT_CONCURRENCY: rows written at once. */
   concurrency: number;
-  /** Read objects already imported too; the rows' external keys still create nothing twice. */
+  /** Read objects already imported too; the rows' external keys still create nothing twice. Implies `rescan`. */
   reprocess?: boolean;
+  /**
+   * List the whole source instead of only the names after its watermark, to find objects that arrived under a name
+   * sorting before it; objects already imported are still skipped.
+   */
+  rescan?: boolean;
+  /** How long the run's lease on its source lasts without renewal (LEASE_MS by default). */
+  leaseMs?: number;
+  /** The longest record (JSONL line, CSV record) read, in bytes; a longer one is one rejection. MAX_RECORD_BYTES by default. */
+  maxRecordBytes?: number;
   /** IMPORT_S3_ENDPOINT: an S3-compatible endpoint instead of AWS. */
   s3Endpoint?: string;
   /**
@@ -68,8 +78,12 @@ export interface ImportCounts {
 
 export interface ImportSummary extends ImportCounts {
   runId: string;
-  /** STOPPED: out of time (`stopAt`) before the last object's end; the next run resumes where this one stopped. */
-  status: 'SUCCEEDED' | 'STOPPED';
+  /**
+   * STOPPED: out of time (`stopAt`) before the last object's end; the next run resumes where this one stopped.
+   * SKIPPED: another run held the source (`heldBy`); this one read nothing.
+   */
+  status: 'SUCCEEDED' | 'STOPPED' | 'SKIPPED';
+  heldBy?: LeaseHeld;
   source: string;
   objectsImported: number;
   objectsSkipped: number;
@@ -88,27 +102,37 @@ type Outcome = Exclude<keyof ImportCounts, 'read'>;
 const READ_AHEAD_PER_SLOT = 32;
 
 /**
- * Import every new object of a source. Objects are read in name order; an object already imported with the same
- * content is skipped, and an object is recorded as imported only after its last row was processed. Rows are
- * written `concurrency` at a time through the API's services; the rows of one event (the event row and its
- * registrations) are applied in the order they were read, so the waitlist's arrival order is the file order.
- * A bad row is recorded in import_rejections and the others go on; any other failure (the database, the store)
- * stops the run, which is then FAILED and its current object not recorded, so the next run reads it again.
+ * Import every new object of a source, holding the source's lease (another run holding it makes this one SKIPPED).
+ * Objects are read in name order, after the source's watermark; an object already imported with the same content
+ * is skipped, and an object is recorded as imported (and the watermark moved to it) only after its last row was
+ * processed. Rows are written `concurrency` at a time through the API's services; the rows of one event (the event
+ * row and its registrations) are applied in the order they were read, so the waitlist's arrival order is the file
+ * order. A bad row is recorded in import_rejections and the others go on; any other failure (the database, the
+ * store, a lost lease) stops the run, which is then FAILED and its current object not recorded: the next run resumes
+ * it from its checkpoint.
  */
 export async function runImport(db: Db, settings: ImportSettings): Promise<ImportSummary> {
-  const store = objectStore(parseImportLocation(settings.location), settings.s3Endpoint);
+  const location = parseImportLocation(settings.location);
+  const store = objectStore(location, settings.s3Endpoint);
   const owner = await ensureUser(db, { sub: settings.ownerSub });
   const [row] = await db.insert(importRuns).values({ source: store.source }).returning({ id: importRuns.id });
-  const run = new ImportRun(db, row!.id, store.source, owner, settings);
+  // A run of one object neither reads nor moves the watermark: the names before that object may not be done.
+  const run = new ImportRun(db, row!.id, store.source, owner, { ...settings, watermarked: location.only === undefined });
   return logger.withKeys({ importRunId: run.id }, async () => {
+    let lease: SourceLease | undefined;
     try {
-      const summary = await run.importAll(store);
+      const acquired = await SourceLease.acquire(db, { source: store.source, runId: run.id }, settings.leaseMs);
+      if (!(acquired instanceof SourceLease)) return await run.skip(acquired);
+      lease = acquired;
+      const summary = await run.importAll(store, lease);
       logger.info('import finished', { ...summary });
       return summary;
     } catch (err) {
       await run.finish('FAILED', summarizeError(err)).catch(() => undefined);
       logger.error('import failed', { source: store.source, ...run.counts, error: describeError(err) });
       throw err;
+    } finally {
+      await lease?.release().catch(() => undefined);
     }
   });
 }
@@ -130,25 +154,35 @@ class ImportRun {
     readonly id: string,
     private readonly source: string,
     private readonly owner: UserRow,
-    private readonly settings: ImportSettings,
+    private readonly settings: ImportSettings & { watermarked: boolean },
   ) {
     this.slots = new Semaphore(settings.concurrency);
   }
 
-  async importAll(store: ObjectStore): Promise<ImportSummary> {
-    const objects = await store.list();
+  /** Another run holds the source: record and report this run as SKIPPED, naming it. */
+  async skip(heldBy: LeaseHeld): Promise<ImportSummary> {
+    await this.finish('SKIPPED', `run ${heldBy.runId ?? '(released)'} holds the source until ${heldBy.until?.toISOString() ?? 'now'}`);
+    logger.info('import skipped: another run holds the source', { source: this.source, heldBy: heldBy.runId, until: heldBy.until });
+    return { ...this.summary('SKIPPED'), heldBy };
+  }
+
+  async importAll(store: ObjectStore, lease: SourceLease): Promise<ImportSummary> {
+    lease.keepAlive((error) => (this.failure ??= { error }));
+    const { watermarked, reprocess, rescan } = this.settings;
+    const objects = await store.list(watermarked && !reprocess && !rescan ? (lease.watermark ?? undefined) : undefined);
     this.progress.objectsTotal = objects.length;
     this.progress.bytesTotal = objects.reduce((total, object) => total + object.size, 0);
     let bytesDone = 0;
     let status: ImportSummary['status'] = 'SUCCEEDED';
     for (const object of objects) {
+      if (this.failure) throw this.failure.error;
       const fingerprint = await store.fingerprint(object);
       if (!this.settings.reprocess && (await this.alreadyImported(object, fingerprint))) {
         this.objectsSkipped++;
       } else {
         const key = { source: this.source, name: object.name, fingerprint };
         const checkpoint = await Checkpoint.load(this.db, key, this.id, this.settings.reprocess ?? false);
-        if (!(await this.importObject(object, await store.open(object), checkpoint))) {
+        if (!(await this.importObject(object, checkpoint, () => store.open(object)))) {
           status = 'STOPPED';
           await checkpoint.save();
           logger.info('import stopped for time', { object: object.name, ...this.counts });
@@ -159,6 +193,7 @@ class ImportRun {
         this.objectsImported++;
         logger.info('import object done', { object: object.name, ...this.counts });
       }
+      if (watermarked) await lease.moveWatermark(object.name);
       this.progress.objectsDone++;
       bytesDone += object.size;
       this.progress.bytesRead = bytesDone;
@@ -166,6 +201,10 @@ class ImportRun {
       await this.saveCounts();
     }
     await this.finish(status);
+    return this.summary(status);
+  }
+
+  private summary(status: ImportSummary['status']): ImportSummary {
     return {
       runId: this.id,
       status,
@@ -191,16 +230,28 @@ class ImportRun {
     return found !== undefined;
   }
 
+  /** Import one object from its checkpoint on. False when the run ran out of time before the object's end. */
+  private async importObject(object: SourceObject, checkpoint: Checkpoint, open: () => Promise<Readable>): Promise<boolean> {
+    try {
+      return await this.readObject(object, await open(), checkpoint);
+    } catch (err) {
+      // Save how far the rows before the failure got, so the next run resumes there (best effort: the failure may
+      // be the database's).
+      await checkpoint.save().catch(() => undefined);
+      throw err;
+    }
+  }
+
   /**
    * Read the object's rows as they stream in, at most a bounded number ahead of the rows still being written,
-   * from where the checkpoint says earlier runs got to. False when the run ran out of time before the object's end.
+   * from where the checkpoint says earlier runs got to.
    */
-  private async importObject(object: SourceObject, stream: Readable, checkpoint: Checkpoint): Promise<boolean> {
+  private async readObject(object: SourceObject, stream: Readable, checkpoint: Checkpoint): Promise<boolean> {
     const readAhead = new Semaphore(this.settings.concurrency * READ_AHEAD_PER_SLOT);
     const pending = new Set<Promise<void>>();
     let complete = true;
     try {
-      for await (const raw of readRows(this.countBytes(stream), object.format)) {
+      for await (const raw of readRows(this.countBytes(stream), object.format, this.settings.maxRecordBytes)) {
         if (raw.line <= checkpoint.resumeAfter) continue;
         await readAhead.acquire();
         if (this.failure || this.outOfTime()) {
@@ -211,7 +262,8 @@ class ImportRun {
         this.counts.read++;
         const finished = checkpoint.started(raw.line);
         const task: Promise<void> = this.schedule(object.name, raw)
-          .then(finished)
+          // A row skipped because the run is failing stays unfinished: the checkpoint must not pass it.
+          .then((processed) => (processed ? finished() : undefined))
           .catch((error: unknown) => {
             this.failure ??= { error };
           })
@@ -241,11 +293,11 @@ class ImportRun {
     return stream.pipe(counter);
   }
 
-  /** Start one row: now, or after the previous row of the same event. */
-  private schedule(object: string, raw: RawRow): Promise<void> {
+  /** Start one row: now, or after the previous row of the same event. True when it was processed, false if skipped. */
+  private schedule(object: string, raw: RawRow): Promise<boolean> {
     const row: ImportRow =
       raw.fields === undefined ? { kind: 'invalid', externalId: undefined, reason: raw.reason } : parseImportRow(raw.fields, raw.text);
-    if (row.kind === 'invalid') return this.slots.run(() => this.reject(object, raw.line, row.externalId, row.reason));
+    if (row.kind === 'invalid') return this.slots.run(() => this.reject(object, raw.line, row.externalId, row.reason)).then(() => true);
     const eventKey = row.kind === 'event' ? row.row.externalId : row.row.eventExternalId;
     const previous = this.chains.get(eventKey) ?? Promise.resolve();
     const task = previous.then(() => this.slots.run(() => this.apply(object, raw.line, row)));
@@ -257,8 +309,12 @@ class ImportRun {
     return task;
   }
 
-  private async apply(object: string, line: number, row: Exclude<ImportRow, { kind: 'invalid' }>): Promise<void> {
-    if (this.failure) return;
+  /**
+   * Write one row. False when the run failed before the row's turn came (it waited behind its event's earlier rows):
+   * the row was not processed, and the next run must read it again.
+   */
+  private async apply(object: string, line: number, row: Exclude<ImportRow, { kind: 'invalid' }>): Promise<boolean> {
+    if (this.failure) return false;
     let outcome: Outcome;
     try {
       outcome = row.kind === 'event' ? await this.applyEvent(row.row) : await this.applyRegistration(row.row);
@@ -266,9 +322,11 @@ class ImportRun {
       const error = toLockstepError(err);
       // A refusal is the row's fault; anything else (the database went away) must not cost the row.
       if (!isRefusal(error)) throw err;
-      return this.reject(object, line, row.row.externalId, rejectionReason(error));
+      await this.reject(object, line, row.row.externalId, rejectionReason(error));
+      return true;
     }
     this.counts[outcome]++;
+    return true;
   }
 
   private async applyEvent({ externalId, ...fields }: ImportedEvent): Promise<Outcome> {

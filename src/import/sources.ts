@@ -16,10 +16,14 @@ export interface SourceObject {
   etag?: string;
 }
 
-/** The objects of one import location: listed in name order, fingerprinted by content, read as streams. */
+/**
+ * The objects of one import location: listed in name order (bytewise in UTF-8, as S3 lists keys), fingerprinted by
+ * content, read as streams.
+ */
 export interface ObjectStore {
   source: string;
-  list(): Promise<SourceObject[]>;
+  /** `after`: only the names that sort after it (S3's StartAfter), the source's watermark. */
+  list(after?: string): Promise<SourceObject[]>;
   fingerprint(object: SourceObject): Promise<string>;
   open(object: SourceObject): Promise<Readable>;
 }
@@ -30,20 +34,24 @@ export function objectStore(location: ImportLocation, s3Endpoint?: string): Obje
   return s3Store(location, new S3Client(s3Endpoint === undefined ? {} : { endpoint: s3Endpoint, forcePathStyle: true }));
 }
 
-const byName = (a: SourceObject, b: SourceObject) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+/** Bytewise in UTF-8: S3's order, and Postgres' `collate "C"`, which compares the watermark. */
+export const compareNames = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+const byName = (a: SourceObject, b: SourceObject) => compareNames(a.name, b.name);
 
 function folderStore(location: Extract<ImportLocation, { kind: 'folder' }>): ObjectStore {
   const pathOf = (object: SourceObject) => join(location.folder, ...object.name.split('/'));
   return {
     source: location.source,
-    async list() {
-      const names = location.only !== undefined ? [location.only] : await readdir(location.folder, { recursive: true });
+    async list(after) {
+      const paths = location.only !== undefined ? [location.only] : await readdir(location.folder, { recursive: true });
       const objects: SourceObject[] = [];
-      for (const path of names) {
-        const format = objectFormat(path);
-        if (format === undefined) continue;
+      for (const path of paths) {
+        const name = path.split(sep).join('/');
+        const format = objectFormat(name);
+        // Names only, until here: the files before the watermark cost no stat (and no hash).
+        if (format === undefined || (after !== undefined && compareNames(name, after) <= 0)) continue;
         const info = await stat(join(location.folder, path));
-        if (info.isFile()) objects.push({ name: path.split(sep).join('/'), format, size: info.size });
+        if (info.isFile()) objects.push({ name, format, size: info.size });
       }
       return objects.sort(byName);
     },
@@ -62,7 +70,7 @@ function s3Store(location: Extract<ImportLocation, { kind: 's3' }>, client: S3Cl
   const keyOf = (object: SourceObject) => `${location.prefix}${object.name}`;
   return {
     source: location.source,
-    async list() {
+    async list(after) {
       const objects: SourceObject[] = [];
       let token: string | undefined;
       do {
@@ -70,6 +78,7 @@ function s3Store(location: Extract<ImportLocation, { kind: 's3' }>, client: S3Cl
           new ListObjectsV2Command({
             Bucket: location.bucket,
             Prefix: location.only !== undefined ? `${location.prefix}${location.only}` : location.prefix,
+            StartAfter: after === undefined ? undefined : `${location.prefix}${after}`,
             ContinuationToken: token,
           }),
         );

@@ -10,7 +10,7 @@ import { sqlClient } from '../helpers/sql';
 const sql = sqlClient();
 const folder = importFolderPerTest(sql, 'import-files');
 
-const importFolder = () => runImport(database(), { location: folder(), ownerSub: 'importer', concurrency: 4 });
+const importFolder = (maxRecordBytes?: number) => runImport(database(), { location: folder(), ownerSub: 'importer', concurrency: 4, maxRecordBytes });
 const event = (externalId: string, name = `Event ${externalId}`) =>
   JSON.stringify({ externalId, name, startsAt: '2027-05-01T10:00:00Z', capacity: 10 });
 const utf16le = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
@@ -57,5 +57,22 @@ describe('import files', () => {
     expect(summary).toMatchObject({ read: 2, created: 1, rejected: 1, objectsImported: 2 });
     const [rejection] = await sql('select object, line, reason from import_rejections');
     expect(rejection).toMatchObject({ object: 'a-nomark.csv', line: 1, reason: expect.stringMatching(/not UTF-8.*UTF-16/) });
+  });
+
+  it('a record longer than the bound is one recorded rejection at its line; the records after it are imported', async () => {
+    // 8 KiB of one JSON object (then its line goes on), and a CSV cell whose quote never closes: read no further
+    // than the 1 KiB bound, whatever follows.
+    const huge = `{"externalId":"huge","name":"${'x'.repeat(8192)}`;
+    await writeFile(join(folder(), 'a.jsonl'), [event('j-1'), huge, event('j-2')].join('\n'));
+    await writeFile(join(folder(), 'b.csv'), `externalId,name,startsAt,capacity\nc-1,Cell One,2027-05-01T10:00:00Z,5\nc-2,"${'y'.repeat(4096)}\nc-3,Lost,2027-05-01T10:00:00Z,5\n`);
+    const summary = await importFolder(1024);
+    expect(summary).toMatchObject({ status: 'SUCCEEDED', read: 5, created: 3, rejected: 2, objectsImported: 2 });
+    expect(await sql('select external_id from events order by external_id')).toEqual(
+      [{ external_id: 'c-1' }, { external_id: 'j-1' }, { external_id: 'j-2' }],
+    );
+    expect(await sql('select object, line, reason from import_rejections order by object')).toEqual([
+      { object: 'a.jsonl', line: 2, reason: 'line longer than 1024 bytes; not read' },
+      { object: 'b.csv', line: 3, reason: 'record longer than 1024 bytes (or a quote left open); not read' },
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { describe, expect, it, vi } from 'vitest';
 import { database } from '../../src/db/client';
 import { runImport, type ImportSummary } from '../../src/import/service';
 import { importFolderPerTest } from '../helpers/import-folder';
@@ -77,15 +78,69 @@ describe('imports resume', () => {
     }
     expect(saved).toBeGreaterThan(0);
     expect(await sql('select name from import_objects')).toEqual([]);
-    const [killed] = await sql('select status from import_runs');
-    expect(killed!.status).toBe('RUNNING');
+    expect(await sql('select status from import_runs')).toEqual([{ status: 'RUNNING' }]);
     const checkpoint = (await sql('select line from import_checkpoints'))[0]!.line as number;
 
+    // The killed run still holds the source, until its lease lapses (a minute, made now here).
+    const [killedRun] = await sql<{ id: string }>('select id from import_runs');
+    expect(await runImport(database(), { location: folder(), ownerSub: 'importer', concurrency: 4 })).toMatchObject({
+      status: 'SKIPPED',
+      heldBy: { runId: killedRun!.id },
+    });
+    await sql('update import_sources set lease_expires_at = now()');
     const resumed = await runImport(database(), { location: folder(), ownerSub: 'importer', concurrency: 4 });
     expect(resumed.status).toBe('SUCCEEDED');
     // One row per line: the resumed run reads exactly the rows after the checkpoint.
     expect(resumed.read).toBe(rows - checkpoint);
     expect(resumed.rejected).toBe(0);
     await assertImportedExactly(125, 7);
+  });
+
+  it('a lost connection on one event\'s row loses none of the rows queued behind another event: the next run imports each once', async () => {
+    // Two events, then 240 registrations of `a` (written one after another; more than the 200 rows between saves, so
+    // rows counted done would be saved) and one of `b`, all read at once (8 × 32 rows ahead).
+    const event = (id: string) => JSON.stringify({ externalId: id, name: `Event ${id}`, startsAt: '2027-08-01T10:00:00Z', capacity: 5 });
+    await writeFile(join(folder(), '1-events.jsonl'), [event('a'), event('b')].join('\n'));
+    const registration = (eventId: string, r: number) =>
+      JSON.stringify({ externalId: `${eventId}-r${r}`, eventExternalId: eventId, name: `P ${r}`, email: `p${r}-${eventId}@example.com` });
+    const lines = [...Array.from({ length: 240 }, (_, r) => registration('a', r)), registration('b', 0)];
+    await writeFile(join(folder(), '2-registrations.jsonl'), lines.join('\n'));
+    const importFile = (name: string) => runImport(database(), { location: join(folder(), name), ownerSub: 'importer', concurrency: 8 });
+    await importFile('1-events.jsonl');
+
+    // Each event's row held by its own transaction: a's first registration waits, a's others queue behind it, and
+    // b's registration waits on the other holder, whose waiter is then terminated (a lost connection).
+    const holders = await Promise.all(['a', 'b'].map(async (id) => {
+      const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await client.connect();
+      await client.query('begin');
+      await client.query('select 1 from events where external_id = $1 for update', [id]);
+      const [{ pid }] = (await client.query('select pg_backend_pid() as pid')).rows;
+      return { client, pid: pid as number };
+    }));
+    try {
+      const failing = importFile('2-registrations.jsonl');
+      const waiterOf = async (holder: number) =>
+        (await sql(`select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))`, [holder]))[0]?.pid as number | undefined;
+      await vi.waitFor(async () => {
+        expect(await waiterOf(holders[0]!.pid)).toBeDefined();
+        expect(await waiterOf(holders[1]!.pid)).toBeDefined();
+      }, { timeout: 10_000, interval: 20 });
+      await sql('select pg_terminate_backend($1)', [await waiterOf(holders[1]!.pid)]);
+      await holders[0]!.client.query('commit');
+      await expect(failing).rejects.toThrow();
+    } finally {
+      for (const { client } of holders) await client.end();
+    }
+    expect(await sql('select status from import_runs order by started_at')).toEqual([{ status: 'SUCCEEDED' }, { status: 'FAILED' }]);
+
+    const resumed = await importFile('2-registrations.jsonl');
+    expect(resumed.status).toBe('SUCCEEDED');
+    const registrations = await sql(`select e.external_id as event, count(*)::int as n, count(distinct r.external_id)::int as distinct_keys,
+      e.spots_reserved, e.waitlist_count from registrations r join events e on e.id = r.event_id group by e.id order by e.external_id`);
+    expect(registrations).toEqual([
+      { event: 'a', n: 240, distinct_keys: 240, spots_reserved: 5, waitlist_count: 235 },
+      { event: 'b', n: 1, distinct_keys: 1, spots_reserved: 1, waitlist_count: 0 },
+    ]);
   });
 });

@@ -13,6 +13,7 @@ export interface FakeS3 {
   hold(key: string, bytes: number): { release: () => void; reached: Promise<void> };
   /** The next GET of `key` breaks the connection after `bytes` bytes, as a crash of the network or the store would. */
   cut(key: string, bytes: number): void;
+  /** `GET /bucket/key`, or `GET /bucket/ list` with ` after <key>` when the listing started after a key. */
   requests: string[];
 }
 
@@ -20,7 +21,8 @@ const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&
 
 /**
  * The two S3 operations an import uses, over real HTTP on 127.0.0.1, path-style: ListObjectsV2 (two keys per page,
- * so continuation tokens are exercised) and GetObject (the body written in chunks). Signatures are not checked.
+ * so continuation tokens are exercised; StartAfter) and GetObject (the body written in chunks). Signatures are not
+ * checked.
  */
 export async function startFakeS3(): Promise<FakeS3> {
   const buckets = new Map<string, Map<string, Buffer>>();
@@ -31,11 +33,15 @@ export async function startFakeS3(): Promise<FakeS3> {
     const url = new URL(req.url ?? '/', 'http://fake-s3');
     const [, bucketName, ...keyParts] = url.pathname.split('/');
     const bucket = buckets.get(decodeURIComponent(bucketName ?? ''));
-    requests.push(`${req.method} ${url.pathname}${url.searchParams.has('list-type') ? ' list' : ''}`);
+    const after = url.searchParams.get('start-after');
+    requests.push(`${req.method} ${url.pathname}${url.searchParams.has('list-type') ? ' list' : ''}${after === null ? '' : ` after ${after}`}`);
     if (!bucket) return xmlError(res, 404, 'NoSuchBucket');
     if (keyParts.length === 0 || (keyParts.length === 1 && keyParts[0] === '')) {
       const prefix = url.searchParams.get('prefix') ?? '';
-      const keys = [...bucket.keys()].filter((key) => key.startsWith(prefix)).sort();
+      // Keys in UTF-8 byte order, as S3 lists them.
+      const keys = [...bucket.keys()]
+        .filter((key) => key.startsWith(prefix) && (after === null || Buffer.compare(Buffer.from(key), Buffer.from(after)) > 0))
+        .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
       const start = Number(url.searchParams.get('continuation-token') ?? 0);
       const page = keys.slice(start, start + 2);
       const truncated = start + 2 < keys.length;

@@ -6,7 +6,7 @@ import { emptyTables, type Sql } from './sql';
 
 /** What an import writes (with every table that references them), emptied before an import test. */
 export const emptyImportTables = (sql: Sql, ...more: string[]) =>
-  emptyTables(sql, 'events', 'users', 'slug_counters', 'import_runs', 'import_objects', 'import_checkpoints', ...more);
+  emptyTables(sql, 'events', 'users', 'slug_counters', 'import_runs', 'import_objects', 'import_checkpoints', 'import_sources', ...more);
 
 /** A folder of import objects for one test file: empty, with empty import tables, before each test. */
 export function importFolderPerTest(sql: Sql, name: string): () => string {

@@ -127,7 +127,8 @@ describe('importEvents, from the command line and as the scheduled handler', () 
   afterAll(() => rm(folder, { recursive: true, force: true }));
   const { read, created, waitlisted, unchanged, rejected } = fixture.expected;
 
-  it('npm run import -- <folder>: progress on stderr, summary and rejections on stdout; a second run skips', async () => {
+  // Three CLI processes: at load 20 each took 15-20 s to start and run.
+  it('npm run import -- <folder>: progress on stderr, summary and rejections on stdout; a second run skips', { timeout: 120_000 }, async () => {
     const env = { IMPORT_OWNER_SUB: 'cli-importer', IMPORT_CONCURRENCY: '4' };
     const first = await cli('scripts/import.ts', [folder], env);
     expect(first.code).toBe(0);
@@ -142,10 +143,20 @@ describe('importEvents, from the command line and as the scheduled handler', () 
     expect(owner!.events).toBe(fixture.events.size);
 
     const second = await cli('scripts/import.ts', [folder], env);
-    expect(second.stdout).toContain('objects: 0 imported, 4 skipped (already imported)');
+    // Every object sorts at or before the watermark: none listed.
+    expect(second.stdout).toContain('objects: 0 imported, 0 skipped (already imported)');
     const broken = await cli('scripts/import.ts', [folder], { ...env, IMPORT_CONCURRENCY: '0' });
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('Invalid configuration: IMPORT_CONCURRENCY');
+  });
+
+  it('npm run import while another run holds the source: not run, says which run holds it, exits 3', async () => {
+    await sql(`insert into import_sources (source, lease_run_id, lease_expires_at)
+      values ($1, '00000000-0000-4000-8000-000000000001', now() + interval '1 minute')`, [folder]);
+    const held = await cli('scripts/import.ts', [folder], { IMPORT_OWNER_SUB: 'cli-importer' });
+    expect(held.code).toBe(3);
+    expect(held.stdout).toContain(': SKIPPED\nnot run: import run 00000000-0000-4000-8000-000000000001 holds this source until ');
+    expect(await sql('select count(*)::int as n from events')).toEqual([{ n: 0 }]);
   });
 
   it('the scheduled handler imports IMPORT_SOURCE as IMPORT_OWNER_SUB', async () => {

@@ -33,7 +33,7 @@ const counts = async () =>
   (await sql(`select (select count(*)::int from events) as events, (select count(*)::int from registrations) as registrations`))[0]!;
 
 describe('importEvents from S3', () => {
-  it('streams every new object under the prefix, then skips them by ETag; a renamed copy creates nothing', async () => {
+  it('streams every new object under the prefix, then lists only after them; a renamed copy creates nothing', async () => {
     // The first object stops after 4 KiB until rows from it are in the database: a reader that waited for the whole
     // body would never get there.
     const first = fixture.objects[0]!;
@@ -57,8 +57,11 @@ describe('importEvents from S3', () => {
     expect(gets.sort()).toEqual(fixture.objects.map((object) => `GET /lockstep-imports/incoming/${object.name}`).sort());
     expect(s3.requests.filter((request) => request.endsWith(' list')).length).toBe(3);
 
+    const requestsBefore = s3.requests.length;
     const again = await importS3();
-    expect(again).toMatchObject({ objectsImported: 0, objectsSkipped: 4, read: 0 });
+    expect(again).toMatchObject({ objectsImported: 0, objectsSkipped: 0, read: 0 });
+    // One page after the watermark (which holds notes.txt alone), nothing read.
+    expect(s3.requests.slice(requestsBefore)).toEqual(['GET /lockstep-imports/ list after incoming/04-batch.jsonl']);
 
     // Same rows under a new name: read, and every row found by its key.
     s3.put('lockstep-imports', 'incoming/05-copy.jsonl', fixture.objects[1]!.content);
@@ -67,7 +70,7 @@ describe('importEvents from S3', () => {
     const copiedRejections = [...fixture.rejections].filter((at) => at.startsWith('02-batch.jsonl:')).length;
     expect(copy).toMatchObject({
       objectsImported: 1,
-      objectsSkipped: 4,
+      objectsSkipped: 0,
       read: copiedRows,
       created: 0,
       waitlisted: 0,
@@ -75,6 +78,31 @@ describe('importEvents from S3', () => {
       unchanged: copiedRows - copiedRejections,
     });
     expect(await counts()).toEqual({ events: fixture.events.size, registrations: fixture.registrations.size });
+  });
+
+  it('a run lists and looks up only the names after the watermark; one under it waits for a rescan', async () => {
+    const location = 's3://lockstep-imports/marked/';
+    const event = (id: string) => JSON.stringify({ externalId: id, name: `Event ${id}`, startsAt: '2027-05-01T10:00:00Z', capacity: 5 });
+    for (const name of ['2027-01-01-a', '2027-01-02-b', '2027-01-03-c']) s3.put('lockstep-imports', `marked/${name}.jsonl`, event(name));
+    expect(await importS3({ location })).toMatchObject({ objectsImported: 3 });
+
+    for (const name of ['2027-01-04-d', '2027-01-05-e']) s3.put('lockstep-imports', `marked/${name}.jsonl`, event(name));
+    const before = s3.requests.length;
+    expect(await importS3({ location })).toMatchObject({ objectsImported: 2, objectsSkipped: 0, created: 2 });
+    expect(s3.requests.slice(before)).toEqual([
+      'GET /lockstep-imports/ list after marked/2027-01-03-c.jsonl',
+      'GET /lockstep-imports/marked/2027-01-04-d.jsonl',
+      'GET /lockstep-imports/marked/2027-01-05-e.jsonl',
+    ]);
+
+    // Named before the watermark: a run does not see it (the naming rule); a rescan lists everything and reads it alone.
+    s3.put('lockstep-imports', 'marked/2026-12-31-late.jsonl', event('late'));
+    expect(await importS3({ location })).toMatchObject({ objectsImported: 0, read: 0 });
+    const rescan = s3.requests.length;
+    expect(await importS3({ location, rescan: true })).toMatchObject({ objectsImported: 1, objectsSkipped: 5, created: 1 });
+    expect(s3.requests.slice(rescan).filter((request) => request.includes(' list'))).toEqual(Array(3).fill('GET /lockstep-imports/ list'));
+    // The watermark never moves back.
+    expect(await sql('select watermark from import_sources where source = $1', [location])).toEqual([{ watermark: '2027-01-05-e.jsonl' }]);
   });
 
   it('one key imports that object alone, under the source of its prefix', async () => {

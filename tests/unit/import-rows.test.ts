@@ -8,10 +8,10 @@ import { readRows, type RawRow } from '../../src/import/rows';
 import { importSettings } from '../../src/import/service';
 
 /** The text arrives in small chunks, as from a socket, so records straddle chunk boundaries. */
-async function rowsOf(text: string, format: 'csv' | 'jsonl'): Promise<RawRow[]> {
+async function rowsOf(text: string, format: 'csv' | 'jsonl', maxRecordBytes?: number): Promise<RawRow[]> {
   const chunks = text.match(/[\s\S]{1,7}/g) ?? [];
   const rows: RawRow[] = [];
-  for await (const row of readRows(Readable.from(chunks.map((chunk) => Buffer.from(chunk))), format)) rows.push(row);
+  for await (const row of readRows(Readable.from(chunks.map((chunk) => Buffer.from(chunk))), format, maxRecordBytes)) rows.push(row);
   return rows;
 }
 
@@ -74,6 +74,37 @@ describe('readRows: CSV', () => {
     await expect(async () => {
       for await (const _row of readRows(source, 'csv')) void _row;
     }).rejects.toThrow('connection reset');
+  });
+});
+
+describe('readRows: records longer than the bound', () => {
+  const long = 'x'.repeat(100);
+
+  it('JSONL: an oversize line is one bad row at its line; the lines after it are read, numbered as in the file', async () => {
+    const rows = await rowsOf(`{"a":1}\r\n{"name":"${long}"}\n\n{"b":2}\n{"c":"${long}"}`, 'jsonl', 40);
+    expect(rows).toEqual([
+      { line: 1, fields: { a: 1 }, text: false },
+      { line: 2, reason: 'line longer than 40 bytes; not read' },
+      { line: 4, fields: { b: 2 }, text: false },
+      { line: 5, reason: 'line longer than 40 bytes; not read' },
+    ]);
+  });
+
+  it('CSV: an oversize record (a quoted cell over lines) is one bad row; later records keep their lines', async () => {
+    const text = `id,name\ne1,short\ne2,"${long}\r\nsecond, ""line""\nthird"\ne3,"after, quoted"\ne4,"${long}`;
+    expect(await rowsOf(text, 'csv', 40)).toEqual([
+      { line: 2, fields: { id: 'e1', name: 'short' }, text: true },
+      { line: 3, reason: 'record longer than 40 bytes (or a quote left open); not read' },
+      { line: 6, fields: { id: 'e3', name: 'after, quoted' }, text: true },
+      // A quote left open to the end: one bad row, however long the rest.
+      { line: 7, reason: 'record longer than 40 bytes (or a quote left open); not read' },
+    ]);
+  });
+
+  it('CSV: an oversize header leaves nothing readable: one row for the whole object', async () => {
+    expect(await rowsOf(`id,${long}\ne1,x\n`, 'csv', 40)).toEqual([
+      { line: 1, reason: 'the header record is longer than 40 bytes; the object was not read', rest: true },
+    ]);
   });
 });
 
