@@ -12,6 +12,7 @@ import { statusOf } from './http/problem';
 import { KEY_RETENTION_HOURS } from './idempotency/store';
 import * as teamRoutes from './teams/routes';
 import * as userRoutes from './users/routes';
+import * as webhookRoutes from './webhooks/routes';
 
 /** Every HTTP route's contract; serverless.yml must list exactly these (checked by a test). */
 export const allRoutes: RouteSpec[] = [
@@ -22,6 +23,7 @@ export const allRoutes: RouteSpec[] = [
   eventRoutes,
   registrationRoutes,
   cardRoutes,
+  webhookRoutes,
 ].flatMap((module) => Object.values(module as Record<string, RouteSpec>));
 
 type JsonSchema = Record<string, unknown>;

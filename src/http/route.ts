@@ -14,11 +14,15 @@ import type { StatementKey } from '../idempotency/store';
 import { logger } from '../logger';
 import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
+import { trackMessages, wakeDelivery } from '../webhooks/wake';
 import { authenticate } from './auth';
 import { decodeBody, type RequestBody } from './body';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
 import { problemResponse } from './problem';
 import { JSON_HEADERS, toResponse, type HttpResponse, type Reply } from './response';
+
+/** At most this long is spent waking the webhook deliverer after an answer (within the deadline's margin). */
+const WAKE_TIMEOUT_MS = 1_000;
 
 type Infer<S> = S extends z.ZodMiniType ? z.output<S> : undefined;
 
@@ -59,13 +63,18 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
     const budgetMs = context?.getRemainingTimeInMillis?.() ?? settings.FUNCTION_TIMEOUT_SECONDS * 1000;
     const margin = settings.DEADLINE_MARGIN_MS;
     let response: HttpResponse;
+    let wroteMessages = false;
     try {
-      const handled = withDeadline(Date.now() + budgetMs - margin, () => handle(spec, run, event, requestId, oneStatement));
-      response = await answerWithin(budgetMs - margin / 2, handled);
+      const handled = trackMessages(() =>
+        withDeadline(Date.now() + budgetMs - margin, () => handle(spec, run, event, requestId, oneStatement)),
+      );
+      ({ result: response, written: wroteMessages } = await answerWithin(budgetMs - margin / 2, handled));
     } catch (err) {
       response = errorResponse(toLockstepError(err), err);
     }
     logger.info('request', { status: response.statusCode, durationMs: Math.round(performance.now() - started) });
+    // The answer is decided (committed or not): only now may the deliverer look for this request's messages.
+    if (wroteMessages) await wakeDelivery(Math.min(WAKE_TIMEOUT_MS, margin / 4));
     return response;
   }
 }

@@ -9,6 +9,7 @@ import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events, type EventRow } from '../events/schema';
 import { findEventAsOrganizer } from '../events/service';
+import { changedEventColumns, nextChangeSeq, outboxCount, outboxWritten, recordChanges, registrationMessages, type EventChange } from '../webhooks/outbox';
 import { sequenceKeyset, toPage, type Page } from '../db/keyset';
 import type { StatementKey } from '../idempotency/store';
 import type { ExternalKey } from '../contract/external-key';
@@ -95,7 +96,10 @@ async function registerFor(db: Db, ref: EventRef, input: CreateRegistration, key
     const secrets = { name: input.name, email: input.email, cancelToken: randomBytes(32).toString('base64url') };
     const { rows } = await insertRegistration(db, ref, input, secrets, keys);
     const [row] = rows;
-    if (row) return { ...(JSON.parse(row.public_body) as RegistrationView), ...secrets };
+    if (row) {
+      outboxWritten(row.messages);
+      return { ...(JSON.parse(row.public_body) as RegistrationView), ...secrets };
+    }
     await keys.idempotency?.throwIfRecorded(db);
     await explainRefusal(db, ref, input.spots);
   }
@@ -115,11 +119,12 @@ function insertRegistration(
   const spots = sql`${input.spots}::int`;
   const fits = sql`(${events.waitlistCount} = 0 and (${events.capacity} is null or ${events.spotsReserved} + ${spots} <= ${events.capacity}))`;
   const record = keys.idempotency?.record(sql`inserted`, sql`public_body`, secrets);
-  return db.execute<{ status: RegistrationStatus; public_body: string }>(sql`
+  return db.execute<{ status: RegistrationStatus; public_body: string; messages: number }>(sql`
     with event as (
       update ${events} set
         ${column(events.spotsReserved)} = ${events.spotsReserved} + case when ${fits} then ${spots} else 0 end,
-        ${column(events.waitlistCount)} = ${events.waitlistCount} + case when ${fits} then 0 else 1 end
+        ${column(events.waitlistCount)} = ${events.waitlistCount} + case when ${fits} then 0 else 1 end,
+        ${nextChangeSeq}
       from ${lockWaitLimit()}
       where ${and(
         eventIs(ref),
@@ -129,7 +134,7 @@ function insertRegistration(
         or(isNull(events.capacity), lte(spots, events.capacity)),
         keys.idempotency?.unused,
       )}
-      returning ${events.id} as id, ${events.waitlistCount} as waitlist_count
+      returning ${events.id} as id, ${events.waitlistCount} as waitlist_count, ${changedEventColumns}
     ),
     inserted as (
       insert into ${registrations} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.cancelTokenHash, r.importSource, r.externalId)})
@@ -139,8 +144,9 @@ function insertRegistration(
         ${hashToken(secrets.cancelToken)}, ${keys.external?.source ?? null}::text, ${keys.external?.externalId ?? null}::text
       from event
       returning ${column(r.status)} as status, ${registrationJson} as public_body
-    )${record ? sql`, recorded as (${record})` : sql``}
-    select status, public_body from inserted`);
+    )${record ? sql`, recorded as (${record})` : sql``},
+    ${registrationMessages(secrets)}
+    select status, public_body, ${outboxCount} as messages from inserted`);
 }
 
 /** The registration statement matched no event row: throw the reason, or return if the event shows none. */
@@ -241,11 +247,24 @@ export async function changeStatus(
           ...(target === 'WAITLIST' && { queueSeq: nextQueueSeq }),
         })
         .where(eq(registrations.id, registration.id));
+      await recordChanges(tx, event.id, [statusChange(from, await readView(tx, registration.id), access)]);
       await promoteWaitlist(tx, event.id);
     }
-    const [row] = await tx.select(withPosition).from(registrations).where(eq(registrations.id, registration.id));
-    return registrationView(row!);
+    return readView(tx, registration.id);
   });
+}
+
+async function readView(db: Db, id: string): Promise<RegistrationView> {
+  const [row] = await db.select(withPosition).from(registrations).where(eq(registrations.id, id));
+  return registrationView(row!);
+}
+
+/** The webhook message of a status change: a cancellation (by whom), or the organizer's move. */
+function statusChange(from: RegistrationStatus, registration: RegistrationView, access: RegistrationAccess): EventChange {
+  if (registration.status === 'CANCELLED') {
+    return { type: 'registration.cancelled', data: { registration, cancelledBy: access.token === undefined ? 'organizer' : 'registrant' } };
+  }
+  return { type: 'registration.moved', data: { registration, previousStatus: from } };
 }
 
 /** Cancelling keeps the row (status CANCELLED) for the organizer's records; cancelling twice is a no-op. */

@@ -1,8 +1,10 @@
-import { eq, sql } from 'drizzle-orm';
+import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { columnNames } from '../db/columns';
 import type { Db } from '../db/handle';
 import { events, type EventRow } from '../events/schema';
+import { recordChanges } from '../webhooks/outbox';
 import { registrations } from './schema';
+import { registrationView } from './view';
 
 /**
  * Strict FIFO promotion: confirm waiting registrations in queue order while they fit, stopping at the first that
@@ -10,7 +12,8 @@ import { registrations } from './schema';
  * the counters move by exactly what was promoted.
  *
  * The caller must hold the event's row lock (this transaction already updated or locked it), so no registration
- * can join the queue or take spots while this runs. Returns the updated event when anything was promoted.
+ * can join the queue or take spots while this runs. Each promotion's webhook message is written in the same
+ * transaction. Returns the updated event when anything was promoted.
  */
 export async function promoteWaitlist(tx: Db, eventId: string): Promise<EventRow | undefined> {
   const r = registrations;
@@ -32,13 +35,22 @@ export async function promoteWaitlist(tx: Db, eventId: string): Promise<EventRow
       from queue, ev
       where ${r.id} = queue.id and (ev.capacity is null or ev.spots_reserved + queue.running <= ev.capacity)
       returning ${r.id} as id, ${r.spots} as spots
+    ),
+    counted as (
+      update ${events} set
+        ${columnNames(events.spotsReserved)} = ${events.spotsReserved} + (select sum(spots) from promoted),
+        ${columnNames(events.waitlistCount)} = ${events.waitlistCount} - (select count(*) from promoted)
+      where ${events.id} = ${eventId} and exists (select 1 from promoted)
     )
-    update ${events} set
-      ${columnNames(events.spotsReserved)} = ${events.spotsReserved} + (select sum(spots) from promoted),
-      ${columnNames(events.waitlistCount)} = ${events.waitlistCount} - (select count(*) from promoted)
-    where ${events.id} = ${eventId} and exists (select 1 from promoted)
-    returning ${events.id} as id`);
+    select id from promoted`);
   if (result.rows.length === 0) return undefined;
+  const promoted = await tx
+    .select()
+    .from(r)
+    .where(inArray(r.id, result.rows.map((row) => row.id)))
+    .orderBy(asc(r.queueSeq));
+  const promotions = promoted.map((row) => ({ registration: registrationView({ ...row, waitlistPosition: null }) }));
+  await recordChanges(tx, eventId, promotions.map((data) => ({ type: 'registration.promoted' as const, data })));
   const [event] = await tx.select().from(events).where(eq(events.id, eventId));
   return event;
 }
