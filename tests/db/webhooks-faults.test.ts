@@ -48,7 +48,8 @@ describe('webhook delivery under faults', () => {
     }
     const hook = await call(createWebhook, { as: 'fault-organizer', body: { url: receiver.url } });
     receiver.secrets = [hook.body.secret];
-    receiver.reply = () => (Math.random() < 0.1 ? { status: 500 } : { status: 204 });
+    // Slow enough answers that the deliverers' claims meet messages in flight.
+    receiver.reply = () => ({ status: Math.random() < 0.1 ? 500 : 204, delayMs: 40 });
 
     let running = true;
     const deliverers = Array.from({ length: 3 }, async () => {
