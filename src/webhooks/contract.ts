@@ -76,13 +76,21 @@ export const RotatedSecret = z
 const Moment = z.iso.datetime({ offset: true });
 
 export const ReplayWebhook = z
-  .union([
-    z.strictObject({ messageId: z.uuid() }),
-    z.strictObject({ since: Moment, until: z.optional(Moment) }),
-  ])
+  .strictObject({
+    messageId: z.optional(z.uuid()),
+    since: z.optional(Moment),
+    until: z.optional(Moment),
+  })
+  .check(
+    z.refine((replay) => (replay.messageId === undefined) !== (replay.since === undefined), {
+      message: 'Send either messageId, or since (and optionally until)',
+      path: ['messageId'],
+    }),
+    z.refine((replay) => replay.until === undefined || replay.since !== undefined, { message: 'until needs since', path: ['until'] }),
+  )
   .register(z.globalRegistry, {
     id: 'ReplayWebhook',
-    description: 'One message (its id, as in webhook-id without msg_), or every message written in [since, until)',
+    description: 'One message (its id: webhook-id without msg_), or every message written in [since, until)',
   });
 
 export const Replayed = z.object({ replayed: z.int() }).register(z.globalRegistry, { id: 'ReplayedWebhooks' });

@@ -163,17 +163,18 @@ export async function rotateWebhookSecret(
 export async function replayWebhook(db: Db, user: UserRow, id: string, input: ReplayWebhook): Promise<{ replayed: number }> {
   const m = webhookMessages;
   const subscription = await findManaged(db, user, id, { lock: false });
+  const { messageId, since, until } = input;
   const which =
-    'messageId' in input
-      ? eq(m.id, input.messageId)
-      : and(gte(m.createdAt, new Date(input.since)), input.until === undefined ? undefined : lt(m.createdAt, new Date(input.until)));
+    messageId !== undefined
+      ? eq(m.id, messageId)
+      : and(gte(m.createdAt, new Date(since!)), until === undefined ? undefined : lt(m.createdAt, new Date(until)));
   const replayed = await db
     .update(m)
     .set({ status: 'PENDING', attempts: 0, nextAttemptAt: sql`now()`, deliveredAt: null, leaseUntil: null, leaseToken: null })
     .where(and(eq(m.subscriptionId, subscription.id), which, ne(m.status, 'PENDING')))
     .returning({ id: m.id });
-  if ('messageId' in input && replayed.length === 0) {
-    const [exists] = await db.select({ id: m.id }).from(m).where(and(eq(m.id, input.messageId), eq(m.subscriptionId, subscription.id)));
+  if (messageId !== undefined && replayed.length === 0) {
+    const [exists] = await db.select({ id: m.id }).from(m).where(and(eq(m.id, messageId), eq(m.subscriptionId, subscription.id)));
     if (!exists) throw notFound('Message');
   }
   if (replayed.length > 0) noteMessagesWritten();

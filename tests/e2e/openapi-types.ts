@@ -776,13 +776,12 @@ export interface components {
         ReplayedWebhooks: {
             replayed: number;
         };
-        /** @description One message (its id, as in webhook-id without msg_), or every message written in [since, until) */
+        /** @description One message (its id: webhook-id without msg_), or every message written in [since, until) */
         ReplayWebhook: {
             /** Format: uuid */
-            messageId: string;
-        } | {
+            messageId?: string;
             /** Format: date-time */
-            since: string;
+            since?: string;
             /** Format: date-time */
             until?: string;
         };
