@@ -8,6 +8,7 @@ import pg from 'pg';
 import { corsConfig } from '../src/config';
 import { runMigrations } from '../src/db/migrate';
 import { startCorsGateway } from './cors-gateway';
+import { devWebhookEnv, startDeliveryBackstop } from './dev-webhooks';
 import { freePort, LocalPostgresError, startLocalPostgres, type LocalPostgres } from './local-postgres';
 import { assertNodeVersion } from './node-version';
 import { DEV_JWT_SECRET } from './token';
@@ -49,6 +50,8 @@ console.log('database migrated');
 const port = Number(process.env.PORT || 3000);
 // Offline listens on a private port behind the CORS gateway on PORT (see cors-gateway.ts).
 const offlinePort = await freePort();
+// Offline's Lambda API, through which the handlers wake the webhook deliverer.
+const lambdaPort = await freePort();
 const gateway = await startCorsGateway({ port, upstreamPort: offlinePort, allowedOrigins: corsConfig().CORS_ALLOWED_ORIGINS });
 console.log(`API on http://127.0.0.1:${port} (reference: /docs); serverless offline behind it on port ${offlinePort}`);
 // Its own process group, so stopping dev stops serverless offline and everything npx started under it.
@@ -61,14 +64,19 @@ const offline = spawn('npx', ['serverless', 'offline', 'start'], {
     // In AWS one instance serves one request (pool size 1); here one process serves every concurrent request.
     DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX || '10',
     PORT: String(offlinePort),
+    LAMBDA_PORT: String(lambdaPort),
+    ...devWebhookEnv(lambdaPort),
     AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET || (process.env.AUTH_JWKS_URL ? '' : DEV_JWT_SECRET),
   },
 });
+
+const stopBackstop = startDeliveryBackstop(lambdaPort);
 
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
+    stopBackstop();
     if (offline.pid !== undefined) {
       try {
         process.kill(-offline.pid, 'SIGTERM');
