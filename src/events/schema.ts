@@ -29,7 +29,7 @@ export const events = pgTable(
     maxSpotsPerRegistration: integer('max_spots_per_registration').notNull().default(10),
     /**
      * Bumped by every change to the event or its registrations that webhooks report, under the event's row lock:
-     * the per-event sequence number of their messages (src/webhooks/outbox.ts), in the order the changes committed.
+     * the per-event sequence number of their messages (src/events/changes.ts), in the order the changes committed.
      */
     changeSeq: bigint('change_seq', { mode: 'number' }).notNull().default(0),
     status: eventStatusEnum('status').notNull().default('OPEN'),

@@ -6,7 +6,7 @@ import { forbidden, LockstepError, notFound } from '../errors';
 import { keyset, toPage, type Page } from '../db/keyset';
 import { registrations } from '../registrations/schema';
 import { promoteWaitlist } from '../registrations/waitlist';
-import { recordChanges } from '../webhooks/outbox';
+import { recordChanges } from './changes';
 import type { ExternalKey } from '../contract/external-key';
 import type { ExternalEventInput } from './contract';
 import { insertWithDerivedSlug, insertWithSlug, type InsertWithSlug, type SlugTarget } from '../slug/allocate';

@@ -2,7 +2,7 @@ import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { columnNames } from '../db/columns';
 import type { Db } from '../db/handle';
 import { events, type EventRow } from '../events/schema';
-import { recordChanges } from '../webhooks/outbox';
+import { recordChanges } from '../events/changes';
 import { registrations } from './schema';
 import { registrationView } from './view';
 

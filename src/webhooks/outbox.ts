@@ -1,25 +1,18 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { columnNames } from '../db/columns';
-import type { Db } from '../db/handle';
-import { events } from '../events/schema';
 import { webhookMessages, webhookSubscriptions, type WebhookEventType } from './schema';
 import { noteMessagesWritten } from './wake';
 
 /**
  * The transactional outbox: messages are inserted by the statement or transaction that makes the change, one per
  * change and matching subscription, so a rolled-back change leaves none and a committed one always has its own.
- * Each carries the event's change counter (events.change_seq), bumped under the event's row lock by the same
- * statement: per event, sequences follow the order in which the changes committed.
+ * Each carries the event's change counter (events.change_seq, src/events/changes.ts), bumped under the event's row
+ * lock by the same statement: per event, sequences follow the order in which the changes committed. The statements
+ * name the event `event` (a CTE with id, organizer_id, team_id, change_seq); this module knows no event table.
  */
 
 /** The name of the outbox CTE in a statement that includes `registrationMessages`. */
 const OUTBOX_CTE = sql.identifier('webhook_outbox');
-
-/** SET item for the statement's update of the event row: this change's sequence number. */
-export const nextChangeSeq = sql`${columnNames(events.changeSeq)} = ${events.changeSeq} + 1`;
-
-/** RETURNING items of that update, read by the outbox CTE from the statement's `event` CTE. */
-export const changedEventColumns = sql`${events.organizerId} as organizer_id, ${events.teamId} as team_id, ${events.changeSeq} as change_seq`;
 
 const s = (column: { name: string }) => sql`s.${sql.identifier(column.name)}`;
 
@@ -65,7 +58,7 @@ export function registrationMessages(personal: { name: string; email: string }):
 /** The registration statement's count of messages it wrote, for `outboxWritten`. */
 export const outboxCount = sql`(select count(*) from ${OUTBOX_CTE})::int`;
 
-/** After a statement with `registrationMessages`: wake the deliverer if it wrote any. */
+/** After a statement that wrote `count` messages: wake the deliverer if it wrote any. */
 export function outboxWritten(count: number): void {
   if (count > 0) noteMessagesWritten();
 }
@@ -77,23 +70,14 @@ export interface EventChange {
 }
 
 /**
- * The messages of a transaction's changes to one event, in order, in ONE statement that also bumps the event's
- * change counter by their number. Call it inside the transaction that made the changes, holding the event's row
- * lock (every change takes it), and before a deletion of the event.
+ * The INSERT of the messages of `changes`, in order, about the statement's `event` CTE whose change_seq was just
+ * bumped by their number (see recordChanges in src/events/changes.ts).
  */
-export async function recordChanges(tx: Db, eventId: string, changes: EventChange[]): Promise<void> {
-  if (changes.length === 0) return;
-  const { rows } = await tx.execute(sql`
-    with event as (
-      update ${events} set ${columnNames(events.changeSeq)} = ${events.changeSeq} + ${changes.length}::int
-      where ${events.id} = ${eventId}
-      returning ${events.id} as id, ${changedEventColumns}
-    )
-    ${insertMessages(
-      sql`from event cross join lateral (
-        select c.value->>'type' as type, event.change_seq - ${changes.length}::int + c.n as sequence, c.value->'data' as data
-        from jsonb_array_elements(${JSON.stringify(changes)}::jsonb) with ordinality as c(value, n)) as change`,
-      sql`event`,
-    )}`);
-  if (rows.length > 0) noteMessagesWritten();
+export function changeMessages(changes: EventChange[]): SQL {
+  return insertMessages(
+    sql`from event cross join lateral (
+      select c.value->>'type' as type, event.change_seq - ${changes.length}::int + c.n as sequence, c.value->'data' as data
+      from jsonb_array_elements(${JSON.stringify(changes)}::jsonb) with ordinality as c(value, n)) as change`,
+    sql`event`,
+  );
 }

@@ -30,7 +30,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const options = (clockOffsetMs: number): DeliveryOptions => ({
   // Retries in milliseconds: the schedule's shape, not its length, is under test here.
   schedule: [0, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000],
-  timeoutMs: 500,
+  timeoutMs: 2000,
   allowLoopback: true,
   disableAfterMs: 3600e3,
   batch: 8,

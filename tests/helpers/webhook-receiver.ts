@@ -26,7 +26,10 @@ export class WebhookReceiver {
   readonly received: Received[] = [];
   /** Requests whose signature did not verify. */
   rejected = 0;
-  /** Times a webhook-id arrived while a request with the same id was still in flight. */
+  /**
+   * Times a webhook-id arrived while another connection carrying it was still open: the sender sent it twice at
+   * once. (A sender that gave up on an attempt has closed that connection, whatever the handler is still doing.)
+   */
   overlaps = 0;
   secrets: string[] = [];
   reply: (message: Received, attempt: number) => Reply = () => ({ status: 204 });
@@ -63,30 +66,33 @@ export class WebhookReceiver {
     const id = String(headers['webhook-id']);
     if (this.inFlight.has(id)) this.overlaps++;
     this.inFlight.add(id);
-    try {
-      const verified = this.secrets.some((secret) => {
-        try {
-          new Webhook(secret).verify(payload, headers as Record<string, string>);
-          return true;
-        } catch {
-          return false;
-        }
-      });
-      if (!verified) {
-        this.rejected++;
-        res.writeHead(400).end();
-        return;
-      }
-      const message: Received = { id, raw: payload, body: JSON.parse(payload), headers };
-      const attempt = (this.attempts.get(id) ?? 0) + 1;
-      this.attempts.set(id, attempt);
-      const reply = this.reply(message, attempt);
-      if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
-      if (reply.status >= 200 && reply.status < 300) this.received.push(message);
-      if (!res.destroyed) res.writeHead(reply.status, reply.headers).end('ok');
-    } finally {
+    let senderGone = false;
+    res.once('close', () => {
+      senderGone = true;
       this.inFlight.delete(id);
+    });
+    const verified = this.secrets.some((secret) => {
+      try {
+        new Webhook(secret).verify(payload, headers as Record<string, string>);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (!verified) {
+      this.rejected++;
+      res.writeHead(400).end();
+      return;
     }
+    const message: Received = { id, raw: payload, body: JSON.parse(payload), headers };
+    const attempt = (this.attempts.get(id) ?? 0) + 1;
+    this.attempts.set(id, attempt);
+    const reply = this.reply(message, attempt);
+    if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+    // A sender that timed out has closed the connection: that attempt failed, and its answer goes nowhere.
+    if (senderGone) return;
+    if (reply.status >= 200 && reply.status < 300) this.received.push(message);
+    res.writeHead(reply.status, reply.headers).end('ok');
   }
 
   /** Distinct messages accepted, by webhook-id. */
