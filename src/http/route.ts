@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import '../contract/zod-locale';
-import { config } from '../config';
+import { config, webhookConfig } from '../config';
 import { findInputProblem, MAX_BODY_BYTES } from '../contract/input';
 import { onlySuccessStatus, type AuthMode, type RouteSpec } from '../contract/route';
 import { database } from '../db/client';
@@ -50,6 +50,7 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
   run: (ctx: RouteContext<A, P, Q, B>) => Promise<Reply>,
 ): LambdaHandler {
   const settings = config(); // Fail the cold start, not the first request, on bad configuration.
+  webhookConfig(); // Read by the wake-up after an answer: a bad value must not surface only then.
   const oneStatement = spec.idempotency === 'statement' ? statementResponse(spec) : undefined;
   return (event, context) => {
     const requestId = event.requestContext?.requestId ?? 'local';

@@ -1,11 +1,8 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { handler as createEvent } from '../../functions/events-create';
-import { handler as cancelRegistration } from '../../functions/registrations-cancel';
-import { handler as register } from '../../functions/registrations-create';
-import { handler as createWebhook } from '../../functions/webhooks-create';
 import { database } from '../../src/db/client';
 import { deliverDue, type DeliveryOptions } from '../../src/webhooks/delivery';
+import type { LambdaHandler } from '../../src/http/route';
 import { call } from '../helpers/api';
 import { emptyTables, sqlClient } from '../helpers/sql';
 import { WebhookReceiver } from '../helpers/webhook-receiver';
@@ -17,6 +14,11 @@ import { WebhookReceiver } from '../helpers/webhook-receiver';
  * event's sequence numbers are complete, and no message was ever in flight twice at the same time.
  */
 process.env.WEBHOOK_ALLOW_LOOPBACK = 'true';
+// The handlers read their settings when loaded: import them after this.
+const { handler: createEvent } = (await import('../../functions/events-create')) as { handler: LambdaHandler };
+const { handler: cancelRegistration } = (await import('../../functions/registrations-cancel')) as { handler: LambdaHandler };
+const { handler: register } = (await import('../../functions/registrations-create')) as { handler: LambdaHandler };
+const { handler: createWebhook } = (await import('../../functions/webhooks-create')) as { handler: LambdaHandler };
 
 const sql = sqlClient();
 const receiver = await new WebhookReceiver().start();

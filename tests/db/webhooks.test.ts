@@ -1,27 +1,29 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { handler as cancelRegistration } from '../../functions/registrations-cancel';
-import { handler as register } from '../../functions/registrations-create';
-import { handler as updateRegistration } from '../../functions/registrations-update';
-import { handler as createEvent } from '../../functions/events-create';
-import { handler as deleteEvent } from '../../functions/events-delete';
-import { handler as updateEvent } from '../../functions/events-update';
-import { handler as listAttempts } from '../../functions/webhooks-attempts';
-import { handler as createWebhook } from '../../functions/webhooks-create';
-import { handler as getWebhook } from '../../functions/webhooks-get';
-import { handler as replayWebhook } from '../../functions/webhooks-replay';
-import { handler as rotateSecret } from '../../functions/webhooks-rotate-secret';
-import { handler as updateWebhook } from '../../functions/webhooks-update';
 import { database } from '../../src/db/client';
 import { transaction } from '../../src/db/transaction';
 import { changeStatus } from '../../src/registrations/service';
 import { deliverDue, RETRY_SCHEDULE_MS, type DeliveryOptions } from '../../src/webhooks/delivery';
+import type { LambdaHandler } from '../../src/http/route';
 import { call } from '../helpers/api';
 import { emptyTables, sqlClient } from '../helpers/sql';
 import { WebhookReceiver } from '../helpers/webhook-receiver';
 
 // Tests deliver to local receivers: loopback and http only by this explicit setting.
 process.env.WEBHOOK_ALLOW_LOOPBACK = 'true';
+// The handlers read their settings when loaded: import them after this.
+const { handler: cancelRegistration } = (await import('../../functions/registrations-cancel')) as { handler: LambdaHandler };
+const { handler: register } = (await import('../../functions/registrations-create')) as { handler: LambdaHandler };
+const { handler: updateRegistration } = (await import('../../functions/registrations-update')) as { handler: LambdaHandler };
+const { handler: createEvent } = (await import('../../functions/events-create')) as { handler: LambdaHandler };
+const { handler: deleteEvent } = (await import('../../functions/events-delete')) as { handler: LambdaHandler };
+const { handler: updateEvent } = (await import('../../functions/events-update')) as { handler: LambdaHandler };
+const { handler: listAttempts } = (await import('../../functions/webhooks-attempts')) as { handler: LambdaHandler };
+const { handler: createWebhook } = (await import('../../functions/webhooks-create')) as { handler: LambdaHandler };
+const { handler: getWebhook } = (await import('../../functions/webhooks-get')) as { handler: LambdaHandler };
+const { handler: replayWebhook } = (await import('../../functions/webhooks-replay')) as { handler: LambdaHandler };
+const { handler: rotateSecret } = (await import('../../functions/webhooks-rotate-secret')) as { handler: LambdaHandler };
+const { handler: updateWebhook } = (await import('../../functions/webhooks-update')) as { handler: LambdaHandler };
 
 const sql = sqlClient();
 const receiver = await new WebhookReceiver().start();
