@@ -4,7 +4,7 @@
  * functions never run out of them, by replacing a few modules of dependencies with stubs that fail loudly if
  * ever called. Each is measured by `npm run bench:bundle`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 
 /** @param {string} what */
@@ -62,4 +62,20 @@ const metafiles = {
   },
 };
 
-export default [drizzleWithoutColumnCallbacks, pgWithoutNative, metafiles];
+/**
+ * `import text from 'file?raw'` gives the file's text, as it does under Vite (the tests): the /docs page inlines
+ * Swagger UI's script and stylesheet this way.
+ * @type {import('esbuild').Plugin}
+ */
+const rawText = {
+  name: 'raw-text',
+  setup(build) {
+    build.onResolve({ filter: /\?raw$/ }, async ({ path, resolveDir, kind }) => {
+      const resolved = await build.resolve(path.slice(0, -'?raw'.length), { resolveDir, kind });
+      return resolved.errors.length > 0 ? { errors: resolved.errors } : { path: resolved.path, namespace: 'raw-text' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'raw-text' }, ({ path }) => ({ contents: readFileSync(path, 'utf8'), loader: 'text' }));
+  },
+};
+
+export default [drizzleWithoutColumnCallbacks, pgWithoutNative, metafiles, rawText];

@@ -1,14 +1,82 @@
+import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 import { LongestFirstSequencer } from './tests/setup/sequencer';
 
 const testSecret = 'lockstep-test-secret-0123456789abcdef';
+
+const dbFiles = (...names: string[]) => names.map((name) => `tests/db/${name}.test.ts`);
+/** The suites that hold the deadline and exactly-once promises, run again on other servers (see `onOtherServers`). */
+const promiseSuites = dbFiles('deadlines', 'registrations', 'idempotency');
 
 /**
  * unit: pure functions. db-pg / db-neon: the same database-facing suite over each driver (`pg` directly,
  * `@neondatabase/serverless` through a local WebSocket proxy). e2e: `serverless offline` over HTTP. import: the
  * scheduled import and maintenance jobs over `pg`, with generated data sets.
  */
+const suite: TestProjectInlineConfiguration[] = [
+  {
+    extends: true,
+    // Handlers parse their configuration on import; unit tests never connect.
+    test: {
+      name: 'unit',
+      include: ['tests/unit/**/*.test.ts'],
+      env: { DATABASE_URL: 'postgresql://unit@127.0.0.1:1/none', IMPORT_SOURCE: 's3://unit-imports/', IMPORT_OWNER_SUB: 'unit' },
+    },
+  },
+  ...(['pg', 'neon'] as const).map((driver) => ({
+    extends: true as const,
+    test: {
+      name: `db-${driver}`,
+      include: ['tests/db/**/*.test.ts'],
+      setupFiles: ['tests/setup/database.ts'],
+      env: { LOCKSTEP_TEST_DRIVER: driver },
+    },
+  })),
+  { extends: true, test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], setupFiles: ['tests/setup/database.ts'] } },
+  {
+    extends: true,
+    test: {
+      name: 'import',
+      include: ['tests/import/**/*.test.ts'],
+      setupFiles: ['tests/setup/database.ts'],
+      env: { LOCKSTEP_TEST_DRIVER: 'pg' },
+    },
+  },
+];
+
+/**
+ * `npm run test:servers` (LOCKSTEP_TEST_SERVERS=1), a step of .ci/run beside `npm test`, apart so `npm test` keeps
+ * to its minutes. db-pg15: the promise, fault, fuzz, pooler and lost-connection suites on PostgreSQL 15, the oldest
+ * supported (no transaction_timeout: docs/postgres-versions.md). db-pgbouncer: the promise suites with the app
+ * behind PgBouncer in transaction mode, as Neon's `-pooler` endpoint is (tests/setup/global-setup.ts starts both).
+ * versions: PostgreSQL 14 refused with one sentence.
+ */
+const otherServers: TestProjectInlineConfiguration[] = [
+  {
+    extends: true,
+    test: {
+      name: 'db-pg15',
+      include: [...promiseSuites, ...dbFiles('faults', 'fuzz-api', 'fuzz-import', 'pooler', 'lost-connections')],
+      setupFiles: ['tests/setup/database.ts'],
+      env: { LOCKSTEP_TEST_DRIVER: 'pg' },
+    },
+  },
+  {
+    extends: true,
+    test: { name: 'db-pgbouncer', include: promiseSuites, setupFiles: ['tests/setup/database.ts'], env: { LOCKSTEP_TEST_DRIVER: 'pg' } },
+  },
+  // PostgreSQL 14 is started by the test itself.
+  { extends: true, test: { name: 'versions', include: ['tests/versions/**/*.test.ts'] } },
+];
+
+/** Without a pgbouncer this machine can install, db-pgbouncer is left out, saying why. */
+function onOtherServers(): TestProjectInlineConfiguration[] {
+  const pgbouncer = spawnSync('bash', ['scripts/ensure-pgbouncer.sh'], { encoding: 'utf8' });
+  if (pgbouncer.status !== 0) console.warn(`db-pgbouncer skipped: ${pgbouncer.stderr.trim()}`);
+  return otherServers.filter((project) => pgbouncer.status === 0 || project.test?.name !== 'db-pgbouncer');
+}
+
 export default defineConfig({
   test: {
     // Test files mostly wait on PostgreSQL (another process) and on timers: one more file than cores keeps both
@@ -31,35 +99,6 @@ export default defineConfig({
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
       DATABASE_POOL_MAX: '20',
     },
-    projects: [
-      {
-        extends: true,
-        // Handlers parse their configuration on import; unit tests never connect.
-        test: {
-          name: 'unit',
-          include: ['tests/unit/**/*.test.ts'],
-          env: { DATABASE_URL: 'postgresql://unit@127.0.0.1:1/none', IMPORT_SOURCE: 's3://unit-imports/', IMPORT_OWNER_SUB: 'unit' },
-        },
-      },
-      ...(['pg', 'neon'] as const).map((driver) => ({
-        extends: true as const,
-        test: {
-          name: `db-${driver}`,
-          include: ['tests/db/**/*.test.ts'],
-          setupFiles: ['tests/setup/database.ts'],
-          env: { LOCKSTEP_TEST_DRIVER: driver },
-        },
-      })),
-      { extends: true, test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], setupFiles: ['tests/setup/database.ts'] } },
-      {
-        extends: true,
-        test: {
-          name: 'import',
-          include: ['tests/import/**/*.test.ts'],
-          setupFiles: ['tests/setup/database.ts'],
-          env: { LOCKSTEP_TEST_DRIVER: 'pg' },
-        },
-      },
-    ],
+    projects: process.env.LOCKSTEP_TEST_SERVERS === '1' ? onOtherServers() : suite,
   },
 });

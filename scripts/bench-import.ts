@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { writeLineChart } from './bench-chart';
 import { benchDatabase } from './bench-harness';
 import { generateImportFixture, writeImportFixture } from './import-fixture';
 
@@ -41,6 +42,18 @@ for (const concurrency of levels) {
 }
 console.log(`${fixture.expected.read} rows in ${fixture.objects.length} objects (${fixture.objects.map((o) => o.name).join(', ')})`);
 console.table(table);
+if (levels.length > 1) {
+  const chart = await writeLineChart({
+    name: 'import',
+    title: 'Import rows per second against IMPORT_CONCURRENCY',
+    conditions: `${fixture.expected.read} rows in ${fixture.objects.length} objects`,
+    rows: table.map((row) => ({ ...row, run: 'import' })),
+    x: { field: 'concurrency', title: 'IMPORT_CONCURRENCY' },
+    y: { field: 'rows/s', title: 'rows/s' },
+    series: 'run',
+  });
+  console.log(`chart: ${chart}`);
+}
 await pool.end();
 await closeDatabase();
 await rm(folder, { recursive: true, force: true });

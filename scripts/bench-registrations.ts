@@ -16,6 +16,7 @@ import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { writeLineChart } from './bench-chart';
 import { benchDatabase } from './bench-harness';
 import { freePort } from './local-postgres';
 
@@ -243,6 +244,16 @@ console.log(
 );
 console.table(table);
 console.log(verdicts.join('\n'));
+const chart = await writeLineChart({
+  name: 'registrations',
+  title: 'Registrations per second on one hot event',
+  conditions: `${seconds}s per run, ${cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip`}`,
+  rows: table.filter((row) => 'ok/s' in row),
+  x: { field: 'clients', title: 'concurrent clients' },
+  y: { field: 'ok/s', title: 'registrations/s' },
+  series: 'strategy',
+});
+console.log(`chart: ${chart}`);
 await Promise.all([direct.end(), measured.end(), closeDatabase()]);
 proxy.kill();
 await bench.stop();

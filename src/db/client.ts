@@ -3,10 +3,11 @@ import type pg from 'pg';
 import { databaseConfig, type DatabaseConfig } from '../config';
 import { LockstepError } from '../errors';
 import { logger } from '../logger';
-import { remainingMs, within } from './deadline';
+import { abandonedSignal, deadlineExceeded, remainingMs, within } from './deadline';
 import type { DriverName } from './drivers/types';
-import { ConnectionLostError, isConnectionLost, isStatementError } from './errors';
+import { ConnectionLostError, isConnectionLost, isStatementError, postgresError } from './errors';
 import type { Db } from './handle';
+import { checkServerVersion, SERVER_VERSION_QUERY, UnsupportedPostgresError } from './version';
 
 interface Connection {
   db: Db;
@@ -15,7 +16,16 @@ interface Connection {
   driver: DriverName;
   pool: pg.Pool;
   lastReleasedAt: number;
+  /** The server's version, checked on the pool's first connection (see checkServer). */
+  serverChecked?: Promise<void>;
 }
+
+/**
+ * TCP keep-alive probes start after this much silence: a connection whose peer vanished (a NAT dropped it, the
+ * server's host died) is then found dead within seconds (Node probes every second, ten times) instead of never,
+ * so a pool never keeps a slot for a dead socket.
+ */
+const KEEP_ALIVE_DELAY_MS = 10_000;
 
 let current: Connection | undefined;
 
@@ -40,11 +50,13 @@ function connect(cfg: DatabaseConfig): Connection {
       idleTimeoutMillis: 30_000,
       application_name: 'lockstep',
       options: serverSessionOptions(cfg),
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEP_ALIVE_DELAY_MS,
     },
     cfg,
   );
-  keepConnectionsOnServerErrors(pool);
   const connection: Connection = { db, onClient, driver, pool, lastReleasedAt: Date.now() };
+  keepConnectionsOnServerErrors(connection);
   // An idle client whose server went away (restart, pg_terminate_backend, idle timeout) emits here; pg then
   // discards it. Without a listener the process would crash.
   pool.on('error', (err: Error & { code?: string }) =>
@@ -68,9 +80,9 @@ function connect(cfg: DatabaseConfig): Connection {
  * client instead and keep the connection when Postgres refused only the statement (`isStatementError`); anything
  * else, a FATAL termination included, discards it as before.
  */
-function keepConnectionsOnServerErrors(pool: pg.Pool): void {
+function keepConnectionsOnServerErrors(connection: Connection): void {
   const query = async (...args: unknown[]) => {
-    const client = await checkout(pool);
+    const { client, release } = await checkout(connection);
     let failure: Error | undefined;
     try {
       return await (client.query as (...queryArgs: unknown[]) => Promise<unknown>)(...args);
@@ -78,10 +90,10 @@ function keepConnectionsOnServerErrors(pool: pg.Pool): void {
       failure = err instanceof Error ? err : new Error(String(err));
       throw err;
     } finally {
-      client.release(failure && !isStatementError(failure) ? failure : undefined);
+      release(failure && !isStatementError(failure) ? failure : undefined);
     }
   };
-  pool.query = query as typeof pool.query;
+  connection.pool.query = query as typeof connection.pool.query;
 }
 
 /**
@@ -129,34 +141,97 @@ export async function closeDatabase(): Promise<void> {
  * failed (drizzle-orm 0.45: BEGIN runs outside its try/finally), leaking a pool slot per dead connection.
  */
 export async function withClient<T>(work: (db: Db, client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const { pool, onClient } = connection();
-  const client = await checkout(pool);
+  const current = connection();
+  const { client, release } = await checkout(current);
   let broken: Error | undefined;
   try {
-    return await work(onClient(client), client);
+    return await work(current.onClient(client), client);
   } catch (err) {
     if (isConnectionLost(err)) broken = err as Error;
     throw err;
   } finally {
-    client.release(broken);
+    release(broken);
   }
 }
 
 /** How long work without a deadline (CLIs, scheduled jobs) waits for a connection. */
 const CHECKOUT_TIMEOUT_MS = 30_000;
 
+/** A checked-out client and the one way to give it back (discarded when given an error). */
+interface Lease {
+  client: pg.PoolClient;
+  release: (broken?: Error) => void;
+}
+
 /**
  * A client from the pool, waiting no longer than the request's deadline allows (and the pool's own connection
  * timeout without one). Any failure here happened before a statement was sent, so it is always a retryable 503, never a 500:
  * pg-pool's own timeout error carries no code. A client that arrives after we gave up goes straight back.
  */
-async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+async function checkout(current: Connection): Promise<Lease> {
   const budget = remainingMs() ?? CHECKOUT_TIMEOUT_MS;
+  let client: pg.PoolClient;
   try {
-    return await within(budget, pool.connect(), (late) => late.then((client) => client.release(), () => undefined));
+    client = await within(budget, current.pool.connect(), (late) => late.then((c) => c.release(), () => undefined));
   } catch (err) {
     // Named as a lost connection, whatever pg-pool threw (its own timeout carries no code): classified as 503 in
     // the one error table, and safe to retry since nothing was sent.
     throw err instanceof LockstepError ? err : new ConnectionLostError(err);
+  }
+  const lease = leaseUntilAbandoned(client);
+  try {
+    await checkServer(current, client);
+  } catch (err) {
+    lease.release(err instanceof UnsupportedPostgresError || isStatementError(err) ? undefined : (err as Error));
+    throw err;
+  }
+  return lease;
+}
+
+/**
+ * Give the client back once: when the work is done, or at once when its request has answered without it (the
+ * handler's backstop). An abandoned client is discarded and its socket destroyed: the work may wait on a dead
+ * connection for good, and with DATABASE_POOL_MAX=1 (one Lambda, one request) it holds the pool's only slot, so
+ * every later request on a warm instance would answer 503. Whatever the server still does for it, the deadline it
+ * carries ends (src/db/deadline.ts).
+ */
+function leaseUntilAbandoned(client: pg.PoolClient): Lease {
+  const abandoned = abandonedSignal();
+  if (abandoned?.aborted) {
+    // The request answered while this client was on its way: it was never used, so it goes back as it is.
+    client.release();
+    throw deadlineExceeded();
+  }
+  let released = false;
+  const release = (broken?: Error) => {
+    if (released) return;
+    released = true;
+    abandoned?.removeEventListener('abort', onAbandoned);
+    client.release(broken);
+  };
+  const onAbandoned = () => {
+    release(deadlineExceeded());
+    // pg's end() waits for the server's goodbye, which a dead peer never sends; the pending query then fails now.
+    (client as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+  };
+  abandoned?.addEventListener('abort', onAbandoned, { once: true });
+  return { client, release };
+}
+
+/**
+ * Refuse a server older than lockstep supports on the pool's first connection, with one sentence, once per
+ * instance: every request then answers 503 and logs that sentence, rather than each write failing its own way.
+ * Costs one round trip per cold start.
+ */
+async function checkServer(current: Connection, client: pg.PoolClient): Promise<void> {
+  current.serverChecked ??= client.query<{ num: number; version: string }>(SERVER_VERSION_QUERY).then(({ rows }) => checkServerVersion(rows[0]));
+  try {
+    await current.serverChecked;
+  } catch (err) {
+    if (!(err instanceof UnsupportedPostgresError)) {
+      current.serverChecked = undefined;
+      throw postgresError(err) ? err : new ConnectionLostError(err);
+    }
+    throw new LockstepError('database_unavailable', 'The database is unavailable', { cause: err, retryAfter: 60 });
   }
 }

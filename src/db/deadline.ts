@@ -4,19 +4,31 @@ import { LockstepError } from '../errors';
 
 /**
  * The moment by which the database must have finished a unit of work (epoch ms), carried through async calls so
- * every statement of a request knows it without passing it along. Outside `withDeadline` (CLIs, tests calling data
+ * every statement of a request knows it without passing it along, with the signal that fires when the request
+ * answered without waiting for it (the handler's backstop). Outside `withDeadline` (CLIs, tests calling data
  * functions directly) nothing is bounded beyond the connection's defaults.
  */
-const current = new AsyncLocalStorage<number>();
+interface Deadline {
+  at: number;
+  abandoned?: AbortSignal;
+}
 
-export function withDeadline<T>(deadlineAt: number, work: () => Promise<T>): Promise<T> {
-  return current.run(deadlineAt, work);
+const current = new AsyncLocalStorage<Deadline>();
+
+/** Run `work` bounded by `deadlineAt`; `abandoned` fires if its request answers before it is done. */
+export function withDeadline<T>(deadlineAt: number, work: () => Promise<T>, abandoned?: AbortSignal): Promise<T> {
+  return current.run({ at: deadlineAt, abandoned }, work);
+}
+
+/** The signal that fires when the current request has answered without this work (see withDeadline). */
+export function abandonedSignal(): AbortSignal | undefined {
+  return current.getStore()?.abandoned;
 }
 
 /** Milliseconds left for database work, or undefined when unbounded. Never below 1: 0 would mean "no limit". */
 export function remainingMs(): number | undefined {
-  const deadlineAt = current.getStore();
-  return deadlineAt === undefined ? undefined : Math.max(1, Math.floor(deadlineAt - Date.now()));
+  const deadline = current.getStore();
+  return deadline === undefined ? undefined : Math.max(1, Math.floor(deadline.at - Date.now()));
 }
 
 /** The deadline passed before any database work started: nothing ran, so the client may simply retry. */
@@ -45,39 +57,84 @@ export async function within<T>(ms: number, work: Promise<T>, onLate: (late: Pro
 
 /** The deadline has passed: retrying work now would only fail again. */
 export function deadlinePassed(): boolean {
-  const deadlineAt = current.getStore();
-  return deadlineAt !== undefined && Date.now() >= deadlineAt;
+  const deadline = current.getStore();
+  return deadline !== undefined && Date.now() >= deadline.at;
 }
 
 /**
- * transaction_timeout fires this much after the deadline, so a lock wait or statement that overruns fails with its
- * own error first (the session survives) and the FATAL end of the session stays a backstop. Kept well inside the
- * answer's margin (DEADLINE_MARGIN_MS): the transaction is over before any answer can leave.
+ * The session's idle-in-transaction timeout (and transaction_timeout on PostgreSQL 17+) fires this much after the
+ * deadline, so a lock wait or statement that overruns fails with its own error first (the session survives) and the
+ * FATAL end of the session stays a backstop. Kept well inside the answer's margin (DEADLINE_MARGIN_MS): the
+ * transaction is over before any answer can leave.
  */
 export const TRANSACTION_TIMEOUT_GRACE_MS = 100;
 
 /**
- * Settings that bound a transaction by the deadline, sent with its BEGIN in the same simple query (no extra round
- * trip). The server aborts waits and statements itself, so a request that answers 503 leaves nothing behind that
- * could still commit; transaction_timeout (PostgreSQL 17+) bounds the whole transaction, statements between included.
+ * The deadline as the server reads it: a timestamp, compared with the server's own clock when the work starts
+ * (drizzle/0012_deadline_functions.sql). A duration computed here would start counting only when the server picks
+ * the statement up, after any time it spent queued in a pooler; the timestamp counts that time too.
  */
-export function transactionLimits(): string {
-  const ms = remainingMs();
-  if (ms === undefined) return '';
-  const whole = ms + TRANSACTION_TIMEOUT_GRACE_MS;
-  return `; set local lock_timeout = ${ms}; set local statement_timeout = ${ms}; set local transaction_timeout = ${whole}`;
+const deadlineLiteral = (at: number) => `'${new Date(at).toISOString()}'::timestamptz`;
+
+/**
+ * BEGIN with the deadline's limits in the same simple query (no extra round trip): the server derives lock,
+ * statement, idle and (17+) transaction timeouts from the time left when it starts the transaction, and refuses
+ * to start one whose deadline has passed.
+ */
+export function beginStatement(): string {
+  const deadline = current.getStore();
+  return deadline === undefined
+    ? 'begin'
+    : `begin; select lockstep_begin_within(${deadlineLiteral(deadline.at)}, ${TRANSACTION_TIMEOUT_GRACE_MS})`;
+}
+
+/**
+ * COMMIT, preceded in the same round trip by the server's own check of the deadline: past it, the check fails,
+ * the rest of the query (the COMMIT) is skipped and the transaction stays uncommitted. What bounds the whole
+ * transaction before PostgreSQL 17, which has no transaction_timeout.
+ */
+export function commitStatement(): string {
+  const deadline = current.getStore();
+  return deadline === undefined ? 'commit' : `select lockstep_time_left_ms(${deadlineLiteral(deadline.at)}); commit`;
+}
+
+/** The deadline as a statement parameter, or undefined when unbounded. */
+function deadlineParam(): SQL | undefined {
+  const deadline = current.getStore();
+  return deadline === undefined ? undefined : sql`${new Date(deadline.at).toISOString()}::timestamptz`;
+}
+
+/**
+ * A condition that holds while the deadline has not passed on the server's clock, and fails the statement with
+ * query_canceled once it has: in a locking update's WHERE it is checked when the statement starts and again on the
+ * row's newer version after a lock wait; in the final SELECT, after the statement's work and before its commit.
+ */
+export function withinDeadline(): SQL {
+  const deadline = deadlineParam();
+  return deadline === undefined ? sql`true` : sql`lockstep_time_left_ms(${deadline}) > 0`;
 }
 
 /**
  * For a single autocommit statement, which has no BEGIN to ride on: a FROM item that sets the lock wait limit for
- * the rest of the statement (transaction-local, and an autocommit statement is its own transaction). The row lock a
- * hot statement waits for is where its time goes; its own work is bounded by the connection's statement_timeout.
- * `capMs` bounds the wait below the deadline.
+ * the rest of the statement (transaction-local, and an autocommit statement is its own transaction) to the time
+ * the server has left when it starts the statement, failing it if none is left. The row lock a hot statement waits
+ * for is where its time goes; `withinDeadline()` checks the rest. `capMs` bounds the wait below the deadline.
  */
 export function lockWaitLimit(capMs?: number): SQL {
-  const left = remainingMs();
-  const ms = capMs === undefined ? left : Math.min(capMs, left ?? capMs);
-  return ms === undefined
-    ? sql`(select null) as lock_wait_limit`
-    : sql`(select set_config('lock_timeout', ${`${ms}ms`}, true)) as lock_wait_limit`;
+  const deadline = deadlineParam();
+  if (deadline === undefined) {
+    return capMs === undefined
+      ? sql`(select null) as lock_wait_limit`
+      : sql`(select set_config('lock_timeout', ${`${capMs}ms`}, true)) as lock_wait_limit`;
+  }
+  const left = capMs === undefined ? sql`lockstep_time_left_ms(${deadline})` : sql`least(${capMs}::bigint, lockstep_time_left_ms(${deadline}))`;
+  return sql`(select set_config('lock_timeout', ${left} || 'ms', true)) as lock_wait_limit`;
+}
+
+/** The lock wait limit a transaction has outside capped waits: the time left, or the session's default without a deadline. */
+export function lockWaitDefault(): SQL {
+  const deadline = deadlineParam();
+  return deadline === undefined
+    ? sql`(select reset_val from pg_settings where name = 'lock_timeout')`
+    : sql`lockstep_time_left_ms(${deadline}) || 'ms'`;
 }

@@ -15,8 +15,9 @@ export const docsRoute = defineRoute({
   operationId: 'getDocs',
   method: 'GET',
   path: '/docs',
-  summary: 'The API reference as an HTML page',
-  description: 'Rendered from the OpenAPI document on the server: no script, no stylesheet or font from the network.',
+  summary: 'The API reference as an HTML page you can send requests from',
+  description:
+    'Swagger UI with this document, both inside the page: it loads nothing from the network, and its requests go to the instance that serves it.',
   auth: 'none',
   responses: { 200: z.string() },
   contentType: 'text/html; charset=utf-8',

@@ -65,11 +65,12 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
     const margin = settings.DEADLINE_MARGIN_MS;
     let response: HttpResponse;
     let wroteMessages = false;
+    const abandon = new AbortController();
     try {
       const handled = trackMessages(() =>
-        withDeadline(Date.now() + budgetMs - margin, () => handle(spec, run, event, requestId, oneStatement)),
+        withDeadline(Date.now() + budgetMs - margin, () => handle(spec, run, event, requestId, oneStatement), abandon.signal),
       );
-      ({ result: response, written: wroteMessages } = await answerWithin(budgetMs - margin / 2, handled));
+      ({ result: response, written: wroteMessages } = await answerWithin(budgetMs - margin / 2, handled, abandon));
     } catch (err) {
       response = errorResponse(toLockstepError(err), err);
     }
@@ -82,12 +83,14 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
 
 /**
  * The last line of defence for the deadline: the database aborts its own work when the deadline passes, so this
- * fires only if it could not even say so (a network stall). The late work is left to fail on its own.
+ * fires only if it could not even say so (a network stall). The late work is abandoned: its connections are
+ * discarded (src/db/client.ts), so a stalled one cannot keep the pool's slots from the next requests.
  */
-function answerWithin<T>(ms: number, work: Promise<T>): Promise<T> {
-  return within(ms, work, (late) =>
-    late.catch((err: unknown) => logger.warn('work failed after its 503 answer', { error: describeError(err) })),
-  );
+function answerWithin<T>(ms: number, work: Promise<T>, abandon: AbortController): Promise<T> {
+  return within(ms, work, (late) => {
+    abandon.abort();
+    late.catch((err: unknown) => logger.warn('work failed after its 503 answer', { error: describeError(err) }));
+  });
 }
 
 function errorResponse(error: LockstepError, thrown: unknown): HttpResponse {

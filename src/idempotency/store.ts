@@ -1,9 +1,10 @@
 import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/handle';
 import { columnNames } from '../db/columns';
-import { lockWaitLimit, remainingMs } from '../db/deadline';
+import { deadlinePassed, lockWaitDefault, lockWaitLimit } from '../db/deadline';
 import { isConnectionLost, isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { insertOrReread } from '../db/get-or-create';
+import { AFTER_LOST_CONNECTION, pauseBeforeRetry } from '../db/retry';
 import { transaction } from '../db/transaction';
 import { LockstepError } from '../errors';
 import { idempotencyKeys } from './schema';
@@ -124,8 +125,9 @@ export async function runIdempotentStatement(
     } catch (err) {
       if (err instanceof KeyAlreadyRecorded || isConstraintViolation(err, KEY_CONSTRAINT)) return replay(db, stored);
       // Unlike a keyless statement, a keyed one is safe to resend after a lost connection: if the first committed,
-      // its record makes the second a replay.
-      if (isConnectionLost(err) && attempt_ <= MAX_RESENDS) continue;
+      // its record makes the second a replay. Resent after a backoff, and only while the deadline leaves time.
+      const resend = isConnectionLost(err) && attempt_ <= MAX_RESENDS && !deadlinePassed();
+      if (resend && (await pauseBeforeRetry(attempt_ - 1, AFTER_LOST_CONNECTION))) continue;
       throw err;
     }
     return result.commit ? { ...result.response, replayed: false } : storeRefusal(db, stored, result.response);
@@ -156,14 +158,11 @@ const responseColumns = (key: StoredKey, response: StoredResponse) => ({
 /**
  * Insert the claim. On another request's uncommitted claim it waits, bounded by a lock_timeout set just for this
  * statement: set before the insert (the FROM clause runs first) and put back after it (the outer SELECT runs
- * last) to the request's deadline, or the session's default without one, so the effect's own lock waits keep their
- * limit.
+ * last) to the time the request's deadline leaves, or the session's default without one, so the effect's own lock
+ * waits keep their limit.
  */
 async function claim(tx: Db, key: StoredKey): Promise<boolean> {
-  const deadline = remainingMs();
-  const restored = deadline === undefined
-    ? sql`(select reset_val from pg_settings where name = 'lock_timeout')`
-    : sql`${`${deadline}ms`}`;
+  const restored = lockWaitDefault();
   try {
     const result = await tx.execute<{ claimed: number }>(sql`
       with claimed as (

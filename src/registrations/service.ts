@@ -3,7 +3,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/handle';
 import { columnNames, qualifiedColumn } from '../db/columns';
-import { lockWaitLimit } from '../db/deadline';
+import { lockWaitLimit, withinDeadline } from '../db/deadline';
 import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
@@ -134,6 +134,8 @@ function insertRegistration(
         // A request larger than the whole event could never leave the queue, and would block everyone behind it.
         or(isNull(events.capacity), lte(spots, events.capacity)),
         keys.idempotency?.unused,
+        // Checked by the server's clock at the start and after a lock wait that found the row changed.
+        withinDeadline(),
       )}
       returning ${events.id} as id, ${events.waitlistCount} as waitlist_count, ${changedEventColumns}
     ),
@@ -147,7 +149,7 @@ function insertRegistration(
       returning ${column(r.status)} as status, ${registrationJson} as public_body
     )${record ? sql`, recorded as (${record})` : sql``},
     ${registrationMessages(secrets)}
-    select status, public_body, ${outboxCount} as messages from inserted`);
+    select status, public_body, ${outboxCount} as messages from inserted where ${withinDeadline()}`);
 }
 
 /** The registration statement matched no event row: throw the reason, or return if the event shows none. */

@@ -4,7 +4,11 @@ import { handler as createEvent } from '../../functions/events-create';
 import { handler as updateEvent } from '../../functions/events-update';
 import { handler as cancelRegistration } from '../../functions/registrations-cancel';
 import { handler as register } from '../../functions/registrations-create';
-import { connection } from '../../src/db/client';
+import { sql as statement } from 'drizzle-orm';
+import { connection, database } from '../../src/db/client';
+import { withDeadline } from '../../src/db/deadline';
+import { toLockstepError } from '../../src/db/errors';
+import { transaction } from '../../src/db/transaction';
 import { call, type Call, type Result } from '../helpers/api';
 import { emptyTables, sqlClient } from '../helpers/sql';
 
@@ -115,5 +119,21 @@ describe('a request whose database work cannot finish before the deadline', () =
     }
     expect(await state(event.id)).toEqual(before);
     expect((await call(register, { params: { slug: 'exhausted' }, body: { name: 'Nobody', email: 'nobody@example.com' } })).status).toBe(201);
+  });
+
+  it('a transaction whose statements each finish in time but which as a whole outlasts the deadline never commits', async () => {
+    // What bounds a transaction where PostgreSQL (before 17) has no transaction_timeout: no COMMIT past the deadline.
+    const event = await seedEvent('slow-transaction');
+    const failed = await withDeadline(Date.now() + 300, () =>
+      transaction(database(), async (tx) => {
+        await tx.execute(statement`update events set capacity = 99 where id = ${event.id}`);
+        await new Promise((resolve) => setTimeout(resolve, 350));
+      }),
+    ).then(
+      () => undefined,
+      (err: unknown) => toLockstepError(err).code,
+    );
+    expect(failed).toBe('database_unavailable');
+    expect(await sql('select capacity from events where id = $1', [event.id])).toEqual([{ capacity: 10 }]);
   });
 });

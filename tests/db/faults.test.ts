@@ -1,9 +1,9 @@
-import net from 'node:net';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LambdaHandler } from '../../src/http/route';
 import { call, type Result } from '../helpers/api';
 import { emptyTables, sqlClient } from '../helpers/sql';
+import { startTcpHop } from '../helpers/tcp-hop';
 
 /**
  * Issue 11, part 4: a storm of keyed registrations and card creates while the app's backends are terminated again
@@ -14,44 +14,10 @@ import { emptyTables, sqlClient } from '../helpers/sql';
 const realUrl = new URL(process.env.DATABASE_URL!);
 const sql = sqlClient();
 
-/** A TCP hop whose `restart` drops every connection and refuses new ones for `downMs`. */
-async function restartableHop(target: { host: string; port: number }) {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket)).on('error', () => socket.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  await listen(0);
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    port,
-    async restart(downMs: number) {
-      const closed = new Promise((resolve) => server.close(resolve));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-      await new Promise((resolve) => setTimeout(resolve, downMs));
-      await listen(port);
-    },
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
-const hop = await restartableHop({ host: realUrl.hostname, port: Number(realUrl.port) });
+const hop = await startTcpHop({ host: realUrl.hostname, port: Number(realUrl.port) });
 afterAll(() => hop.close());
 // Before the app reads its configuration: the handlers are imported below, after this.
-const hopUrl = new URL(realUrl);
-hopUrl.port = String(hop.port);
-process.env.DATABASE_URL = hopUrl.toString();
+process.env.DATABASE_URL = hop.through(realUrl.toString());
 const { handler: createEvent } = (await import('../../functions/events-create')) as { handler: LambdaHandler };
 const { handler: register } = (await import('../../functions/registrations-create')) as { handler: LambdaHandler };
 const { handler: createCard } = (await import('../../functions/cards-create')) as { handler: LambdaHandler };

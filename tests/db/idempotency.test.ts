@@ -26,6 +26,7 @@ import { purgeExpiredIdempotencyKeys } from '../../src/idempotency/store';
 import type { LambdaHandler } from '../../src/http/route';
 import { call, type Call, type Result } from '../helpers/api';
 import { emptyTables, sqlClient } from '../helpers/sql';
+import { behindPooler } from '../setup/database';
 
 const sql = sqlClient();
 const ORGANIZER = 'organizer';
@@ -275,7 +276,8 @@ describe('concurrency and failures', () => {
     expect(await count('select count(*) as n from cards')).toBe(1);
   });
 
-  it('connections terminated after the commit: the retry replays', async () => {
+  // Behind PgBouncer a terminated backend is the pooler's to replace: the app's own connections never see it.
+  it.skipIf(behindPooler)('connections terminated after the commit: the retry replays', async () => {
     await seedEvent('after-commit');
     const request = { params: { slug: 'after-commit' }, body: { name: 'Eve', email: 'eve@example.com' }, key: 'lost-response' };
     const lost = await call(register, request); // committed; pretend the response never reached the client

@@ -10,6 +10,10 @@ export interface paths {
         /**
          * Liveness and database reachability
          * @description 503 database_unavailable (problem+json) when the database cannot be reached.
+         *
+         *     ```sh
+         *     curl -s "$BASE/health"
+         *     ```
          */
         get: operations["health"];
         put?: never;
@@ -28,8 +32,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The API reference as an HTML page
-         * @description Rendered from the OpenAPI document on the server: no script, no stylesheet or font from the network.
+         * The API reference as an HTML page you can send requests from
+         * @description Swagger UI with this document, both inside the page: it loads nothing from the network, and its requests go to the instance that serves it.
+         *
+         *     ```sh
+         *     curl -s "$BASE/docs"
+         *     ```
          */
         get: operations["getDocs"];
         put?: never;
@@ -50,6 +58,10 @@ export interface paths {
         /**
          * This OpenAPI 3.1 document
          * @description The committed docs/openapi.json, generated from the zod schemas the handlers validate with.
+         *
+         *     ```sh
+         *     curl -s "$BASE/openapi.json"
+         *     ```
          */
         get: operations["getOpenApi"];
         put?: never;
@@ -67,14 +79,29 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calling user, created on first sight */
+        /**
+         * The calling user, created on first sight
+         * @description ```sh
+         *     curl -s "$BASE/me" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
+         */
         get: operations["getMe"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change the display name or email; null clears a field */
+        /**
+         * Change the display name or email; null clears a field
+         * @description ```sh
+         *     curl -s -X PATCH "$BASE/me" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"displayName":"Alice","email":"alice@example.com"}'
+         *     ```
+         */
         patch: operations["updateMe"];
         trace?: never;
     };
@@ -85,9 +112,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's settings; defaults are stored on first read */
+        /**
+         * The caller's settings; defaults are stored on first read
+         * @description ```sh
+         *     curl -s "$BASE/me/settings" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
+         */
         get: operations["getSettings"];
-        /** Replace some or all settings; absent fields keep their value */
+        /**
+         * Replace some or all settings; absent fields keep their value
+         * @description ```sh
+         *     curl -s -X PUT "$BASE/me/settings" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"theme":"dark","fontScale":1.25}'
+         *     ```
+         */
         put: operations["updateSettings"];
         post?: never;
         delete?: never;
@@ -108,6 +150,14 @@ export interface paths {
         /**
          * Add a member (owner, admin)
          * @description Idempotent: 201 with the new member, or 200 with the existing member when the user is already in the team (its role is left unchanged; use PATCH to change it). Concurrent adds of one user create one membership. An unknown userId: 404 user_not_found.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/teams/platform-team/members" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"userId":"7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d","role":"MEMBER"}'
+         *     ```
          */
         post: operations["addTeamMember"];
         delete?: never;
@@ -128,6 +178,14 @@ export interface paths {
         /**
          * Create a team; the caller becomes its OWNER
          * @description The team and the OWNER membership are written in one transaction. The slug is derived from the name (name, name-2, name-3, ... without bound) unless an explicit `slug` is given, which is used as-is or refused with 409 slug_taken. The slug never changes afterwards.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/teams" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"name":"Platform Team","description":"Runs the meetups"}'
+         *     ```
          */
         post: operations["createTeam"];
         delete?: never;
@@ -146,6 +204,10 @@ export interface paths {
         /**
          * Get a team with its members (public)
          * @description Members are listed owner first, then by joinedAt (oldest first). Team and members come from one snapshot.
+         *
+         *     ```sh
+         *     curl -s "$BASE/teams/platform-team"
+         *     ```
          */
         get: operations["getTeam"];
         put?: never;
@@ -153,6 +215,12 @@ export interface paths {
         /**
          * Delete a team (owner)
          * @description Its memberships are deleted with it. Its events are kept, detached (teamId becomes null), so only their organizer manages them afterwards.
+         *
+         *     ```sh
+         *     curl -s -X DELETE "$BASE/teams/platform-team" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b'
+         *     ```
          */
         delete: operations["deleteTeam"];
         options?: never;
@@ -160,6 +228,14 @@ export interface paths {
         /**
          * Change the name or description (owner, admin)
          * @description The slug never changes. `description: null` clears it. Anyone else gets 403; an unknown team 404.
+         *
+         *     ```sh
+         *     curl -s -X PATCH "$BASE/teams/platform-team" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"description":"Runs the Berlin meetups"}'
+         *     ```
          */
         patch: operations["updateTeam"];
         trace?: never;
@@ -177,6 +253,12 @@ export interface paths {
         /**
          * Remove a member (owner, admin, or the member themself)
          * @description The owner and admins remove any member but the owner; every member may leave. The owner is never removed: 409 owner_cannot_leave (transfer ownership first). A user who is not a member: 404 member_not_found.
+         *
+         *     ```sh
+         *     curl -s -X DELETE "$BASE/teams/platform-team/members/7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b'
+         *     ```
          */
         delete: operations["removeTeamMember"];
         options?: never;
@@ -184,6 +266,14 @@ export interface paths {
         /**
          * Change a member's role to ADMIN or MEMBER (owner)
          * @description The owner's own membership cannot be changed this way: 409 ownership_transfer_required (ownership moves only by POST /teams/{slug}/transfer). A user who is not a member: 404 member_not_found.
+         *
+         *     ```sh
+         *     curl -s -X PATCH "$BASE/teams/platform-team/members/7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"role":"ADMIN"}'
+         *     ```
          */
         patch: operations["updateTeamMember"];
         trace?: never;
@@ -200,6 +290,14 @@ export interface paths {
         /**
          * Transfer ownership to a member (owner)
          * @description In one transaction the new owner becomes OWNER and the old one ADMIN; the team's updatedAt changes. `userId` must be a member at that moment: otherwise 404 member_not_found and nothing changes. Of two concurrent transfers the second gets 403, since the caller is no longer the owner. Transferring to oneself changes nothing.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/teams/platform-team/transfer" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"userId":"7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d"}'
+         *     ```
          */
         post: operations["transferTeam"];
         delete?: never;
@@ -215,12 +313,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List OPEN events, soonest startsAt first */
+        /**
+         * List OPEN events, soonest startsAt first
+         * @description ```sh
+         *     curl -s "$BASE/events?limit=20"
+         *     ```
+         */
         get: operations["listEvents"];
         put?: never;
         /**
          * Create an event; the caller is its organizer
          * @description The slug is derived from the name (name, name-2, name-3, ... without bound) unless an explicit `slug` is given, which is used as-is or refused with 409 slug_taken. With `teamSlug` the caller must be the team's OWNER or ADMIN (403 forbidden otherwise; an unknown team is 404 not_found with a `teamSlug` field error), and the team's OWNER and ADMINs co-organize the event: they may change and delete it like the organizer.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/events" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"name":"Node Meetup","startsAt":"2027-03-01T18:00:00Z","location":"Berlin","capacity":50,"maxSpotsPerRegistration":4}'
+         *     ```
          */
         post: operations["createEvent"];
         delete?: never;
@@ -236,17 +347,37 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one event */
+        /**
+         * Get one event
+         * @description ```sh
+         *     curl -s "$BASE/events/node-meetup"
+         *     ```
+         */
         get: operations["getEvent"];
         put?: never;
         post?: never;
-        /** Delete an event and its registrations (organizer, or the OWNER and ADMINs of the event's team) */
+        /**
+         * Delete an event and its registrations (organizer, or the OWNER and ADMINs of the event's team)
+         * @description ```sh
+         *     curl -s -X DELETE "$BASE/events/node-meetup" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b'
+         *     ```
+         */
         delete: operations["deleteEvent"];
         options?: never;
         head?: never;
         /**
          * Change an event (organizer, or the OWNER and ADMINs of the event's team)
          * @description A capacity below spotsReserved is refused with 409 capacity_below_reserved, and one below the spots of a waiting registration (which could then never be promoted) with 409 capacity_below_waiting; a new slug must be free. `teamSlug` attaches the event to a team the caller is OWNER or ADMIN of (403 otherwise, 404 not_found for an unknown team); `teamSlug: null` detaches it, after which only the organizer manages it.
+         *
+         *     ```sh
+         *     curl -s -X PATCH "$BASE/events/node-meetup" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"capacity":80}'
+         *     ```
          */
         patch: operations["updateEvent"];
         trace?: never;
@@ -261,6 +392,11 @@ export interface paths {
         /**
          * One registration (organizer, or ?token=<cancelToken>)
          * @description With ?token=, a wrong token answers 404 like a missing registration. The cancelToken is never returned again.
+         *
+         *     ```sh
+         *     curl -s "$BASE/events/node-meetup/registrations/5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c?token=ct_Jm4uQ0hW2bYx9sVt6kP1zR8nE3aL5cD7" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
          */
         get: operations["getRegistration"];
         put?: never;
@@ -268,6 +404,12 @@ export interface paths {
         /**
          * Cancel a registration (organizer, or ?token=<cancelToken>)
          * @description Frees its spots and promotes the waitlist in the same transaction. The row is kept with status CANCELLED (it counts in stats.cancelledCount); cancelling again answers 204.
+         *
+         *     ```sh
+         *     curl -s -X DELETE "$BASE/events/node-meetup/registrations/5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c?token=ct_Jm4uQ0hW2bYx9sVt6kP1zR8nE3aL5cD7" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b'
+         *     ```
          */
         delete: operations["cancelRegistration"];
         options?: never;
@@ -275,6 +417,14 @@ export interface paths {
         /**
          * Confirm, waitlist or cancel a registration (organizer)
          * @description CONFIRMED is capacity-checked (409 capacity_exceeded) and may pass the waitlist order. WAITLIST puts the registration at the end of the queue. Whenever spots free up, the waitlist is promoted in arrival order in the same transaction, so a demoted registration is confirmed again if the queue ahead of it is empty and it still fits. Reactivating a CANCELLED registration whose email has another active one answers 409 already_registered.
+         *
+         *     ```sh
+         *     curl -s -X PATCH "$BASE/events/node-meetup/registrations/5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"status":"CONFIRMED"}'
+         *     ```
          */
         patch: operations["updateRegistration"];
         trace?: never;
@@ -286,12 +436,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Registrations of an event, in queue (arrival) order (organizer) */
+        /**
+         * Registrations of an event, in queue (arrival) order (organizer)
+         * @description ```sh
+         *     curl -s "$BASE/events/node-meetup/registrations?status=WAITLIST&limit=20" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
+         */
         get: operations["listRegistrations"];
         put?: never;
         /**
          * Register for an event (no account needed)
          * @description One SQL statement checks the capacity and the waitlist and bumps the counter: CONFIRMED only if the spots fit and nobody is waiting, else WAITLIST (strict FIFO). More spots than the whole capacity of the event: 409 capacity_exceeded (such a request could never leave the queue). The cancelToken is returned only here; only its hash is stored. With an Idempotency-Key the same single statement stores the key and the response (the cancelToken sealed under the key), so a retry replays it.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/events/node-meetup/registrations" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"name":"Ada Lovelace","email":"ada@example.com","spots":2}'
+         *     ```
          */
         post: operations["createRegistration"];
         delete?: never;
@@ -307,7 +470,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Counters against the registration rows (organizer) */
+        /**
+         * Counters against the registration rows (organizer)
+         * @description ```sh
+         *     curl -s "$BASE/events/node-meetup/stats" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
+         */
         get: operations["eventStats"];
         put?: never;
         post?: never;
@@ -327,12 +496,25 @@ export interface paths {
         /**
          * The caller's cards, oldest first
          * @description Ordered by createdAt, then id; keyset-paginated, so pages stay stable under concurrent creates.
+         *
+         *     ```sh
+         *     curl -s "$BASE/cards?limit=20" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
          */
         get: operations["listCards"];
         put?: never;
         /**
          * Create a card for the caller
          * @description The user's first card becomes the default, decided inside a transaction that locks the user's row, so concurrent first cards still give exactly one default (the oldest). The slug is derived from the title (title, title-2, ...). Links keep the given order: `position` is the 0-based array index, unique per card in the database.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/cards" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"title":"Alice","description":"Backend engineer","links":[{"label":"GitHub","url":"https://github.com/alice"}]}'
+         *     ```
          */
         post: operations["createCard"];
         delete?: never;
@@ -351,6 +533,11 @@ export interface paths {
         /**
          * Get one of your cards, whatever its visibility
          * @description Owner only: someone else's card answers 404 not_found exactly like a missing one, so cards are not discoverable. An id that is not a UUID answers 400 validation_failed.
+         *
+         *     ```sh
+         *     curl -s "$BASE/cards/c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
          */
         get: operations["getCard"];
         put?: never;
@@ -358,6 +545,12 @@ export interface paths {
         /**
          * Delete your card
          * @description A deleted default passes to the oldest remaining card in the same transaction. Your last card cannot be deleted: 409 last_card. Owner only: someone else's card answers 404 not_found exactly like a missing one, so cards are not discoverable. An id that is not a UUID answers 400 validation_failed.
+         *
+         *     ```sh
+         *     curl -s -X DELETE "$BASE/cards/c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b'
+         *     ```
          */
         delete: operations["deleteCard"];
         options?: never;
@@ -365,6 +558,14 @@ export interface paths {
         /**
          * Change the title, description or visibility of your card; null clears the description
          * @description Owner only: someone else's card answers 404 not_found exactly like a missing one, so cards are not discoverable. An id that is not a UUID answers 400 validation_failed.
+         *
+         *     ```sh
+         *     curl -s -X PATCH "$BASE/cards/c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"description":"Backend engineer, Berlin","visibility":"UNLISTED"}'
+         *     ```
          */
         patch: operations["updateCard"];
         trace?: never;
@@ -379,6 +580,10 @@ export interface paths {
         /**
          * Read a PUBLIC or UNLISTED card by its slug, without authentication
          * @description A PRIVATE card answers 404 not_found with the same body as a missing card, so it is not discoverable; this holds for its owner too, who reads it at GET /cards/{id}.
+         *
+         *     ```sh
+         *     curl -s "$BASE/c/alice"
+         *     ```
          */
         get: operations["getPublicCard"];
         put?: never;
@@ -400,6 +605,14 @@ export interface paths {
         /**
          * Replace all of your card's links with the given list
          * @description The body is the whole ordered list (at most 20; [] removes all). It replaces the stored list all-or-nothing, in one transaction that locks the card row first: concurrent replacements apply one after another and the stored list is always exactly one of them. Links keep the given order: `position` is the 0-based array index, unique per card in the database. Owner only: someone else's card answers 404 not_found exactly like a missing one, so cards are not discoverable. An id that is not a UUID answers 400 validation_failed.
+         *
+         *     ```sh
+         *     curl -s -X PUT "$BASE/cards/c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b/links" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '[{"label":"GitHub","url":"https://github.com/alice"},{"label":"Blog","url":"https://alice.example.com"}]'
+         *     ```
          */
         put: operations["replaceCardLinks"];
         post?: never;
@@ -421,6 +634,12 @@ export interface paths {
         /**
          * Make your card the default
          * @description The old default is cleared and the new one set in one transaction; a partial unique index allows at most one default per user. Owner only: someone else's card answers 404 not_found exactly like a missing one, so cards are not discoverable. An id that is not a UUID answers 400 validation_failed.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/cards/c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b/default" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b'
+         *     ```
          */
         post: operations["setDefaultCard"];
         delete?: never;
@@ -436,12 +655,26 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The subscriptions the caller manages, oldest first */
+        /**
+         * The subscriptions the caller manages, oldest first
+         * @description ```sh
+         *     curl -s "$BASE/webhooks?limit=20" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
+         */
         get: operations["listWebhooks"];
         put?: never;
         /**
          * Subscribe an endpoint to event and registration changes (organizer)
          * @description A subscription hears the events its creator organizes, or, made with teamSlug, the events of that team, which its OWNER and ADMINs manage together. The answer carries the signing secret (Standard Webhooks, whsec_…) this once; no later answer does (a keyed retry replays the first answer, sealed under its key). Messages are signed, retried for about three days and carry a per-event sequence number: see docs/webhooks.md.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/webhooks" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"url":"https://badges.example.com/lockstep","description":"Badge printer","eventTypes":["registration.confirmed","registration.promoted"]}'
+         *     ```
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -457,17 +690,38 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One subscription, with its health (disabled and why, failing since) */
+        /**
+         * One subscription, with its health (disabled and why, failing since)
+         * @description ```sh
+         *     curl -s "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
+         */
         get: operations["getWebhook"];
         put?: never;
         post?: never;
-        /** Delete a subscription and its messages */
+        /**
+         * Delete a subscription and its messages
+         * @description ```sh
+         *     curl -s -X DELETE "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b'
+         *     ```
+         */
         delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
         /**
          * Change a subscription, or disable / re-enable it
          * @description enabled: true re-enables a subscription disabled by its failures or a 410; what it missed comes back by a replay. enabled: false stops sending; its pending messages become FAILED (replayable).
+         *
+         *     ```sh
+         *     curl -s -X PATCH "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"enabled":true}'
+         *     ```
          */
         patch: operations["updateWebhook"];
         trace?: never;
@@ -479,7 +733,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every delivery attempt: time, status, latency, reason */
+        /**
+         * Every delivery attempt: time, status, latency, reason
+         * @description ```sh
+         *     curl -s "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b/attempts?limit=20" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
+         */
         get: operations["listWebhookAttempts"];
         put?: never;
         post?: never;
@@ -496,7 +756,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A subscription's messages and their delivery state, oldest first */
+        /**
+         * A subscription's messages and their delivery state, oldest first
+         * @description ```sh
+         *     curl -s "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b/messages?limit=20" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
+         */
         get: operations["listWebhookMessages"];
         put?: never;
         post?: never;
@@ -518,6 +784,14 @@ export interface paths {
         /**
          * Send a message, or every message of a time range, again
          * @description Each replayed message starts a fresh retry schedule with its original webhook-id (so a receiver that already has it can drop it). Messages still pending are left as they are.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b/replay" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"since":"2027-02-01T00:00:00Z","until":"2027-02-02T00:00:00Z"}'
+         *     ```
          */
         post: operations["replayWebhook"];
         delete?: never;
@@ -538,6 +812,14 @@ export interface paths {
         /**
          * A new signing secret; the previous one keeps signing for a while
          * @description Until previousSecretExpiresAt every message carries two signatures (webhook-signature: "v1,<new> v1,<old>"), so receivers can switch secrets without losing a message.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b/rotate-secret" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"previousSecretTtlSeconds":86400}'
+         *     ```
          */
         post: operations["rotateWebhookSecret"];
         delete?: never;
@@ -1001,6 +1283,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "database": "ok"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Health"];
                 };
             };
@@ -1039,6 +1327,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example <!doctype html><html lang="en">…</html> */
                     "text/html; charset=utf-8": string;
                 };
             };
@@ -1077,6 +1366,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "openapi": "3.1.0"
+                     *     }
+                     */
                     "application/json": {
                         openapi: string;
                     } & {
@@ -1119,6 +1413,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
+                     *       "sub": "alice",
+                     *       "email": "alice@example.com",
+                     *       "displayName": "Alice",
+                     *       "defaultCardId": "c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b",
+                     *       "createdAt": "2027-01-10T08:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["User"];
                 };
             };
@@ -1154,6 +1458,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "displayName": "Alice",
+                 *       "email": "alice@example.com"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateMe"];
             };
         };
@@ -1164,6 +1474,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
+                     *       "sub": "alice",
+                     *       "email": "alice@example.com",
+                     *       "displayName": "Alice",
+                     *       "defaultCardId": "c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b",
+                     *       "createdAt": "2027-01-10T08:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["User"];
                 };
             };
@@ -1202,6 +1522,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "theme": "dark",
+                     *       "reducedMotion": false,
+                     *       "fontScale": 1.25,
+                     *       "locale": "en"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Settings"];
                 };
             };
@@ -1237,6 +1565,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "theme": "dark",
+                 *       "fontScale": 1.25
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateSettings"];
             };
         };
@@ -1247,6 +1581,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "theme": "dark",
+                     *       "reducedMotion": false,
+                     *       "fontScale": 1.25,
+                     *       "locale": "en"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Settings"];
                 };
             };
@@ -1278,12 +1620,19 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example platform-team */
                 slug: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "userId": "7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d",
+                 *       "role": "MEMBER"
+                 *     }
+                 */
                 "application/json": components["schemas"]["AddTeamMember"];
             };
         };
@@ -1294,6 +1643,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "userId": "7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d",
+                     *       "displayName": "Bob",
+                     *       "role": "MEMBER",
+                     *       "joinedAt": "2027-01-13T09:30:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamMember"];
                 };
             };
@@ -1303,6 +1660,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "userId": "7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d",
+                     *       "displayName": "Bob",
+                     *       "role": "MEMBER",
+                     *       "joinedAt": "2027-01-13T09:30:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamMember"];
                 };
             };
@@ -1338,6 +1703,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Platform Team",
+                 *       "description": "Runs the meetups"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateTeam"];
             };
         };
@@ -1348,6 +1719,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "9e2b4d6f-8a0c-4e1b-a3c5-d7e9f1b3c5a7",
+                     *       "slug": "platform-team",
+                     *       "name": "Platform Team",
+                     *       "description": "Runs the meetups",
+                     *       "ownerId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
+                     *       "createdAt": "2027-01-12T12:00:00.000Z",
+                     *       "updatedAt": "2027-01-12T12:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Team"];
                 };
             };
@@ -1376,6 +1758,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example platform-team */
                 slug: string;
             };
             cookie?: never;
@@ -1388,6 +1771,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "9e2b4d6f-8a0c-4e1b-a3c5-d7e9f1b3c5a7",
+                     *       "slug": "platform-team",
+                     *       "name": "Platform Team",
+                     *       "description": "Runs the meetups",
+                     *       "ownerId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
+                     *       "createdAt": "2027-01-12T12:00:00.000Z",
+                     *       "updatedAt": "2027-01-12T12:00:00.000Z",
+                     *       "members": [
+                     *         {
+                     *           "userId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
+                     *           "displayName": "Alice",
+                     *           "role": "OWNER",
+                     *           "joinedAt": "2027-01-12T12:00:00.000Z"
+                     *         },
+                     *         {
+                     *           "userId": "7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d",
+                     *           "displayName": "Bob",
+                     *           "role": "MEMBER",
+                     *           "joinedAt": "2027-01-13T09:30:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamDetail"];
                 };
             };
@@ -1419,6 +1827,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example platform-team */
                 slug: string;
             };
             cookie?: never;
@@ -1460,12 +1869,18 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example platform-team */
                 slug: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "description": "Runs the Berlin meetups"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateTeam"];
             };
         };
@@ -1476,6 +1891,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "9e2b4d6f-8a0c-4e1b-a3c5-d7e9f1b3c5a7",
+                     *       "slug": "platform-team",
+                     *       "name": "Platform Team",
+                     *       "description": "Runs the meetups",
+                     *       "ownerId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
+                     *       "createdAt": "2027-01-12T12:00:00.000Z",
+                     *       "updatedAt": "2027-01-12T12:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Team"];
                 };
             };
@@ -1507,7 +1933,9 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example platform-team */
                 slug: string;
+                /** @example 7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d */
                 userId: string;
             };
             cookie?: never;
@@ -1549,13 +1977,20 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example platform-team */
                 slug: string;
+                /** @example 7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d */
                 userId: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "role": "ADMIN"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateTeamMember"];
             };
         };
@@ -1566,6 +2001,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "userId": "7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d",
+                     *       "displayName": "Bob",
+                     *       "role": "MEMBER",
+                     *       "joinedAt": "2027-01-13T09:30:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamMember"];
                 };
             };
@@ -1597,12 +2040,18 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example platform-team */
                 slug: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "userId": "7a9d2c4b-1e3f-4a5b-8c6d-9e0f1a2b3c4d"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TransferTeam"];
             };
         };
@@ -1613,6 +2062,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "9e2b4d6f-8a0c-4e1b-a3c5-d7e9f1b3c5a7",
+                     *       "slug": "platform-team",
+                     *       "name": "Platform Team",
+                     *       "description": "Runs the meetups",
+                     *       "ownerId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
+                     *       "createdAt": "2027-01-12T12:00:00.000Z",
+                     *       "updatedAt": "2027-01-12T12:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Team"];
                 };
             };
@@ -1639,6 +2099,7 @@ export interface operations {
     listEvents: {
         parameters: {
             query?: {
+                /** @example 20 */
                 limit?: number;
                 cursor?: string;
             };
@@ -1654,6 +2115,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
+                     *           "slug": "node-meetup",
+                     *           "name": "Node Meetup",
+                     *           "description": null,
+                     *           "location": "Berlin",
+                     *           "startsAt": "2027-03-01T18:00:00.000Z",
+                     *           "endsAt": null,
+                     *           "capacity": 50,
+                     *           "spotsReserved": 50,
+                     *           "spotsLeft": 0,
+                     *           "waitlistCount": 2,
+                     *           "maxSpotsPerRegistration": 4,
+                     *           "status": "OPEN",
+                     *           "organizerId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
+                     *           "teamId": null,
+                     *           "createdAt": "2027-01-15T10:00:00.000Z",
+                     *           "updatedAt": "2027-02-01T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["EventPage"];
                 };
             };
@@ -1689,6 +2176,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Node Meetup",
+                 *       "startsAt": "2027-03-01T18:00:00Z",
+                 *       "location": "Berlin",
+                 *       "capacity": 50,
+                 *       "maxSpotsPerRegistration": 4
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateEvent"];
             };
         };
@@ -1699,6 +2195,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
+                     *       "slug": "node-meetup",
+                     *       "name": "Node Meetup",
+                     *       "description": null,
+                     *       "location": "Berlin",
+                     *       "startsAt": "2027-03-01T18:00:00.000Z",
+                     *       "endsAt": null,
+                     *       "capacity": 50,
+                     *       "spotsReserved": 50,
+                     *       "spotsLeft": 0,
+                     *       "waitlistCount": 2,
+                     *       "maxSpotsPerRegistration": 4,
+                     *       "status": "OPEN",
+                     *       "organizerId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
+                     *       "teamId": null,
+                     *       "createdAt": "2027-01-15T10:00:00.000Z",
+                     *       "updatedAt": "2027-02-01T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Event"];
                 };
             };
@@ -1727,6 +2244,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example node-meetup */
                 slug: string;
             };
             cookie?: never;
@@ -1739,6 +2257,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
+                     *       "slug": "node-meetup",
+                     *       "name": "Node Meetup",
+                     *       "description": null,
+                     *       "location": "Berlin",
+                     *       "startsAt": "2027-03-01T18:00:00.000Z",
+                     *       "endsAt": null,
+                     *       "capacity": 50,
+                     *       "spotsReserved": 50,
+                     *       "spotsLeft": 0,
+                     *       "waitlistCount": 2,
+                     *       "maxSpotsPerRegistration": 4,
+                     *       "status": "OPEN",
+                     *       "organizerId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
+                     *       "teamId": null,
+                     *       "createdAt": "2027-01-15T10:00:00.000Z",
+                     *       "updatedAt": "2027-02-01T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Event"];
                 };
             };
@@ -1770,6 +2309,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example node-meetup */
                 slug: string;
             };
             cookie?: never;
@@ -1811,12 +2351,18 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example node-meetup */
                 slug: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "capacity": 80
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateEvent"];
             };
         };
@@ -1827,6 +2373,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
+                     *       "slug": "node-meetup",
+                     *       "name": "Node Meetup",
+                     *       "description": null,
+                     *       "location": "Berlin",
+                     *       "startsAt": "2027-03-01T18:00:00.000Z",
+                     *       "endsAt": null,
+                     *       "capacity": 50,
+                     *       "spotsReserved": 50,
+                     *       "spotsLeft": 0,
+                     *       "waitlistCount": 2,
+                     *       "maxSpotsPerRegistration": 4,
+                     *       "status": "OPEN",
+                     *       "organizerId": "3f1c6a2e-8b4d-4f6a-9c1e-2d7b5a9e0c41",
+                     *       "teamId": null,
+                     *       "createdAt": "2027-01-15T10:00:00.000Z",
+                     *       "updatedAt": "2027-02-01T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Event"];
                 };
             };
@@ -1853,11 +2420,14 @@ export interface operations {
     getRegistration: {
         parameters: {
             query?: {
+                /** @example ct_Jm4uQ0hW2bYx9sVt6kP1zR8nE3aL5cD7 */
                 token?: string;
             };
             header?: never;
             path: {
+                /** @example node-meetup */
                 slug: string;
+                /** @example 5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c */
                 id: string;
             };
             cookie?: never;
@@ -1870,6 +2440,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c",
+                     *       "eventId": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
+                     *       "name": "Ada Lovelace",
+                     *       "email": "ada@example.com",
+                     *       "spots": 2,
+                     *       "status": "WAITLIST",
+                     *       "waitlistPosition": 2,
+                     *       "createdAt": "2027-02-01T09:00:00.000Z",
+                     *       "updatedAt": "2027-02-01T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Registration"];
                 };
             };
@@ -1896,6 +2479,7 @@ export interface operations {
     cancelRegistration: {
         parameters: {
             query?: {
+                /** @example ct_Jm4uQ0hW2bYx9sVt6kP1zR8nE3aL5cD7 */
                 token?: string;
             };
             header?: {
@@ -1903,7 +2487,9 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example node-meetup */
                 slug: string;
+                /** @example 5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c */
                 id: string;
             };
             cookie?: never;
@@ -1945,13 +2531,20 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example node-meetup */
                 slug: string;
+                /** @example 5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c */
                 id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "CONFIRMED"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateRegistration"];
             };
         };
@@ -1962,6 +2555,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c",
+                     *       "eventId": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
+                     *       "name": "Ada Lovelace",
+                     *       "email": "ada@example.com",
+                     *       "spots": 2,
+                     *       "status": "WAITLIST",
+                     *       "waitlistPosition": 2,
+                     *       "createdAt": "2027-02-01T09:00:00.000Z",
+                     *       "updatedAt": "2027-02-01T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Registration"];
                 };
             };
@@ -1988,12 +2594,15 @@ export interface operations {
     listRegistrations: {
         parameters: {
             query?: {
+                /** @example 20 */
                 limit?: number;
                 cursor?: string;
+                /** @example WAITLIST */
                 status?: "CONFIRMED" | "WAITLIST" | "CANCELLED";
             };
             header?: never;
             path: {
+                /** @example node-meetup */
                 slug: string;
             };
             cookie?: never;
@@ -2006,6 +2615,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c",
+                     *           "eventId": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
+                     *           "name": "Ada Lovelace",
+                     *           "email": "ada@example.com",
+                     *           "spots": 2,
+                     *           "status": "WAITLIST",
+                     *           "waitlistPosition": 2,
+                     *           "createdAt": "2027-02-01T09:00:00.000Z",
+                     *           "updatedAt": "2027-02-01T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["RegistrationPage"];
                 };
             };
@@ -2037,12 +2664,20 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example node-meetup */
                 slug: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Ada Lovelace",
+                 *       "email": "ada@example.com",
+                 *       "spots": 2
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateRegistration"];
             };
         };
@@ -2053,6 +2688,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "5c3e7a91-2b4d-4c6e-8f0a-1b3d5e7f9a2c",
+                     *       "eventId": "0b8e5f2a-6c1d-4e3f-a7b9-c2d4e6f8a0b1",
+                     *       "name": "Ada Lovelace",
+                     *       "email": "ada@example.com",
+                     *       "spots": 2,
+                     *       "status": "WAITLIST",
+                     *       "waitlistPosition": 2,
+                     *       "createdAt": "2027-02-01T09:00:00.000Z",
+                     *       "updatedAt": "2027-02-01T09:00:00.000Z",
+                     *       "cancelToken": "ct_Jm4uQ0hW2bYx9sVt6kP1zR8nE3aL5cD7"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CreatedRegistration"];
                 };
             };
@@ -2081,6 +2730,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example node-meetup */
                 slug: string;
             };
             cookie?: never;
@@ -2093,6 +2743,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "capacity": 50,
+                     *       "spotsReserved": 50,
+                     *       "confirmedSpots": 50,
+                     *       "waitlistSpots": 3,
+                     *       "waitlistCount": 2,
+                     *       "cancelledCount": 1,
+                     *       "consistent": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["EventStats"];
                 };
             };
@@ -2119,6 +2780,7 @@ export interface operations {
     listCards: {
         parameters: {
             query?: {
+                /** @example 20 */
                 limit?: number;
                 cursor?: string;
             };
@@ -2134,6 +2796,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b",
+                     *           "slug": "alice",
+                     *           "title": "Alice",
+                     *           "description": "Backend engineer",
+                     *           "visibility": "PUBLIC",
+                     *           "isDefault": true,
+                     *           "links": [
+                     *             {
+                     *               "id": "e1f3a5c7-9b2d-4f6a-8c0e-2a4c6e8b0d1f",
+                     *               "label": "GitHub",
+                     *               "url": "https://github.com/alice",
+                     *               "position": 0
+                     *             }
+                     *           ],
+                     *           "createdAt": "2027-01-10T08:00:00.000Z",
+                     *           "updatedAt": "2027-01-10T08:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["CardPage"];
                 };
             };
@@ -2169,6 +2856,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "title": "Alice",
+                 *       "description": "Backend engineer",
+                 *       "links": [
+                 *         {
+                 *           "label": "GitHub",
+                 *           "url": "https://github.com/alice"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateCard"];
             };
         };
@@ -2179,6 +2878,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b",
+                     *       "slug": "alice",
+                     *       "title": "Alice",
+                     *       "description": "Backend engineer",
+                     *       "visibility": "PUBLIC",
+                     *       "isDefault": true,
+                     *       "links": [
+                     *         {
+                     *           "id": "e1f3a5c7-9b2d-4f6a-8c0e-2a4c6e8b0d1f",
+                     *           "label": "GitHub",
+                     *           "url": "https://github.com/alice",
+                     *           "position": 0
+                     *         }
+                     *       ],
+                     *       "createdAt": "2027-01-10T08:00:00.000Z",
+                     *       "updatedAt": "2027-01-10T08:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Card"];
                 };
             };
@@ -2207,6 +2926,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b */
                 id: string;
             };
             cookie?: never;
@@ -2219,6 +2939,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b",
+                     *       "slug": "alice",
+                     *       "title": "Alice",
+                     *       "description": "Backend engineer",
+                     *       "visibility": "PUBLIC",
+                     *       "isDefault": true,
+                     *       "links": [
+                     *         {
+                     *           "id": "e1f3a5c7-9b2d-4f6a-8c0e-2a4c6e8b0d1f",
+                     *           "label": "GitHub",
+                     *           "url": "https://github.com/alice",
+                     *           "position": 0
+                     *         }
+                     *       ],
+                     *       "createdAt": "2027-01-10T08:00:00.000Z",
+                     *       "updatedAt": "2027-01-10T08:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Card"];
                 };
             };
@@ -2250,6 +2990,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b */
                 id: string;
             };
             cookie?: never;
@@ -2291,12 +3032,19 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b */
                 id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "description": "Backend engineer, Berlin",
+                 *       "visibility": "UNLISTED"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateCard"];
             };
         };
@@ -2307,6 +3055,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b",
+                     *       "slug": "alice",
+                     *       "title": "Alice",
+                     *       "description": "Backend engineer",
+                     *       "visibility": "PUBLIC",
+                     *       "isDefault": true,
+                     *       "links": [
+                     *         {
+                     *           "id": "e1f3a5c7-9b2d-4f6a-8c0e-2a4c6e8b0d1f",
+                     *           "label": "GitHub",
+                     *           "url": "https://github.com/alice",
+                     *           "position": 0
+                     *         }
+                     *       ],
+                     *       "createdAt": "2027-01-10T08:00:00.000Z",
+                     *       "updatedAt": "2027-01-10T08:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Card"];
                 };
             };
@@ -2335,6 +3103,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example alice */
                 slug: string;
             };
             cookie?: never;
@@ -2347,6 +3116,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b",
+                     *       "slug": "alice",
+                     *       "title": "Alice",
+                     *       "description": "Backend engineer",
+                     *       "visibility": "PUBLIC",
+                     *       "isDefault": true,
+                     *       "links": [
+                     *         {
+                     *           "id": "e1f3a5c7-9b2d-4f6a-8c0e-2a4c6e8b0d1f",
+                     *           "label": "GitHub",
+                     *           "url": "https://github.com/alice",
+                     *           "position": 0
+                     *         }
+                     *       ],
+                     *       "createdAt": "2027-01-10T08:00:00.000Z",
+                     *       "updatedAt": "2027-01-10T08:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Card"];
                 };
             };
@@ -2378,12 +3167,25 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b */
                 id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example [
+                 *       {
+                 *         "label": "GitHub",
+                 *         "url": "https://github.com/alice"
+                 *       },
+                 *       {
+                 *         "label": "Blog",
+                 *         "url": "https://alice.example.com"
+                 *       }
+                 *     ]
+                 */
                 "application/json": components["schemas"]["LinksInput"];
             };
         };
@@ -2394,6 +3196,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b",
+                     *       "slug": "alice",
+                     *       "title": "Alice",
+                     *       "description": "Backend engineer",
+                     *       "visibility": "PUBLIC",
+                     *       "isDefault": true,
+                     *       "links": [
+                     *         {
+                     *           "id": "e1f3a5c7-9b2d-4f6a-8c0e-2a4c6e8b0d1f",
+                     *           "label": "GitHub",
+                     *           "url": "https://github.com/alice",
+                     *           "position": 0
+                     *         }
+                     *       ],
+                     *       "createdAt": "2027-01-10T08:00:00.000Z",
+                     *       "updatedAt": "2027-01-10T08:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Card"];
                 };
             };
@@ -2425,6 +3247,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b */
                 id: string;
             };
             cookie?: never;
@@ -2437,6 +3260,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b",
+                     *       "slug": "alice",
+                     *       "title": "Alice",
+                     *       "description": "Backend engineer",
+                     *       "visibility": "PUBLIC",
+                     *       "isDefault": true,
+                     *       "links": [
+                     *         {
+                     *           "id": "e1f3a5c7-9b2d-4f6a-8c0e-2a4c6e8b0d1f",
+                     *           "label": "GitHub",
+                     *           "url": "https://github.com/alice",
+                     *           "position": 0
+                     *         }
+                     *       ],
+                     *       "createdAt": "2027-01-10T08:00:00.000Z",
+                     *       "updatedAt": "2027-01-10T08:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Card"];
                 };
             };
@@ -2463,6 +3306,7 @@ export interface operations {
     listWebhooks: {
         parameters: {
             query?: {
+                /** @example 20 */
                 limit?: number;
                 cursor?: string;
             };
@@ -2478,6 +3322,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b",
+                     *           "url": "https://badges.example.com/lockstep",
+                     *           "description": "Badge printer",
+                     *           "teamId": null,
+                     *           "eventTypes": [
+                     *             "registration.confirmed",
+                     *             "registration.promoted"
+                     *           ],
+                     *           "eventIds": null,
+                     *           "enabled": true,
+                     *           "disabledReason": null,
+                     *           "disabledAt": null,
+                     *           "failingSince": null,
+                     *           "previousSecretExpiresAt": null,
+                     *           "createdAt": "2027-02-01T08:00:00.000Z",
+                     *           "updatedAt": "2027-02-01T08:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookPage"];
                 };
             };
@@ -2513,6 +3382,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "url": "https://badges.example.com/lockstep",
+                 *       "description": "Badge printer",
+                 *       "eventTypes": [
+                 *         "registration.confirmed",
+                 *         "registration.promoted"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateWebhook"];
             };
         };
@@ -2523,6 +3402,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b",
+                     *       "url": "https://badges.example.com/lockstep",
+                     *       "description": "Badge printer",
+                     *       "teamId": null,
+                     *       "eventTypes": [
+                     *         "registration.confirmed",
+                     *         "registration.promoted"
+                     *       ],
+                     *       "eventIds": null,
+                     *       "enabled": true,
+                     *       "disabledReason": null,
+                     *       "disabledAt": null,
+                     *       "failingSince": null,
+                     *       "previousSecretExpiresAt": null,
+                     *       "createdAt": "2027-02-01T08:00:00.000Z",
+                     *       "updatedAt": "2027-02-01T08:00:00.000Z",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CreatedWebhook"];
                 };
             };
@@ -2551,6 +3451,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
                 id: string;
             };
             cookie?: never;
@@ -2563,6 +3464,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b",
+                     *       "url": "https://badges.example.com/lockstep",
+                     *       "description": "Badge printer",
+                     *       "teamId": null,
+                     *       "eventTypes": [
+                     *         "registration.confirmed",
+                     *         "registration.promoted"
+                     *       ],
+                     *       "eventIds": null,
+                     *       "enabled": true,
+                     *       "disabledReason": null,
+                     *       "disabledAt": null,
+                     *       "failingSince": null,
+                     *       "previousSecretExpiresAt": null,
+                     *       "createdAt": "2027-02-01T08:00:00.000Z",
+                     *       "updatedAt": "2027-02-01T08:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
@@ -2594,6 +3515,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
                 id: string;
             };
             cookie?: never;
@@ -2635,12 +3557,18 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
                 id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "enabled": true
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateWebhook"];
             };
         };
@@ -2651,6 +3579,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b",
+                     *       "url": "https://badges.example.com/lockstep",
+                     *       "description": "Badge printer",
+                     *       "teamId": null,
+                     *       "eventTypes": [
+                     *         "registration.confirmed",
+                     *         "registration.promoted"
+                     *       ],
+                     *       "eventIds": null,
+                     *       "enabled": true,
+                     *       "disabledReason": null,
+                     *       "disabledAt": null,
+                     *       "failingSince": null,
+                     *       "previousSecretExpiresAt": null,
+                     *       "createdAt": "2027-02-01T08:00:00.000Z",
+                     *       "updatedAt": "2027-02-01T08:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
@@ -2677,11 +3625,13 @@ export interface operations {
     listWebhookAttempts: {
         parameters: {
             query?: {
+                /** @example 20 */
                 limit?: number;
                 cursor?: string;
             };
             header?: never;
             path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
                 id: string;
             };
             cookie?: never;
@@ -2694,6 +3644,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "messageId": "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
+                     *           "attemptedAt": "2027-02-01T09:12:44.130Z",
+                     *           "statusCode": 204,
+                     *           "latencyMs": 48,
+                     *           "error": null,
+                     *           "responseBody": ""
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookAttemptPage"];
                 };
             };
@@ -2720,11 +3685,13 @@ export interface operations {
     listWebhookMessages: {
         parameters: {
             query?: {
+                /** @example 20 */
                 limit?: number;
                 cursor?: string;
             };
             header?: never;
             path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
                 id: string;
             };
             cookie?: never;
@@ -2737,6 +3704,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
+                     *           "type": "registration.promoted",
+                     *           "eventId": "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f",
+                     *           "sequence": 42,
+                     *           "status": "DELIVERED",
+                     *           "attempts": 1,
+                     *           "nextAttemptAt": null,
+                     *           "deliveredAt": "2027-02-01T09:12:44.180Z",
+                     *           "createdAt": "2027-02-01T09:12:44.120Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookMessagePage"];
                 };
             };
@@ -2768,12 +3753,19 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
                 id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "since": "2027-02-01T00:00:00Z",
+                 *       "until": "2027-02-02T00:00:00Z"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ReplayWebhook"];
             };
         };
@@ -2784,6 +3776,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "replayed": 12
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReplayedWebhooks"];
                 };
             };
@@ -2815,12 +3812,18 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
                 id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "previousSecretTtlSeconds": 86400
+                 *     }
+                 */
                 "application/json": components["schemas"]["RotateWebhookSecret"];
             };
         };
@@ -2831,6 +3834,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                     *       "previousSecretExpiresAt": "2027-02-02T08:00:00.000Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["RotatedWebhookSecret"];
                 };
             };

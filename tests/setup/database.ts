@@ -25,6 +25,10 @@ await admin.end();
 
 const url = new URL(adminUrl);
 url.pathname = `/${database}`;
+// Project db-pgbouncer: the app, and the tests' own connections, go through PgBouncer as in production.
+const pooler = inject('pooler');
+export const behindPooler = pooler !== '';
+if (behindPooler) url.host = pooler;
 export const testDatabaseUrl = url.toString();
 
 process.env.DATABASE_URL = testDatabaseUrl;

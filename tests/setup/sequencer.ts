@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Projects whose files run longest, first; vitest's own order runs projects one after another, by name. */
-const PROJECT_ORDER = ['import', 'e2e', 'db-neon', 'db-pg', 'unit'];
+const PROJECT_ORDER = ['import', 'e2e', 'db-pg15', 'db-neon', 'db-pgbouncer', 'versions', 'db-pg', 'unit'];
 
 /**
  * Longest first, across projects: the few long files (imports, serverless offline) start at once instead of
