@@ -54,12 +54,10 @@ await runMigrations(databaseUrl).catch(async (err: unknown) => {
 console.log('database migrated');
 
 const port = Number(process.env.PORT || 3000);
-// Offline listens on a private port behind the CORS gateway on PORT (see cors-gateway.ts).
-const offlinePort = await freePort();
-// Offline's Lambda API, through which the handlers wake the webhook deliverer.
-const lambdaPort = await freePort();
-const gateway = await startCorsGateway({ port, upstreamPort: offlinePort, allowedOrigins: corsConfig().CORS_ALLOWED_ORIGINS });
-console.log(`API on http://127.0.0.1:${port} (reference: /docs); serverless offline behind it on port ${offlinePort}`);
+// Offline runs the functions on private ports behind the gateway on PORT, which plays API Gateway (cors-gateway.ts).
+const [offlinePort, lambdaPort] = [await freePort(), await freePort()];
+const gateway = await startCorsGateway({ port, lambdaPort, allowedOrigins: corsConfig().CORS_ALLOWED_ORIGINS });
+console.log(`API on http://127.0.0.1:${port} (reference: /docs); serverless offline behind it (Lambda API on port ${lambdaPort})`);
 // Its own process group, so stopping dev stops serverless offline and everything npx started under it.
 const offline = spawn('npx', ['serverless', 'offline', 'start'], {
   stdio: 'inherit',

@@ -16,10 +16,23 @@ const DatabaseSettings = z.object({
   DATABASE_MAX_IDLE_SECONDS: z._default(z.coerce.number().check(z.minimum(0)), 60),
 });
 
+/**
+ * Keys fetched in the clear could be swapped on the way, and with them any token accepted: https only. A loopback
+ * address never leaves the machine, so a local identity provider (tests, development) may use http.
+ */
+function isHttpsOrLoopback(value: string): boolean {
+  const url = new URL(value);
+  return url.protocol === 'https:' || ['localhost', '[::1]'].includes(url.hostname) || /^127(\.\d{1,3}){3}$/.test(url.hostname);
+}
+
 const ConfigSchema = z
   .extend(DatabaseSettings, {
     AUTH_JWT_SECRET: z.optional(z.string().check(z.minLength(32, 'AUTH_JWT_SECRET must be at least 32 characters'))),
-    AUTH_JWKS_URL: z.optional(z.url({ protocol: /^https?$/ })),
+    AUTH_JWKS_URL: z.optional(
+      z.url({ protocol: /^https?$/ }).check(
+        z.refine(isHttpsOrLoopback, { message: 'AUTH_JWKS_URL must be https (http only for a loopback host: tests, development)' }),
+      ),
+    ),
     AUTH_ISSUER: z.optional(z.string().check(z.minLength(1))),
     AUTH_AUDIENCE: z.optional(z.string().check(z.minLength(1))),
     /** The function's timeout, for calls that bring no Lambda context (serverless.yml passes provider.timeout). */

@@ -8,6 +8,8 @@ const Visibility = z.enum(['PUBLIC', 'UNLISTED', 'PRIVATE']).register(z.globalRe
     description: 'PUBLIC and UNLISTED cards are readable by anyone at GET /c/{slug}; PRIVATE only by the owner',
   });
 
+export type CardVisibility = z.infer<typeof Visibility>;
+
 export const LinkInput = z
   .strictObject({
     label: z.string().check(z.trim(), z.minLength(1), z.maxLength(50)),

@@ -12,6 +12,8 @@ import {
 
 const OWNER_ONLY =
   "Owner only: someone else's card answers 404 not_found exactly like a missing one, so cards are not discoverable. An id that is not a UUID answers 400 validation_failed.";
+const SLUGS =
+  'A PUBLIC card\'s slug is derived from its title (title, title-2, ...); an UNLISTED or PRIVATE card\'s slug is 32 random hex characters (128 bits), so it cannot be guessed from the title.';
 const LINK_POSITIONS = 'Links keep the given order: `position` is the 0-based array index, unique per card in the database.';
 
 export const createCardRoute = defineRoute({
@@ -19,7 +21,7 @@ export const createCardRoute = defineRoute({
   method: 'POST',
   path: '/cards',
   summary: 'Create a card for the caller',
-  description: `The user's first card becomes the default, decided inside a transaction that locks the user's row, so concurrent first cards still give exactly one default (the oldest). The slug is derived from the title (title, title-2, ...). ${LINK_POSITIONS}`,
+  description: `The user's first card becomes the default, decided inside a transaction that locks the user's row, so concurrent first cards still give exactly one default (the oldest). ${SLUGS} ${LINK_POSITIONS}`,
   auth: 'required',
   body: CreateCard,
   responses: { 201: CardView },
@@ -68,7 +70,7 @@ export const updateCardRoute = defineRoute({
   method: 'PATCH',
   path: '/cards/{id}',
   summary: 'Change the title, description or visibility of your card; null clears the description',
-  description: OWNER_ONLY,
+  description: `${OWNER_ONLY} A change between PUBLIC and UNLISTED or PRIVATE gives the card a new slug of the other kind, and the old slug stops working (GET /c/{old} answers 404): a once-public slug never finds a card that is no longer public. Between UNLISTED and PRIVATE the slug stays; a title change alone never changes it. ${SLUGS}`,
   auth: 'required',
   params: CardIdParams,
   body: UpdateCard,

@@ -2,6 +2,9 @@ import { sql } from 'drizzle-orm';
 import { boolean, check, index, integer, pgEnum, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from '../users/schema';
 
+/** The unique constraint on cards.slug. */
+export const CARD_SLUG_KEY = 'cards_slug_key';
+
 export const cardVisibilityEnum = pgEnum('card_visibility', ['PUBLIC', 'UNLISTED', 'PRIVATE']);
 
 /** A card holds at most this many links: the API limit, also enforced in the database (positions 0..19). */
@@ -22,7 +25,7 @@ export const cards = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     // Named so a unique violation can be told apart by constraint name.
-    slug: text('slug').notNull().unique('cards_slug_key'),
+    slug: text('slug').notNull().unique(CARD_SLUG_KEY),
     title: text('title').notNull(),
     description: text('description'),
     visibility: cardVisibilityEnum('visibility').notNull().default('PUBLIC'),

@@ -1,13 +1,14 @@
-import { and, asc, eq, exists, getTableColumns, inArray, ne, not, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, getTableColumns, inArray, ne, not, sql, type SQL } from 'drizzle-orm';
 import { QueryBuilder } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/handle';
 import { transaction } from '../db/transaction';
 import { LockstepError, notFound } from '../errors';
 import { keyset, toPage, type Page } from '../db/keyset';
-import { insertWithDerivedSlug, type SlugTarget } from '../slug/allocate';
+import { isConstraintViolation } from '../db/errors';
+import { insertWithDerivedSlug, insertWithSecretSlug, type InsertWithSlug, type SlugTarget } from '../slug/allocate';
 import { users, type UserRow } from '../users/schema';
-import type { CardView, CreateCard, LinksInput, LinkView, UpdateCard } from './contract';
-import { cardLinks, cards, statementTime, type CardRow } from './schema';
+import type { CardView, CardVisibility, CreateCard, LinksInput, LinkView, UpdateCard } from './contract';
+import { CARD_SLUG_KEY, cardLinks, cards, statementTime, type CardRow } from './schema';
 
 const cardSlugs: SlugTarget = { namespace: 'cards', table: cards, slugColumn: cards.slug };
 
@@ -63,13 +64,22 @@ async function insertLinks(tx: Db, cardId: string, links: LinksInput): Promise<L
   return rows.sort((a, b) => a.position - b.position);
 }
 
+/**
+ * A PUBLIC card's slug is derived from its title, for people to read and share. An UNLISTED or PRIVATE card gets
+ * an unguessable one (128 random bits): a title-derived slug could be guessed from the title, and UNLISTED would
+ * hide nothing.
+ */
+function allocateSlug<Row>(tx: Db, card: { title: string; visibility: CardVisibility }, attempt: InsertWithSlug<Row>): Promise<Row> {
+  return card.visibility === 'PUBLIC' ? insertWithDerivedSlug(tx, cardSlugs, card.title, attempt) : insertWithSecretSlug(attempt);
+}
+
 export async function createCard(db: Db, owner: UserRow, input: CreateCard): Promise<CardView> {
   const { links, ...fields } = input;
   return transaction(db, async (tx) => {
     await lockOwner(tx, owner);
     // Decided by the INSERT itself, after the lock: the first card is the default.
     const ownerHasCards = tx.select({ id: cards.id }).from(cards).where(eq(cards.userId, owner.id));
-    const card = await insertWithDerivedSlug(tx, cardSlugs, fields.title, async (slug) => {
+    const card = await allocateSlug(tx, fields, async (slug) => {
       const [row] = await tx
         .insert(cards)
         .values({ ...fields, slug, userId: owner.id, isDefault: not(exists(ownerHasCards)) })
@@ -111,15 +121,48 @@ export async function getPublicCard(db: Db, slug: string): Promise<CardView> {
   return cardView(card);
 }
 
+/**
+ * A change between PUBLIC and UNLISTED or PRIVATE gives the card a new slug of the other kind (see `allocateSlug`),
+ * and the old one stops working: a once-public slug must not find a card that is no longer public, and a public
+ * card is found by its title. UNLISTED and PRIVATE keep their slug between them. The card row is locked first, so
+ * concurrent changes of one card each decide on the visibility the previous one left.
+ */
 export async function updateCard(db: Db, user: UserRow, cardId: string, patch: UpdateCard): Promise<CardView> {
   if (Object.keys(patch).length === 0) return getCard(db, user, cardId);
-  const [card] = await db
-    .update(cards)
-    .set({ ...patch, updatedAt: statementTime })
-    .where(ownedBy(user, cardId))
-    .returning(cardWithLinks);
-  if (!card) throw notFound('Card');
-  return cardView(card);
+  const { visibility } = patch;
+  if (visibility === undefined) {
+    const [card] = await setCard(db, ownedBy(user, cardId), patch);
+    if (!card) throw notFound('Card');
+    return cardView(card);
+  }
+  return transaction(db, async (tx) => {
+    const [current] = await tx.select().from(cards).where(ownedBy(user, cardId)).for('update');
+    if (!current) throw notFound('Card');
+    const mine = eq(cards.id, cardId);
+    if ((current.visibility === 'PUBLIC') === (visibility === 'PUBLIC')) return cardView((await setCard(tx, mine, patch))[0]!);
+    const card = { title: patch.title ?? current.title, visibility };
+    return cardView(await allocateSlug(tx, card, (slug) => unlessSlugTaken(tx, () => setCard(tx, mine, { ...patch, slug }))));
+  });
+}
+
+const setCard = (db: Db, which: SQL | undefined, values: UpdateCard & { slug?: string }) =>
+  db.update(cards).set({ ...values, updatedAt: statementTime }).where(which).returning(cardWithLinks);
+
+/**
+ * The slug allocator's attempt for a card that exists: an UPDATE has no ON CONFLICT, so a taken slug is rolled
+ * back to a savepoint and answered `undefined`, and the transaction goes on to the next slug.
+ */
+async function unlessSlugTaken<Row>(tx: Db, update: () => Promise<Row[]>): Promise<Row | undefined> {
+  await tx.execute(sql`savepoint card_slug`);
+  try {
+    const [row] = await update();
+    await tx.execute(sql`release savepoint card_slug`);
+    return row;
+  } catch (err) {
+    if (!isConstraintViolation(err, CARD_SLUG_KEY)) throw err;
+    await tx.execute(sql`rollback to savepoint card_slug`);
+    return undefined;
+  }
 }
 
 /**

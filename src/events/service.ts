@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, max, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, isNull, max, or, sql } from 'drizzle-orm';
 import { insertOrReread } from '../db/get-or-create';
 import type { Db } from '../db/handle';
 import { transaction } from '../db/transaction';
@@ -10,7 +10,7 @@ import { recordChanges } from './changes';
 import type { ExternalKey } from '../contract/external-key';
 import type { ExternalEventInput } from './contract';
 import { insertWithDerivedSlug, insertWithSlug, type InsertWithSlug, type SlugTarget } from '../slug/allocate';
-import { isTeamManager, lockManagedTeam } from '../teams/service';
+import { isTeamManager, lockManagedTeam, lockTeamManager } from '../teams/service';
 import type { UserRow } from '../users/schema';
 import type { CreateEvent, EventView, UpdateEvent } from './contract';
 import { events, type EventRow } from './schema';
@@ -115,11 +115,13 @@ export async function getEvent(db: Db, slug: string): Promise<EventView> {
   return eventView(await findEvent(db, slug));
 }
 
+const notOrganizer = () => forbidden("Only the event's organizer or its team's owner and admins may do this");
+
 /**
  * The event, if the user organizes it: its organizer, or an OWNER or ADMIN of its team (404 / 403 otherwise).
- * With `lock`, the event row is locked FOR UPDATE first (every change to an event, its registrations and its
- * counters takes it, which orders them per event), then the caller's team membership FOR SHARE, so the permission
- * read here cannot change before the caller's write commits.
+ * With `lock`, the event row is locked FOR UPDATE (every change to an event, its registrations and its counters
+ * takes it, which orders them per event), and a co-organizer's team membership FOR SHARE, so the permission read
+ * here cannot change before the caller's write commits.
  */
 export async function findEventAsOrganizer(
   db: Db,
@@ -127,25 +129,53 @@ export async function findEventAsOrganizer(
   slug: string,
   options: { lock?: boolean } = {},
 ): Promise<EventRow> {
-  const lock = options.lock ?? false;
-  const query = db.select().from(events).where(eq(events.slug, slug));
-  const [event] = lock ? await query.for('update') : await query;
+  if (options.lock) return lockEventAsOrganizer(db, user, slug);
+  const [event] = await db.select().from(events).where(eq(events.slug, slug));
   if (!event) throw notFound('Event');
   if (event.organizerId === user.id) return event;
-  if (event.teamId !== null && (await isTeamManager(db, event.teamId, user.id, { lock }))) return event;
-  throw forbidden("Only the event's organizer or its team's owner and admins may do this");
+  if (event.teamId !== null && (await isTeamManager(db, event.teamId, user.id, { lock: false }))) return event;
+  throw notOrganizer();
+}
+
+/**
+ * Locks in the order deleting a team takes them: team, memberships, then the team's events (its foreign key's SET
+ * NULL). Taking the event row before a co-organizer's membership or team would deadlock with that deletion, costing
+ * deadlock_timeout. So the event is locked at once only where no team is involved (its organizer, or an event of no
+ * team); a co-organizer locks the team and the membership first, then the event. Should the event change teams in
+ * between (a race with its detachment), the new team's membership is read under the event lock as a last resort.
+ */
+async function lockEventAsOrganizer(tx: Db, user: UserRow, slug: string): Promise<EventRow> {
+  const [own] = await tx
+    .select()
+    .from(events)
+    .where(and(eq(events.slug, slug), or(eq(events.organizerId, user.id), isNull(events.teamId))))
+    .for('update');
+  if (own) {
+    if (own.organizerId === user.id) return own;
+    throw notOrganizer();
+  }
+  const [seen] = await tx.select({ id: events.id, teamId: events.teamId }).from(events).where(eq(events.slug, slug));
+  if (!seen) throw notFound('Event');
+  const managed = seen.teamId !== null && (await lockTeamManager(tx, seen.teamId, user.id));
+  const [event] = await tx.select().from(events).where(eq(events.id, seen.id)).for('update');
+  if (!event) throw notFound('Event');
+  if (event.organizerId === user.id) return event;
+  const manages = event.teamId === seen.teamId ? managed : event.teamId !== null && (await isTeamManager(tx, event.teamId, user.id, { lock: true }));
+  if (!manages) throw notOrganizer();
+  return event;
 }
 
 /** `teamSlug: null` detaches the event; a team to attach must be one the caller manages. */
 export async function updateEvent(db: Db, user: UserRow, slug: string, patch: UpdateEvent): Promise<EventView> {
   const { teamSlug, ...fields } = patch;
   return transaction(db, async (tx) => {
+    // The team to attach first: teams are locked before events (see lockEventAsOrganizer).
+    const teamId = typeof teamSlug === 'string' ? await lockManagedTeam(tx, user.id, teamSlug) : teamSlug;
     const event = await findEventAsOrganizer(tx, user, slug, { lock: true });
     // Below spotsReserved, the update itself fails on events_spots_reserved_within_capacity (the first reason).
     if (typeof fields.capacity === 'number' && fields.capacity >= event.spotsReserved) {
       await refuseCapacityBelowWaiting(tx, event.id, fields.capacity);
     }
-    const teamId = typeof teamSlug === 'string' ? await lockManagedTeam(tx, user.id, teamSlug) : teamSlug;
     const [row] = await tx
       .update(events)
       .set({ ...fields, teamId, updatedAt: sql`now()` })

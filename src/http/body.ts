@@ -1,4 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { MAX_BODY_BYTES } from '../contract/input';
+import { LockstepError } from '../errors';
 
 /**
  * A request body, decoded once, and parsed as JSON at most once: by the route that validates it, or else by the
@@ -33,4 +35,10 @@ export function decodeBody(event: APIGatewayProxyEventV2): RequestBody | undefin
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   return new RequestBody(raw.toString('utf8'), raw.byteLength);
+}
+
+/** The refusal of a body over MAX_BODY_BYTES: the function's, and the dev gateway's for one too large to pass on. */
+export function payloadTooLarge(): LockstepError {
+  const message = `The body is larger than ${MAX_BODY_BYTES} bytes`;
+  return new LockstepError('payload_too_large', message, { errors: [{ path: '', message }] });
 }

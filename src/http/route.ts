@@ -16,7 +16,7 @@ import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
 import { trackMessages, wakeDelivery } from '../webhooks/wake';
 import { authenticate } from './auth';
-import { decodeBody, type RequestBody } from './body';
+import { decodeBody, payloadTooLarge, type RequestBody } from './body';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
 import { problemResponse } from './problem';
 import { JSON_HEADERS, toResponse, type HttpResponse, type Reply } from './response';
@@ -153,10 +153,7 @@ function lowerCaseKeys(headers: Record<string, string | undefined>): Record<stri
 
 function readJson(body: RequestBody | undefined, headers: Record<string, string | undefined>): unknown {
   if (body === undefined) return undefined;
-  if (body.byteLength > MAX_BODY_BYTES) {
-    const message = `The body is larger than ${MAX_BODY_BYTES} bytes`;
-    throw new LockstepError('payload_too_large', message, { errors: [{ path: '', message }] });
-  }
+  if (body.byteLength > MAX_BODY_BYTES) throw payloadTooLarge();
   const contentType = headers['content-type'];
   if (contentType !== undefined && !/^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(contentType)) {
     const message = 'Send the body as application/json';

@@ -175,6 +175,8 @@ const anonymous = () => new LockstepError('unauthorized', 'Sign in as the organi
 /**
  * Lock the event row (the per-event order every counter change follows), then the registration row. Token
  * holders reach only their own registration; a wrong token is indistinguishable from a missing registration.
+ * A token is matched by a plain read first and the event row locked only on a match: whoever sends a guess must
+ * not hold a hot event's row (and every registration behind it) while it is checked.
  */
 async function lockForChange(
   tx: Db,
@@ -182,13 +184,19 @@ async function lockForChange(
   id: string,
   access: RegistrationAccess,
 ): Promise<{ event: EventRow; registration: RegistrationRow }> {
-  let event: EventRow;
+  let event: EventRow | undefined;
   const conditions = [eq(registrations.id, id)];
   if (access.token !== undefined) {
-    const [row] = await tx.select().from(events).where(eq(events.slug, slug)).for('update');
-    if (!row) throw notFound('Registration');
-    event = row;
     conditions.push(eq(registrations.cancelTokenHash, hashToken(access.token)));
+    const [match] = await tx
+      .select({ eventId: events.id })
+      .from(registrations)
+      .innerJoin(events, eq(events.id, registrations.eventId))
+      .where(and(...conditions, eq(events.slug, slug)));
+    if (!match) throw notFound('Registration');
+    // The slug is checked again under the lock: the event may have been renamed or deleted in between.
+    [event] = await tx.select().from(events).where(and(eq(events.id, match.eventId), eq(events.slug, slug))).for('update');
+    if (!event) throw notFound('Registration');
   } else if (access.user) {
     event = await findEventAsOrganizer(tx, access.user, slug, { lock: true });
   } else {

@@ -3,7 +3,7 @@ import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/handle';
 import { LockstepError } from '../errors';
 import { slugCounters } from './schema';
-import { isReservedSlug, MAX_NUMBER_DIGITS, numberedSlug, numberStem, randomSlug, slugify } from './slug';
+import { isReservedSlug, MAX_NUMBER_DIGITS, numberedSlug, numberStem, randomSlug, secretSlug, slugify } from './slug';
 
 export interface SlugTarget {
   /** Counter namespace, one per table of slugs. */
@@ -21,7 +21,16 @@ export type InsertWithSlug<Row> = (slug: string) => Promise<Row | undefined>;
 /** Insert attempts made across all allocations in this process: contention telemetry, read by the race tests. */
 export const slugAllocationStats = { allocations: 0, insertAttempts: 0 };
 
-/** Random slugs (≈51 bits) collide about never; a bound keeps a broken insert from looping. */
+/** One allocation, whose insert attempts are counted in `slugAllocationStats`. */
+function counted<Row>(insert: InsertWithSlug<Row>): InsertWithSlug<Row> {
+  slugAllocationStats.allocations++;
+  return (slug) => {
+    slugAllocationStats.insertAttempts++;
+    return insert(slug);
+  };
+}
+
+/** Random slugs (≈51 or 128 bits) collide about never; a bound keeps a broken insert from looping. */
 const MAX_RANDOM_ATTEMPTS = 20;
 
 /**
@@ -64,13 +73,9 @@ export async function insertWithDerivedSlug<Row>(
   name: string,
   insert: InsertWithSlug<Row>,
 ): Promise<Row> {
-  slugAllocationStats.allocations++;
-  const attempt = (slug: string) => {
-    slugAllocationStats.insertAttempts++;
-    return insert(slug);
-  };
+  const attempt = counted(insert);
   const base = slugify(name);
-  if (base === '') return insertWithRandomSlug(attempt);
+  if (base === '') return insertWithRandomSlug(attempt, randomSlug);
   if (!isReservedSlug(base)) {
     const row = await attempt(base);
     if (row !== undefined) return row;
@@ -82,9 +87,17 @@ export async function insertWithDerivedSlug<Row>(
   }
 }
 
-async function insertWithRandomSlug<Row>(attempt: InsertWithSlug<Row>): Promise<Row> {
+/**
+ * Create a row under an unguessable slug (see `secretSlug`), for what must not be found by its name. Insert first
+ * like every allocation: the unique index decides.
+ */
+export async function insertWithSecretSlug<Row>(insert: InsertWithSlug<Row>): Promise<Row> {
+  return insertWithRandomSlug(counted(insert), secretSlug);
+}
+
+async function insertWithRandomSlug<Row>(attempt: InsertWithSlug<Row>, random: () => string): Promise<Row> {
   for (let tries = 0; tries < MAX_RANDOM_ATTEMPTS; tries++) {
-    const row = await attempt(randomSlug());
+    const row = await attempt(random());
     if (row !== undefined) return row;
   }
   throw new Error('random slug allocation did not converge');

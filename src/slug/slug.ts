@@ -55,6 +55,14 @@ export function randomSlug(): string {
   return Array.from(randomBytes(10), (byte) => alphabet[byte % alphabet.length]).join('');
 }
 
+/**
+ * 32 hex characters (128 random bits) for what only those given the link may read: as hard to guess as a UUID v4
+ * key, and a valid slug (lower case, no dash) that no derived slug of 32 characters is told apart from.
+ */
+export function secretSlug(): string {
+  return randomBytes(16).toString('hex');
+}
+
 export function isReservedSlug(slug: string): boolean {
   return RESERVED_SLUGS.has(slug);
 }

@@ -240,6 +240,16 @@ export async function isTeamManager(db: Db, teamId: string, userId: string, opti
 }
 
 /**
+ * Whether the user manages team `teamId`, with the team row (FOR KEY SHARE) and the caller's membership (FOR
+ * SHARE) locked until commit, as `lockManagedTeam` locks them: an event write by a co-organizer takes these before
+ * the event row, in the order deleting the team does.
+ */
+export async function lockTeamManager(tx: Db, teamId: string, userId: string): Promise<boolean> {
+  const [team] = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, teamId)).for('key share');
+  return team !== undefined && isTeamManager(tx, team.id, userId, { lock: true });
+}
+
+/**
  * The id of team `slug` when the user is its OWNER or ADMIN, for attaching an event to it. Call it inside the
  * transaction that writes the event: the team row (FOR KEY SHARE) and the caller's membership (FOR SHARE) stay
  * locked until commit, so the team cannot be deleted, nor the caller demoted or removed, before the event is

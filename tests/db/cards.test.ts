@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler as createCard } from '../../functions/cards-create';
 import { handler as deleteCard } from '../../functions/cards-delete';
@@ -14,6 +15,8 @@ import { call, type Result } from '../helpers/api';
 import { emptyTables, sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
+/** What UNLISTED and PRIVATE cards get for a slug. */
+const SECRET_SLUG = /^[0-9a-f]{32}$/;
 const count = async (table: string) => Number((await sql(`select count(*) from ${table}`))[0]!.count);
 
 const newCard = (as: string | undefined, body: Record<string, unknown> = {}) =>
@@ -63,7 +66,7 @@ describe('POST /cards', () => {
     expect(first.status).toBe(201);
     expect(first.body).toEqual({
       id: expect.any(String),
-      slug: 'alice-dev',
+      slug: expect.stringMatching(SECRET_SLUG),
       title: 'Alice Dev',
       description: 'Backend things',
       visibility: 'UNLISTED',
@@ -76,7 +79,8 @@ describe('POST /cards', () => {
       updatedAt: first.body.createdAt,
     });
     const second = await newCard('alice', { title: 'Alice Dev' });
-    expect(second.body).toMatchObject({ slug: 'alice-dev-2', visibility: 'PUBLIC', isDefault: false, links: [] });
+    // The UNLISTED card took no title slug.
+    expect(second.body).toMatchObject({ slug: 'alice-dev', visibility: 'PUBLIC', isDefault: false, links: [] });
     expect((await call(getMe, { as: 'alice' })).body.defaultCardId).toBe(first.body.id);
     expect(await cardStates()).toEqual([{ sub: 'alice', cards: 2, defaults: 1, default_is_oldest: true }]);
   });
@@ -255,16 +259,62 @@ describe('GET /cards', () => {
 });
 
 describe('PATCH /cards/{id}', () => {
-  it('changes title, description and visibility; the slug stays', async () => {
+  it('changes title and description; the slug stays', async () => {
     const id = await cardOf('hal', { title: 'Hal', description: 'Old' });
-    const res = await call(updateCard, {
-      as: 'hal',
-      params: { id },
-      body: { title: 'Hal 9000', description: null, visibility: 'PRIVATE' },
-    });
+    const res = await call(updateCard, { as: 'hal', params: { id }, body: { title: 'Hal 9000', description: null } });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ slug: 'hal', title: 'Hal 9000', description: null, visibility: 'PRIVATE' });
+    expect(res.body).toMatchObject({ slug: 'hal', title: 'Hal 9000', description: null, visibility: 'PUBLIC' });
     expect((await call(updateCard, { as: 'hal', params: { id }, body: {} })).body).toEqual(res.body);
+  });
+});
+
+describe('slugs of UNLISTED and PRIVATE cards', () => {
+  const readable = async (slug: string) => (await call(getPublicCard, { params: { slug } })).status;
+
+  it.each(['UNLISTED', 'PRIVATE'] as const)('a new %s card gets 128 random bits, not its title', async (visibility) => {
+    const res = await newCard('sam', { title: 'Secret Review Card', visibility });
+    expect(res.body.slug).toMatch(SECRET_SLUG);
+    expect(await readable('secret-review-card')).toBe(404);
+    expect(await readable(res.body.slug)).toBe(visibility === 'UNLISTED' ? 200 : 404);
+  });
+
+  it('PUBLIC → UNLISTED: a new unguessable slug, the public one stops working; back to PUBLIC: a title slug again', async () => {
+    const id = await cardOf('sam', { title: 'Review Notes' });
+    const unlisted = await call(updateCard, { as: 'sam', params: { id }, body: { visibility: 'UNLISTED' } });
+    expect(unlisted).toMatchObject({ status: 200, body: { visibility: 'UNLISTED', slug: expect.stringMatching(SECRET_SLUG) } });
+    expect([await readable('review-notes'), await readable(unlisted.body.slug)]).toEqual([404, 200]);
+    // Between UNLISTED and PRIVATE the slug stays: it was never guessable.
+    const hidden = await call(updateCard, { as: 'sam', params: { id }, body: { visibility: 'PRIVATE' } });
+    expect(hidden.body.slug).toBe(unlisted.body.slug);
+    // The title slug is free again, but another card has taken it meanwhile: the next number, as for any create.
+    await cardOf('sam', { title: 'Review Notes' });
+    const shown = await call(updateCard, { as: 'sam', params: { id }, body: { visibility: 'PUBLIC', title: 'Review Notes' } });
+    expect(shown).toMatchObject({ status: 200, body: { visibility: 'PUBLIC', slug: 'review-notes-2' } });
+    expect([await readable(unlisted.body.slug), await readable('review-notes-2')]).toEqual([404, 200]);
+  });
+
+  it('the migration gives UNLISTED and PRIVATE cards stored with title slugs a random one', async () => {
+    for (const title of ['Old Public', 'Old Unlisted', 'Old Private']) await cardOf('sam', { title });
+    // As stored before the rule: title slugs whatever the visibility.
+    await sql(`update cards set visibility = case slug when 'old-unlisted' then 'UNLISTED' when 'old-private' then 'PRIVATE' else visibility end`);
+    const migration = (await readdir('drizzle')).find((name) => name.endsWith('_secret_card_slugs.sql'))!;
+    await sql(await readFile(`drizzle/${migration}`, 'utf8'));
+    const stored = await sql<{ slug: string; visibility: string }>(`select slug, visibility from cards order by created_at`);
+    expect(stored).toEqual([
+      { slug: 'old-public', visibility: 'PUBLIC' },
+      { slug: expect.stringMatching(SECRET_SLUG), visibility: 'UNLISTED' },
+      { slug: expect.stringMatching(SECRET_SLUG), visibility: 'PRIVATE' },
+    ]);
+  });
+
+  it('20 concurrent PUBLIC → UNLISTED/PUBLIC flips of one card end with a slug of its final kind', async () => {
+    const id = await cardOf('sam', { title: 'Flip' });
+    const flips = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call(updateCard, { as: 'sam', params: { id }, body: { visibility: i % 2 ? 'PUBLIC' : 'UNLISTED' } })),
+    );
+    expect(tally(flips)).toEqual({ 200: 20 });
+    const [card] = await sql(`select slug, visibility from cards where id = $1`, [id]);
+    expect(card!.slug).toMatch(card!.visibility === 'PUBLIC' ? /^flip(-\d+)?$/ : SECRET_SLUG);
   });
 });
 
@@ -326,7 +376,7 @@ describe('authorization', () => {
     async (visibility) => {
       const created = await newCard('owner', { title: 'Shown', visibility, links: links('pub', 2) });
       for (const as of [undefined, 'other', 'owner']) {
-        const res = await call(getPublicCard, { as, params: { slug: 'shown' } });
+        const res = await call(getPublicCard, { as, params: { slug: created.body.slug } });
         if (visibility === 'PRIVATE') {
           expect(res.status).toBe(404);
           expect(res.body).toEqual((await call(getPublicCard, { params: { slug: 'no-such-card' } })).body);

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler as createEvent } from '../../functions/events-create';
 import { handler as getEvent } from '../../functions/events-get';
@@ -279,5 +281,32 @@ describe('organizer views and counter checks', () => {
     expect(await checkEventCounters(database(), { repair: false })).toEqual([]);
     // With the counter back at 1, b (3 spots) still does not fit capacity 3 - 1: it keeps waiting.
     await assertInvariants(event.id);
+  });
+});
+
+describe('a guessed token holds no lock', () => {
+  it('with the event row held elsewhere, DELETE and GET with a wrong token answer 404 at once', async () => {
+    const event = await newEvent('held', 10);
+    const registered = await registerFor('held', 'held@example.com');
+    const holder = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await holder.connect();
+    const holdMs = 3_000;
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from events where id = $1 for update', [event.id]);
+      // Held until both answered, or for holdMs: a request waiting for the lock answers only after that.
+      const hold = new AbortController();
+      const released = sleep(holdMs, undefined, { signal: hold.signal }).catch(() => undefined).then(() => holder.query('commit'));
+      const guess = { params: { slug: 'held', id: registered.body.id }, query: { token: 'guess' } };
+      const started = performance.now();
+      const timed = async (answer: Promise<Result>) => ({ status: (await answer).status, fast: performance.now() - started < holdMs / 3 });
+      const answers = await Promise.all([timed(call(cancelRegistration, guess)), timed(call(getRegistration, guess))]);
+      hold.abort();
+      await released;
+      expect(answers).toEqual([{ status: 404, fast: true }, { status: 404, fast: true }]);
+    } finally {
+      await holder.end();
+    }
+    expect((await sql(`select status from registrations where id = $1`, [registered.body.id]))[0]!.status).toBe('CONFIRMED');
   });
 });

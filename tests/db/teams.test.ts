@@ -341,19 +341,24 @@ async function behindUncommitted(statements: string, request: () => Promise<Resu
   try {
     await holder.query(`begin; ${statements}`);
     const pending = request();
-    await vi.waitFor(
-      async () => {
-        const [waiting] = await sql(`select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and application_name = 'lockstep' and wait_event_type = 'Lock'`);
-        expect(waiting!.n).toBeGreaterThan(0);
-      },
-      { timeout: 5_000, interval: 10 },
-    );
+    await lockWaiters(1);
     await holder.query('commit');
     return await pending;
   } finally {
     await holder.end();
   }
+}
+
+/** Resolves once `n` of the app's connections wait for a lock in Postgres. */
+async function lockWaiters(n: number) {
+  await vi.waitFor(
+    async () => {
+      const [waiting] = await sql(`select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and application_name = 'lockstep' and wait_event_type = 'Lock'`);
+      expect(waiting!.n).toBeGreaterThanOrEqual(n);
+    },
+    { timeout: 5_000, interval: 10 },
+  );
 }
 
 function tally(outcomes: string[]): Record<string, number> {
@@ -703,6 +708,32 @@ describe('events co-organized by a team', () => {
     expect(await count('events', 'team_id is not null')).toBe(0);
     await call(updateMember, { as: 'owner', params: { slug, userId: id('member') }, body: { role: 'ADMIN' } });
     expect((await attach('member', own.slug)).body.teamId).not.toBeNull();
+  });
+
+  it("a co-organizer's event write racing the team's deletion takes the locks in its order: no deadlock", async () => {
+    const slug = await team('Hosts', 'owner', { admin: 'ADMIN' });
+    const event = (await call(createEvent, { as: 'owner', body: newEvent('Team Event', { teamSlug: slug }) })).body;
+    // The admin's membership held elsewhere: the deletion, with the team locked, waits for it to delete it, and the
+    // admin's write queues behind. Deleting then detaches the event (the foreign key's SET NULL).
+    const holder = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from team_memberships where user_id = $1 for update', [id('admin')]);
+      const deleting = call(deleteTeam, { as: 'owner', params: { slug } });
+      await lockWaiters(1);
+      const patching = call(updateEvent, { as: 'admin', params: { slug: event.slug }, body: { location: 'Hall B' } });
+      await lockWaiters(2);
+      await holder.query('commit');
+      const released = performance.now();
+      const [deleted, patched] = await Promise.all([deleting, patching]);
+      // A deadlock is found only after deadlock_timeout (1 s by default), and then one side is retried.
+      const fast = performance.now() - released < 900;
+      expect({ deleted: deleted.status, patched: patched.status, fast }).toEqual({ deleted: 204, patched: 403, fast: true });
+    } finally {
+      await holder.end();
+    }
+    expect(await sql('select team_id, location from events')).toEqual([{ team_id: null, location: null }]);
   });
 
   it('20 concurrent team event creates racing the team deletion: 201 or 404, never a 5xx', async () => {

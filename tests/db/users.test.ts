@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler as getMe } from '../../functions/me-get';
 import { handler as updateMe } from '../../functions/me-update';
@@ -107,6 +108,13 @@ describe('authentication', () => {
 
   it('an expired token → 401', async () => {
     const res = await call(getMe, { as: { token: await token('eve', { expiresIn: -60 }) } });
+    expect(res.status).toBe(401);
+    expect(await count('users')).toBe(0);
+  });
+
+  it('a token without exp (good forever) → 401', async () => {
+    const forever = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('eve').setIssuedAt().sign(new TextEncoder().encode(secret));
+    const res = await call(getMe, { as: { token: forever } });
     expect(res.status).toBe(401);
     expect(await count('users')).toBe(0);
   });

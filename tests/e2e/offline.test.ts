@@ -102,6 +102,105 @@ describe('serverless offline', () => {
   });
 });
 
+/**
+ * The request classes of the fuzz suite (tests/helpers/fuzz.ts), over HTTP: whatever offline's own HTTP server would
+ * make of them, the answer is the function's, problem+json included, or API Gateway's own where AWS never calls a
+ * function (no such route).
+ */
+describe('answers like the deployed function (the dev gateway)', () => {
+  let slug: string;
+  let auth: string;
+  beforeAll(async () => {
+    auth = `Bearer ${await token('gateway-user')}`;
+    const created = await fetch(`${base}/events`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Gateway Day', startsAt: '2027-06-01T09:00:00Z', capacity: 3 }),
+    });
+    slug = ((await created.json()) as { slug: string }).slug;
+  });
+
+  const problem = async (res: Response) => ({
+    status: res.status,
+    type: res.headers.get('content-type'),
+    code: ((await res.json()) as { code?: string }).code,
+  });
+  const refused = (status: number, code: string) => ({ status, type: 'application/problem+json', code });
+
+  it.each([
+    ['multipart/form-data', 415, 'unsupported_media_type'],
+    ['multipart/form-data; boundary=x', 415, 'unsupported_media_type'],
+    ['text/plain', 415, 'unsupported_media_type'],
+    ['application/x-www-form-urlencoded', 415, 'unsupported_media_type'],
+    ['application/jsonp', 415, 'unsupported_media_type'],
+    ['APPLICATION/JSON', 400, 'validation_failed'],
+    ['application/json; charset=utf-16', 400, 'validation_failed'],
+    ['application/problem+json', 400, 'validation_failed'],
+  ])('PATCH with Content-Type %s → %i %s', async (contentType, status, code) => {
+    const res = await fetch(`${base}/events/${slug}`, {
+      method: 'PATCH',
+      headers: { authorization: auth, 'content-type': contentType },
+      body: '{"capacity":"x"}',
+    });
+    expect(await problem(res)).toEqual(refused(status, code));
+  });
+
+  it('a real multipart form → 415 problem+json', async () => {
+    const form = new FormData();
+    form.set('capacity', '5');
+    const res = await fetch(`${base}/events/${slug}`, { method: 'PATCH', headers: { authorization: auth }, body: form });
+    expect(await problem(res)).toEqual(refused(415, 'unsupported_media_type'));
+  });
+
+  const register = (body: string | Buffer, headers: Record<string, string> = {}) =>
+    fetch(`${base}/events/${slug}/registrations`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+  it.each([70_000, 7_000_000, 11_000_000])('a body of %i bytes → 413 payload_too_large', async (size) => {
+    expect(await problem(await register(JSON.stringify({ pad: 'x'.repeat(size) })))).toEqual(refused(413, 'payload_too_large'));
+  });
+
+  it.each([
+    ['deep nesting', `${'['.repeat(30_000)}${']'.repeat(30_000)}`, 'validation_failed'],
+    ['duplicate keys', '{"name":"a","name":"b"}', 'validation_failed'],
+    ['an escaped NUL', '{"name":"a\\u0000"}', 'validation_failed'],
+    ['a number JSON cannot hold', '{"spots":1e400}', 'validation_failed'],
+    ['a byte-order mark', '\uFEFF{}', 'invalid_json'],
+    ['bytes that are not UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'invalid_json'],
+    ['an unclosed object', '{"name":', 'invalid_json'],
+  ])('a body with %s → 400 %s', async (_, body, code) => {
+    expect(await problem(await register(body))).toEqual(refused(400, code));
+  });
+
+  it.each([
+    ['', 'invalid_idempotency_key'],
+    ['x'.repeat(256), 'invalid_idempotency_key'],
+  ])('Idempotency-Key %j → 400 %s', async (key, code) => {
+    expect(await problem(await register('{}', { 'idempotency-key': key }))).toEqual(refused(400, code));
+  });
+
+  it.each([
+    ['/events/%ED%A0%80', 404, 'not_found'],
+    ['/events/a%00b', 400, 'validation_failed'],
+    [`/events/${'a'.repeat(201)}`, 400, 'validation_failed'],
+    ['/events?limit=1&limit=2', 400, 'validation_failed'],
+    ['/events?cursor=%00', 400, 'validation_failed'],
+  ])('GET %s → %i %s', async (path, status, code) => {
+    expect(await problem(await fetch(`${base}${path}`))).toEqual(refused(status, code));
+  });
+
+  it.each([
+    ['PUT', '/events/x'],
+    ['DELETE', '/health'],
+    ['POST', '/nowhere'],
+    ['HEAD', '/health'],
+    ['OPTIONS', '/events'],
+  ])("%s %s (no such route) → API Gateway's own 404", async (method, path) => {
+    const res = await fetch(`${base}${path}`, { method });
+    expect(res.status).toBe(404);
+    if (method !== 'HEAD') expect(await res.json()).toEqual({ message: 'Not Found' });
+  });
+});
+
 describe('API reference', () => {
   it('GET /openapi.json serves the committed document; GET /docs an HTML page', async () => {
     const document = await fetch(`${base}/openapi.json`);

@@ -506,7 +506,7 @@ export interface paths {
         put?: never;
         /**
          * Create a card for the caller
-         * @description The user's first card becomes the default, decided inside a transaction that locks the user's row, so concurrent first cards still give exactly one default (the oldest). The slug is derived from the title (title, title-2, ...). Links keep the given order: `position` is the 0-based array index, unique per card in the database.
+         * @description The user's first card becomes the default, decided inside a transaction that locks the user's row, so concurrent first cards still give exactly one default (the oldest). A PUBLIC card's slug is derived from its title (title, title-2, ...); an UNLISTED or PRIVATE card's slug is 32 random hex characters (128 bits), so it cannot be guessed from the title. Links keep the given order: `position` is the 0-based array index, unique per card in the database.
          *
          *     ```sh
          *     curl -s -X POST "$BASE/cards" \
@@ -557,7 +557,7 @@ export interface paths {
         head?: never;
         /**
          * Change the title, description or visibility of your card; null clears the description
-         * @description Owner only: someone else's card answers 404 not_found exactly like a missing one, so cards are not discoverable. An id that is not a UUID answers 400 validation_failed.
+         * @description Owner only: someone else's card answers 404 not_found exactly like a missing one, so cards are not discoverable. An id that is not a UUID answers 400 validation_failed. A change between PUBLIC and UNLISTED or PRIVATE gives the card a new slug of the other kind, and the old slug stops working (GET /c/{old} answers 404): a once-public slug never finds a card that is no longer public. Between UNLISTED and PRIVATE the slug stays; a title change alone never changes it. A PUBLIC card's slug is derived from its title (title, title-2, ...); an UNLISTED or PRIVATE card's slug is 32 random hex characters (128 bits), so it cannot be guessed from the title.
          *
          *     ```sh
          *     curl -s -X PATCH "$BASE/cards/c4a6e8b0-2d4f-4a6c-9e1b-3d5f7a9c1e3b" \

@@ -11,7 +11,7 @@ export interface Api {
 }
 
 /**
- * What `npm run dev` runs: `serverless offline` with the bundled handlers, behind the local CORS gateway, on the
+ * What `npm run dev` runs: `serverless offline` with the bundled handlers, behind the local API gateway, on the
  * test file's database. `env` adds settings such as CORS_ALLOWED_ORIGINS.
  */
 export async function startApi(env: Record<string, string> = {}): Promise<Api> {
@@ -40,7 +40,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<Api> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const { CORS_ALLOWED_ORIGINS } = parseCorsConfig({ ...process.env, ...env });
-  const gateway = await startCorsGateway({ port, upstreamPort: offlinePort, allowedOrigins: CORS_ALLOWED_ORIGINS });
+  const gateway = await startCorsGateway({ port, lambdaPort, allowedOrigins: CORS_ALLOWED_ORIGINS });
   return {
     base: `http://127.0.0.1:${port}`,
     stop: async () => {

@@ -5,6 +5,7 @@ import {
   numberedSlug,
   numberStem,
   randomSlug,
+  secretSlug,
   slugify,
   SLUG_MAX_LENGTH,
   SLUG_PATTERN,
@@ -44,6 +45,13 @@ describe('slugify', () => {
     const slugs = new Set(Array.from({ length: 1000 }, randomSlug));
     expect(slugs.size).toBe(1000);
     for (const slug of slugs) expect(slug).toMatch(/^[a-z0-9]{10}$/);
+  });
+
+  it('secret slugs carry 128 random bits as 32 hex characters, a valid slug', () => {
+    const slugs = new Set(Array.from({ length: 1000 }, secretSlug));
+    expect(slugs.size).toBe(1000);
+    for (const slug of slugs) expect(slug).toMatch(/^[0-9a-f]{32}$/);
+    expect([...slugs][0]).toMatch(SLUG_PATTERN);
   });
 
   it('knows reserved words', () => {
