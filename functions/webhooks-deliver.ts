@@ -1,8 +1,9 @@
 import type { Context } from 'aws-lambda';
-import { databaseConfig, webhookConfig } from '../src/config';
+import { databaseConfig, JOB_SECRETS, loadSecrets, webhookConfig } from '../src/config';
 import { database } from '../src/db/client';
 import { configuredDelivery, deliverDue, type DeliveryReport } from '../src/webhooks/delivery';
 
+await loadSecrets(JOB_SECRETS); // In AWS the database URL is read from Secrets Manager, once per instance.
 // Fail the cold start, not the first run, on bad configuration.
 databaseConfig();
 const cfg = webhookConfig();

@@ -36,7 +36,7 @@ export function lineChartSpec(chart: LineChart): TopLevelSpec {
   const xs = chart.rows.map((row) => Number(row[chart.x.field]));
   const logScale = Math.max(...xs) / Math.min(...xs) >= 8;
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: chart.title, subtitle: [chart.conditions, machine()], anchor: 'start' },
     width: 560,
     height: 300,

@@ -8,6 +8,10 @@
  *    DATABASE_URL points at a listener that counts connections: module init must open none.
  * 2. The first query: round trips from a cold pool to the first result, counted by a proxy in front of the server
  *    (pg: Postgres; neon: the WebSocket proxy) as the client's flights that wait on an answer.
+ * 3. The cold request: a fresh process that imports the health function's bundle and answers one GET /health (its
+ *    secrets, a new connection, `select 1`), from process start to the answer. Side by side, alternated, `runs`
+ *    each: the secrets as plain variables (local, and every deployment before issue 23) against the secrets read
+ *    from a local Secrets Manager stand-in that answers after SECRETS_DELAY_MS, as the service across a network.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -16,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { fakeAwsEnvironment, startFakeSecretsManager } from '../tests/helpers/fake-secrets-manager';
 import { startWsProxy } from '../tests/setup/ws-proxy';
 import { benchDatabase } from './bench-harness';
 import { lambdaFunctions, packageFunctions, packagedDriver } from './lambda-functions';
@@ -176,6 +181,68 @@ for (const name of ['pg', 'neon'] as const) {
   });
 }
 await wsProxy.close();
-await database.stop();
 console.log('\nfirst query after a cold start (select 1 on a new pool)');
 console.table(trips);
+
+// 3. The cold request, secrets as plain variables against secrets from the Secrets Manager stand-in.
+/** GetSecretValue in the function's region: one request on a new HTTPS connection (TCP, TLS 1.3, the call). */
+const SECRETS_DELAY_MS = 15;
+const secretsService = await startFakeSecretsManager({ delayMs: SECRETS_DELAY_MS });
+secretsService.put('lockstep/bench/database-url', database.url);
+secretsService.put('lockstep/bench/auth-jwt-secret', env.AUTH_JWT_SECRET);
+const coldEnv = { ...env, DATABASE_URL: database.url };
+const viaSecretsManager = {
+  ...env,
+  ...fakeAwsEnvironment(secretsService.endpoint),
+  DATABASE_URL: '',
+  AUTH_JWT_SECRET: '',
+  DATABASE_URL_SECRET_ID: 'lockstep/bench/database-url',
+  AUTH_JWT_SECRET_SECRET_ID: 'lockstep/bench/auth-jwt-secret',
+};
+const healthBundle = resolve('.esbuild/.build/functions/health.mjs');
+interface ColdRequest {
+  initMs: number;
+  answerMs: number;
+  /** CPU (all threads) up to the answer: steadier than wall time on a shared machine. */
+  cpuMs: number;
+}
+/** One fresh process: import the bundle, answer GET /health; ms from process start to the import's end and the answer. */
+async function coldRequest(processEnv: Record<string, string | undefined>): Promise<ColdRequest> {
+  const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(healthBundle).href)});
+const initMs = performance.now();
+const res = await handler({ version: '2.0', rawPath: '/health', headers: {}, requestContext: { requestId: 'cold', http: { method: 'GET', path: '/health' } } });
+if (res.statusCode !== 200) throw new Error('status ' + res.statusCode + ': ' + res.body);
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ initMs, answerMs: performance.now(), cpuMs: (cpu.user + cpu.system) / 1000 }));
+process.exit(0);`;
+  // Asynchronously: the stand-in answers from this process.
+  const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { env: processEnv });
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '');
+}
+await coldRequest(coldEnv); // warm the file cache
+const cold = { plain: [] as ColdRequest[], secrets: [] as ColdRequest[] };
+secretsService.requests.length = 0;
+for (let i = 0; i < runs; i++) {
+  const order = i % 2 === 0 ? (['plain', 'secrets'] as const) : (['secrets', 'plain'] as const);
+  for (const side of order) cold[side].push(await coldRequest(side === 'plain' ? coldEnv : viaSecretsManager));
+}
+const coldRow = (side: 'plain' | 'secrets', label: string) => ({
+  secrets: label,
+  'init ms (median)': +median(cold[side].map((r) => r.initMs)).toFixed(1),
+  'answer ms (median)': +median(cold[side].map((r) => r.answerMs)).toFixed(1),
+  'answer ms min..max': `${Math.min(...cold[side].map((r) => r.answerMs)).toFixed(1)}..${Math.max(...cold[side].map((r) => r.answerMs)).toFixed(1)}`,
+  'cpu ms (median)': +median(cold[side].map((r) => r.cpuMs)).toFixed(1),
+});
+const added = (key: keyof ColdRequest) => (median(cold.secrets.map((r) => r[key])) - median(cold.plain.map((r) => r[key]))).toFixed(1);
+const answerRatios = cold.secrets.map((r, i) => r.answerMs / cold.plain[i]!.answerMs);
+console.log(
+  `\ncold request: GET /health in a fresh process (import, secrets, connect, select 1), ${runs} alternated pairs; ` +
+    `the stand-in answers after ${SECRETS_DELAY_MS} ms; ${secretsService.requests.length / runs} GetSecretValue calls per cold start`,
+);
+console.table([coldRow('plain', 'plain variables (before)'), coldRow('secrets', 'Secrets Manager (after)')]);
+console.log(
+  `Secrets Manager adds ${added('answerMs')} ms to the median cold answer (${added('cpuMs')} ms of CPU: loading the SDK, ` +
+    `signing); ratio of the pairs (median) ${median(answerRatios).toFixed(2)}x`,
+);
+await secretsService.close();
+await database.stop();

@@ -13,7 +13,10 @@ export interface LambdaFunction {
 /** The functions serverless.yml deploys, read from its `functions:` section. */
 export function lambdaFunctions(): LambdaFunction[] {
   const yaml = readFileSync('serverless.yml', 'utf8');
-  const section = yaml.slice(yaml.indexOf('\nfunctions:\n'));
+  const start = yaml.indexOf('\nfunctions:\n');
+  // Up to the next top-level key (resources:), if any.
+  const end = yaml.slice(start + 1).search(/\n[^\s#]/);
+  const section = yaml.slice(start, end === -1 ? undefined : start + 1 + end + 1);
   return [...section.matchAll(/^ {2}(\w+):\n((?:(?: {4}.*| *#.*)?\n)*)/gm)].map(([, name, body]) => {
     const file = /handler: (functions\/[\w-]+)\.handler/.exec(body ?? '')?.[1];
     if (name === undefined || file === undefined) throw new Error(`serverless.yml: no handler for ${name}`);

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import './contract/zod-locale';
+import { readSecrets, type SecretVariable } from './secrets/secrets';
 
 /**
  * Everything lockstep reads from the environment, parsed once per section; a bad value stops the cold start. The
@@ -106,6 +107,11 @@ const WebhookSettings = z.object({
   WEBHOOK_LAMBDA_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
 });
 
+const MetricsSettings = z.object({
+  /** CloudWatch namespace of the Embedded Metric Format lines (serverless.yml: lockstep/<stage>); unset: none written. */
+  METRICS_NAMESPACE: z.optional(z.string().check(z.regex(/^[\w.\-/#:]{1,255}$/, 'letters, digits and . - _ / # : only'))),
+});
+
 const LogSettings = z.object({
   POWERTOOLS_LOG_LEVEL: z._default(z.pipe(z.string().check(z.toUpperCase()), z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'])), 'INFO'),
 });
@@ -137,17 +143,35 @@ export function parseCorsConfig(env: NodeJS.ProcessEnv): CorsConfig {
   return parseSection(CorsSettings, env);
 }
 
+/** The secrets each kind of function reads: the HTTP functions verify tokens, the scheduled jobs do not. */
+export const HTTP_SECRETS: readonly SecretVariable[] = ['DATABASE_URL', 'AUTH_JWT_SECRET'];
+export const JOB_SECRETS: readonly SecretVariable[] = ['DATABASE_URL'];
+
+/** Secret values read from Secrets Manager (AWS), laid over the environment when a section is parsed. */
+let secrets: Partial<Record<SecretVariable, string>> = {};
+const environment = (): NodeJS.ProcessEnv => ({ ...process.env, ...secrets });
+
+/**
+ * Reads the secrets `names` that the environment names by `*_SECRET_ID` (in AWS), all at once; nothing to wait for
+ * when they are plain variables (locally). Awaited once per instance, at the end of its cold start, before the
+ * configuration is parsed; the values live in this module only, never in process.env or a log.
+ */
+export async function loadSecrets(names: readonly SecretVariable[]): Promise<void> {
+  secrets = { ...secrets, ...(await readSecrets(names, process.env)) };
+}
+
 function once<T>(parse: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= parse());
 }
 
 /** Database and auth: what every HTTP function needs. */
-export const config = once(() => parseConfig(process.env));
-export const databaseConfig = once(() => parseSection(DatabaseSettings, process.env));
-export const importConfig = once(() => parseSection(ImportSettings, process.env));
-export const maintenanceConfig = once(() => parseSection(MaintenanceSettings, process.env));
+export const config = once(() => parseConfig(environment()));
+export const databaseConfig = once(() => parseSection(DatabaseSettings, environment()));
+export const importConfig = once(() => parseSection(ImportSettings, environment()));
+export const maintenanceConfig = once(() => parseSection(MaintenanceSettings, environment()));
 export const corsConfig = once(() => parseCorsConfig(process.env));
 export const webhookConfig = once(() => parseSection(WebhookSettings, process.env));
+export const metricsConfig = once(() => parseSection(MetricsSettings, process.env));
 /** Every function and CLI logs. */
 export const logConfig = once(() => parseSection(LogSettings, process.env));

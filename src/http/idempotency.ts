@@ -11,7 +11,7 @@ import type { HttpResponse } from './response';
  * (src/idempotency/store.ts); this file only decides what to hand it.
  */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
-const REPLAYED_HEADER = 'idempotent-replayed';
+export const REPLAYED_HEADER = 'idempotent-replayed';
 export const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 
 export function parseIdempotencyKey(header: string): string {

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import '../contract/zod-locale';
-import { config, webhookConfig } from '../config';
+import { config, HTTP_SECRETS, loadSecrets, webhookConfig } from '../config';
 import { findInputProblem, MAX_BODY_BYTES } from '../contract/input';
 import { onlySuccessStatus, type AuthMode, type RouteSpec } from '../contract/route';
 import { database } from '../db/client';
@@ -12,17 +12,23 @@ import { toLockstepError } from '../db/errors';
 import { isRefusal, LockstepError } from '../errors';
 import type { StatementKey } from '../idempotency/store';
 import { logger } from '../logger';
+import { emitMetrics, METRIC } from '../metrics/metrics';
 import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
 import { trackMessages, wakeDelivery } from '../webhooks/wake';
 import { authenticate } from './auth';
 import { decodeBody, payloadTooLarge, type RequestBody } from './body';
-import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
+import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, REPLAYED_HEADER, runKeyed, type KeyedRequest } from './idempotency';
 import { problemResponse } from './problem';
 import { JSON_HEADERS, toResponse, type HttpResponse, type Reply } from './response';
 
 /** At most this long is spent waking the webhook deliverer after an answer (within the deadline's margin). */
 const WAKE_TIMEOUT_MS = 1_000;
+
+// In AWS the database URL and the JWT secret are read from Secrets Manager once per instance, here at the end of its
+// cold start, so that route() below can parse the configuration and fail the cold start on a bad value. Starting the
+// reads earlier would gain nothing: module evaluation is synchronous, so no request could leave before this await.
+await loadSecrets(HTTP_SECRETS);
 
 type Infer<S> = S extends z.ZodMiniType ? z.output<S> : undefined;
 
@@ -74,6 +80,7 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
     } catch (err) {
       response = errorResponse(toLockstepError(err), err);
     }
+    if (response.headers?.[REPLAYED_HEADER] === 'true') emitMetrics({ [METRIC.idempotentReplays]: 1 });
     logger.info('request', { status: response.statusCode, durationMs: Math.round(performance.now() - started) });
     // The answer is decided (committed or not): only now may the deliverer look for this request's messages.
     if (wroteMessages) await wakeDelivery(Math.min(WAKE_TIMEOUT_MS, margin / 4));
@@ -89,12 +96,16 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
 function answerWithin<T>(ms: number, work: Promise<T>, abandon: AbortController): Promise<T> {
   return within(ms, work, (late) => {
     abandon.abort();
+    emitMetrics({ [METRIC.deadlineBackstopAnswers]: 1 });
     late.catch((err: unknown) => logger.warn('work failed after its 503 answer', { error: describeError(err) }));
   });
 }
 
 function errorResponse(error: LockstepError, thrown: unknown): HttpResponse {
-  if (!isRefusal(error)) logger.error('request failed', { code: error.code, error: describeError(thrown) });
+  const refusal = isRefusal(error);
+  if (!refusal) logger.error('request failed', { code: error.code, error: describeError(thrown) });
+  // The code is one of ours (ErrorCode), never free text: a bounded set of series.
+  emitMetrics({ [refusal ? METRIC.refusals : METRIC.failures]: 1 }, { Code: error.code });
   return problemResponse(error);
 }
 
