@@ -9,6 +9,7 @@
  *   (a) one row   a bare `UPDATE events SET spots_reserved = spots_reserved + 1`: one row's ceiling
  *   (b) lockstep  POST /events/{slug}/registrations through the real handler, in-process
  *   (k) keyed     the same with a fresh Idempotency-Key on every request
+ *   (w) webhooks  (b) on an event with a webhook subscription: the statement also writes the outbox message
  * Each event starts with 10,000 confirmed registrations and room for a few thousand more, so runs also cross into
  * the waitlist. Then, at the largest client count: (x) lockstep with 10% of the clients cancelling what they
  * registered (by token), and a sell-out (capacity 2,000, 1-3 spots, 10% of the confirmed cancelling by token) whose
@@ -47,7 +48,13 @@ const SELL_OUT_CAPACITY = 2_000;
 const CANCELLING = 0.1;
 
 /** Issue 19's targets: against (a) at the same client count, and against the column's own rate at 8 clients. */
-const TARGETS = { overCeiling: { 128: 1.5, 512: 2 } as Record<number, number>, keepsPace: 0.75, p99Ms: { 128: 1_000, 512: 2_000 } as Record<number, number> };
+const TARGETS = {
+  overCeiling: { 128: 1.5, 512: 2 } as Record<number, number>,
+  keepsPace: 0.75,
+  p99Ms: { 128: 1_000, 512: 2_000 } as Record<number, number>,
+  // Issue 21: a registration on an event with a webhook subscription costs at most 10% of the rate.
+  webhookCost: 0.9,
+};
 
 const loadBefore = loadavg().map((n) => n.toFixed(2)).join(' ');
 const bench = await benchDatabase({ durable: !cpuBound });
@@ -136,6 +143,16 @@ async function hotEvent(label: string, capacity: number | null = EXISTING + ROOM
   );
   await direct.query('analyze registrations');
   return { id: rows[0].id, slug };
+}
+
+/** A subscription to one event (issue 21): its registrations' statement writes a webhook message each. */
+async function subscribed(eventId: string): Promise<void> {
+  await direct.query(
+    `insert into webhook_subscriptions (owner_id, url, secret, event_ids)
+     select organizer_id, 'https://hooks.example.com/lockstep', 'whsec_' || encode(decode(md5(random()::text), 'hex'), 'base64'), array[id]
+     from events where id = $1`,
+    [eventId],
+  );
 }
 
 interface Run {
@@ -278,7 +295,7 @@ const row = (clients: number, label: string, run: Run, check: string) => ({
 const table: Array<Record<string, unknown>> = [];
 const verdicts: string[] = [];
 const verdict = (met: boolean, text: string) => verdicts.push(`${met ? 'meets ' : 'MISSES'} ${text}`);
-const byClients = new Map<number, Record<'a' | 'b' | 'k', Run>>();
+const byClients = new Map<number, Record<'a' | 'b' | 'k' | 'w', Run>>();
 for (const clients of clientCounts) {
   const a = await hotEvent('ceiling', null); // unlimited, so the CHECK never stops the bare increments
   const ra = await drive(clients, ceiling(a.id));
@@ -289,8 +306,12 @@ for (const clients of clientCounts) {
   const k = await hotEvent('keyed');
   const rk = await drive(clients, lockstep(k.slug, true));
   table.push(row(clients, '(k) lockstep + Idempotency-Key', rk, await exact(k.id)));
-  byClients.set(clients, { a: ra, b: rb, k: rk });
-  table.push({ clients, column: `b/a ${(rate(rb) / rate(ra)).toFixed(2)}  k/a ${(rate(rk) / rate(ra)).toFixed(2)}` });
+  const w = await hotEvent('webhooks');
+  await subscribed(w.id);
+  const rw = await drive(clients, lockstep(w.slug));
+  table.push(row(clients, '(w) lockstep, event with a webhook subscription', rw, await exact(w.id)));
+  byClients.set(clients, { a: ra, b: rb, k: rk, w: rw });
+  table.push({ clients, column: `b/a ${(rate(rb) / rate(ra)).toFixed(2)}  k/a ${(rate(rk) / rate(ra)).toFixed(2)}  w/b ${(rate(rw) / rate(rb)).toFixed(2)}` });
 }
 
 const most = Math.max(...clientCounts);
@@ -315,6 +336,7 @@ for (const [clients, runs] of byClients) {
     if (p99 !== undefined) verdict(percentile(run.latencies, 99) <= p99, `(${key}) p99 ${Math.round(percentile(run.latencies, 99))} ms at ${clients} clients (target ≤ ${p99} ms)`);
     verdict(run.failed === 0, `(${key}) ${run.failed} failed at ${clients} clients (target 0)`);
   }
+  verdict(rate(runs.w) / rate(runs.b) >= TARGETS.webhookCost, `(w) ${(rate(runs.w) / rate(runs.b)).toFixed(2)}x (b) at ${clients} clients (target ≥ ${TARGETS.webhookCost}x)`);
 }
 const own = (key: 'b' | 'k') => rate(byClients.get(most)![key]) / rate(byClients.get(least)![key]);
 for (const key of ['b', 'k'] as const) {
@@ -334,8 +356,8 @@ const chart = await writeLineChart({
   name: 'registrations',
   title: 'Registrations per second on one hot event',
   conditions: `${seconds}s per run, pool of ${poolSize}${pooler ? ' through PgBouncer' : ''}, ${cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip`}`,
-  // The (a), (b) and (k) columns at every client count; the cancelling cells run at one count only.
-  rows: table.filter((row) => 'ok/s' in row && /^\([abk]\)/.test(String(row.column))),
+  // The (a), (b), (k) and (w) columns at every client count; the cancelling cells run at one count only.
+  rows: table.filter((row) => 'ok/s' in row && /^\([abkw]\)/.test(String(row.column))),
   x: { field: 'clients', title: 'concurrent clients' },
   y: { field: 'ok/s', title: 'registrations/s' },
   series: 'column',

@@ -9,6 +9,7 @@ import { corsConfig } from '../src/config';
 import { runMigrations } from '../src/db/migrate';
 import { UnsupportedPostgresError } from '../src/db/version';
 import { startCorsGateway } from './cors-gateway';
+import { devWebhookEnv, startDeliveryBackstop } from './dev-webhooks';
 import { freePort, LocalPostgresError, startLocalPostgres, type LocalPostgres } from './local-postgres';
 import { assertNodeVersion } from './node-version';
 import { DEV_JWT_SECRET } from './token';
@@ -68,14 +69,18 @@ const offline = spawn('npx', ['serverless', 'offline', 'start'], {
     DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX || '10',
     PORT: String(offlinePort),
     LAMBDA_PORT: String(lambdaPort),
+    ...devWebhookEnv(lambdaPort),
     AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET || (process.env.AUTH_JWKS_URL ? '' : DEV_JWT_SECRET),
   },
 });
+
+const stopBackstop = startDeliveryBackstop(lambdaPort);
 
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
+    stopBackstop();
     if (offline.pid !== undefined) {
       try {
         process.kill(-offline.pid, 'SIGTERM');

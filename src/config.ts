@@ -90,6 +90,23 @@ const MaintenanceSettings = z.extend(DatabaseSettings, {
   MAINTENANCE_REPAIR: z._default(z.stringbool(), false),
 });
 
+/** Webhook delivery, read by the deliverer and by the HTTP functions that validate endpoints and wake it. */
+const WebhookSettings = z.object({
+  /**
+   * Development and tests only: endpoints may use http:// and connect to loopback addresses. Private, link-local
+   * and reserved addresses stay refused whatever this says.
+   */
+  WEBHOOK_ALLOW_LOOPBACK: z._default(z.stringbool(), false),
+  /** One attempt's limit, from connecting to the end of the (size-capped) answer. */
+  WEBHOOK_ATTEMPT_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.minimum(100), z.maximum(60_000)), 10_000),
+  /** A subscription whose attempts have failed for this long (no success between) is disabled. */
+  WEBHOOK_DISABLE_AFTER_HOURS: z._default(z.coerce.number().check(z.positive()), 120),
+  /** The delivery function woken (asynchronous invoke) right after a request wrote messages; unset: none. */
+  WEBHOOK_DELIVERY_FUNCTION: z.optional(z.string().check(z.minLength(1))),
+  /** The Lambda API to invoke it through, when not AWS's own (serverless offline's, under `npm run dev`). */
+  WEBHOOK_LAMBDA_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
+});
+
 const MetricsSettings = z.object({
   /** CloudWatch namespace of the Embedded Metric Format lines (serverless.yml: lockstep/<stage>); unset: none written. */
   METRICS_NAMESPACE: z.optional(z.string().check(z.regex(/^[\w.\-/#:]{1,255}$/, 'letters, digits and . - _ / # : only'))),
@@ -104,6 +121,7 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type ImportConfig = z.infer<typeof ImportSettings>;
 export type MaintenanceConfig = z.infer<typeof MaintenanceSettings>;
 export type CorsConfig = z.infer<typeof CorsSettings>;
+export type WebhookConfig = z.infer<typeof WebhookSettings>;
 
 function parseSection<S extends z.ZodMiniType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   // Empty strings come from serverless.yml `${env:X, ''}` defaults: treat them as unset.
@@ -153,6 +171,7 @@ export const databaseConfig = once(() => parseSection(DatabaseSettings, environm
 export const importConfig = once(() => parseSection(ImportSettings, environment()));
 export const maintenanceConfig = once(() => parseSection(MaintenanceSettings, environment()));
 export const corsConfig = once(() => parseCorsConfig(process.env));
+export const webhookConfig = once(() => parseSection(WebhookSettings, process.env));
 export const metricsConfig = once(() => parseSection(MetricsSettings, process.env));
 /** Every function and CLI logs. */
 export const logConfig = once(() => parseSection(LogSettings, process.env));

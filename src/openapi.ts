@@ -13,6 +13,7 @@ import { statusOf } from './http/problem';
 import { KEY_RETENTION_HOURS } from './idempotency/store';
 import * as teamRoutes from './teams/routes';
 import * as userRoutes from './users/routes';
+import * as webhookRoutes from './webhooks/routes';
 // The examples of every contract, registered for the generator alone (src/contract/examples.ts).
 import './cards/examples';
 import './docs/examples';
@@ -21,6 +22,7 @@ import './health/examples';
 import './registrations/examples';
 import './teams/examples';
 import './users/examples';
+import './webhooks/examples';
 
 /** Every HTTP route's contract by tag (its domain); serverless.yml must list exactly these (checked by a test). */
 const routesByTag: Record<string, { description: string; routes: Record<string, RouteSpec> }> = {
@@ -31,6 +33,7 @@ const routesByTag: Record<string, { description: string; routes: Record<string, 
   events: { description: 'Events with a capacity', routes: eventRoutes },
   registrations: { description: 'Registrations, the waitlist and the counters', routes: registrationRoutes },
   cards: { description: 'Developer cards and their links', routes: cardRoutes },
+  webhooks: { description: 'Signed, retried notifications of event and registration changes', routes: webhookRoutes },
 };
 const taggedRoutes = Object.entries(routesByTag).flatMap(([tag, { routes }]) => Object.values(routes).map((spec) => ({ tag, spec })));
 export const allRoutes: RouteSpec[] = taggedRoutes.map(({ spec }) => spec);

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, foreignKey, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, foreignKey, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { teams } from '../teams/schema';
 import { users } from '../users/schema';
 
@@ -27,6 +27,11 @@ export const events = pgTable(
      */
     waitlistCount: integer('waitlist_count').notNull().default(0),
     maxSpotsPerRegistration: integer('max_spots_per_registration').notNull().default(10),
+    /**
+     * Bumped by every change to the event or its registrations that webhooks report, under the event's row lock:
+     * the per-event sequence number of their messages (src/events/changes.ts), in the order the changes committed.
+     */
+    changeSeq: bigint('change_seq', { mode: 'number' }).notNull().default(0),
     status: eventStatusEnum('status').notNull().default('OPEN'),
     organizerId: uuid('organizer_id')
       .notNull()

@@ -6,6 +6,7 @@ import { forbidden, LockstepError, notFound } from '../errors';
 import { keyset, toPage, type Page } from '../db/keyset';
 import { registrations } from '../registrations/schema';
 import { promoteWaitlist } from '../registrations/waitlist';
+import { recordChanges } from './changes';
 import type { ExternalKey } from '../contract/external-key';
 import type { ExternalEventInput } from './contract';
 import { insertWithDerivedSlug, insertWithSlug, type InsertWithSlug, type SlugTarget } from '../slug/allocate';
@@ -184,6 +185,8 @@ export async function updateEvent(db: Db, user: UserRow, slug: string, patch: Up
       .set({ ...fields, teamId, updatedAt: sql`now()` })
       .where(eq(events.id, event.id))
       .returning();
+    const closed = event.status === 'OPEN' && row!.status === 'CLOSED';
+    await recordChanges(tx, event.id, [{ type: closed ? 'event.closed' : 'event.changed', data: { event: eventView(row!) } }]);
     // A capacity increase (or any change) may let the head of the waitlist in.
     if (!(await promoteWaitlist(tx, row!.id))) return eventView(row!);
     return eventView(await findEvent(tx, row!.slug));
@@ -208,6 +211,8 @@ async function refuseCapacityBelowWaiting(tx: Db, eventId: string, capacity: num
 export async function deleteEvent(db: Db, user: UserRow, slug: string): Promise<void> {
   await transaction(db, async (tx) => {
     const event = await findEventAsOrganizer(tx, user, slug, { lock: true });
+    // Its messages outlive it: they name the event by id, with no foreign key.
+    await recordChanges(tx, event.id, [{ type: 'event.deleted', data: { event: eventView(event) } }]);
     await tx.delete(events).where(eq(events.id, event.id));
   });
 }

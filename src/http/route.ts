@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import '../contract/zod-locale';
-import { config, HTTP_SECRETS, loadSecrets } from '../config';
+import { config, HTTP_SECRETS, loadSecrets, webhookConfig } from '../config';
 import { findInputProblem, MAX_BODY_BYTES } from '../contract/input';
 import { onlySuccessStatus, type AuthMode, type RouteSpec } from '../contract/route';
 import { database } from '../db/client';
@@ -15,11 +15,15 @@ import { logger } from '../logger';
 import { emitMetrics, METRIC } from '../metrics/metrics';
 import type { UserRow } from '../users/schema';
 import { ensureUser } from '../users/service';
+import { trackMessages, wakeDelivery } from '../webhooks/wake';
 import { authenticate } from './auth';
 import { decodeBody, payloadTooLarge, type RequestBody } from './body';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, REPLAYED_HEADER, runKeyed, type KeyedRequest } from './idempotency';
 import { problemResponse } from './problem';
 import { JSON_HEADERS, toResponse, type HttpResponse, type Reply } from './response';
+
+/** At most this long is spent waking the webhook deliverer after an answer (within the deadline's margin). */
+const WAKE_TIMEOUT_MS = 1_000;
 
 // In AWS the database URL and the JWT secret are read from Secrets Manager once per instance, here at the end of its
 // cold start, so that route() below can parse the configuration and fail the cold start on a bad value. Starting the
@@ -52,6 +56,7 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
   run: (ctx: RouteContext<A, P, Q, B>) => Promise<Reply>,
 ): LambdaHandler {
   const settings = config(); // Fail the cold start, not the first request, on bad configuration.
+  webhookConfig(); // Read by the wake-up after an answer: a bad value must not surface only then.
   const oneStatement = spec.idempotency === 'statement' ? statementResponse(spec) : undefined;
   return (event, context) => {
     const requestId = event.requestContext?.requestId ?? 'local';
@@ -65,15 +70,20 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
     const budgetMs = context?.getRemainingTimeInMillis?.() ?? settings.FUNCTION_TIMEOUT_SECONDS * 1000;
     const margin = settings.DEADLINE_MARGIN_MS;
     let response: HttpResponse;
+    let wroteMessages = false;
     const abandon = new AbortController();
     try {
-      const handled = withDeadline(Date.now() + budgetMs - margin, () => handle(spec, run, event, requestId, oneStatement), abandon.signal);
-      response = await answerWithin(budgetMs - margin / 2, handled, abandon);
+      const handled = trackMessages(() =>
+        withDeadline(Date.now() + budgetMs - margin, () => handle(spec, run, event, requestId, oneStatement), abandon.signal),
+      );
+      ({ result: response, written: wroteMessages } = await answerWithin(budgetMs - margin / 2, handled, abandon));
     } catch (err) {
       response = errorResponse(toLockstepError(err), err);
     }
     if (response.headers?.[REPLAYED_HEADER] === 'true') emitMetrics({ [METRIC.idempotentReplays]: 1 });
     logger.info('request', { status: response.statusCode, durationMs: Math.round(performance.now() - started) });
+    // The answer is decided (committed or not): only now may the deliverer look for this request's messages.
+    if (wroteMessages) await wakeDelivery(Math.min(WAKE_TIMEOUT_MS, margin / 4));
     return response;
   }
 }

@@ -9,6 +9,8 @@ import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events } from '../events/schema';
 import { findEventAsOrganizer } from '../events/service';
+import { changedEventColumns, nextChangeSeq } from '../events/changes';
+import { outboxCount, outboxWritten, registrationMessages, statusChangeMessages } from '../webhooks/outbox';
 import { sequenceKeyset, toPage, type Page } from '../db/keyset';
 import type { StatementKey } from '../idempotency/store';
 import type { ExternalKey } from '../contract/external-key';
@@ -95,7 +97,10 @@ async function registerFor(db: Db, ref: EventRef, input: CreateRegistration, key
     const secrets = { name: input.name, email: input.email, cancelToken: randomBytes(32).toString('base64url') };
     const { rows } = await insertRegistration(db, ref, input, secrets, keys);
     const [row] = rows;
-    if (row) return { ...(JSON.parse(row.public_body) as RegistrationView), ...secrets };
+    if (row) {
+      outboxWritten(row.messages);
+      return { ...(JSON.parse(row.public_body) as RegistrationView), ...secrets };
+    }
     await keys.idempotency?.throwIfRecorded(db);
     await explainRefusal(db, ref, input.spots);
   }
@@ -115,11 +120,12 @@ function insertRegistration(
   const spots = sql`${input.spots}::int`;
   const fits = sql`(${events.waitlistCount} = 0 and (${events.capacity} is null or ${events.spotsReserved} + ${spots} <= ${events.capacity}))`;
   const record = keys.idempotency?.record(sql`inserted`, sql`public_body`, secrets);
-  return db.execute<{ status: RegistrationStatus; public_body: string }>(sql`
+  return db.execute<{ status: RegistrationStatus; public_body: string; messages: number }>(sql`
     with event as (
       update ${events} set
         ${column(events.spotsReserved)} = ${events.spotsReserved} + case when ${fits} then ${spots} else 0 end,
-        ${column(events.waitlistCount)} = ${events.waitlistCount} + case when ${fits} then 0 else 1 end
+        ${column(events.waitlistCount)} = ${events.waitlistCount} + case when ${fits} then 0 else 1 end,
+        ${nextChangeSeq}
       from ${lockWaitLimit()}
       where ${and(
         eventIs(ref),
@@ -131,7 +137,7 @@ function insertRegistration(
         // Checked by the server's clock at the start and after a lock wait that found the row changed.
         withinDeadline(),
       )}
-      returning ${events.id} as id, ${events.waitlistCount} as waitlist_count
+      returning ${events.id} as id, ${events.waitlistCount} as waitlist_count, ${changedEventColumns}
     ),
     inserted as (
       insert into ${registrations} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.cancelTokenHash, r.importSource, r.externalId, r.createdAt)})
@@ -144,8 +150,9 @@ function insertRegistration(
         clock_timestamp()
       from event
       returning ${column(r.status)} as status, ${registrationJson} as public_body
-    )${record ? sql`, recorded as (${record})` : sql``}
-    select status, public_body from inserted where ${withinDeadline()}`);
+    )${record ? sql`, recorded as (${record})` : sql``},
+    ${registrationMessages(secrets)}
+    select status, public_body, ${outboxCount} as messages from inserted where ${withinDeadline()}`);
 }
 
 /** The registration statement matched no event row: throw the reason, or return if the event shows none. */
@@ -177,6 +184,8 @@ interface FoundForChange {
   /** The caller's team membership must stay locked until commit (a team manager, not the organizer). */
   holdsMembership: boolean;
   waitlistCount: number;
+  /** Who changes it, as a cancellation's webhook message says. */
+  by: 'organizer' | 'registrant';
 }
 
 /**
@@ -204,7 +213,7 @@ async function findForChange(db: Db, slug: string, id: string, access: Registrat
     .innerJoin(events, eq(events.id, registrations.eventId))
     .where(and(eq(registrations.id, id), visible));
   if (!row) throw notFound('Registration');
-  return { ...row, access: and(eq(registrations.id, id), visible)!, holdsMembership };
+  return { ...row, access: and(eq(registrations.id, id), visible)!, holdsMembership, by: access.token === undefined ? 'organizer' : 'registrant' };
 }
 
 /** What the change statement saw under its locks, and whether it moved the registration. */
@@ -212,6 +221,8 @@ type ChangeOutcome = {
   from: RegistrationStatus;
   capacity: number | null;
   moved: boolean;
+  /** Webhook messages the statement wrote. */
+  messages: number;
 };
 
 /**
@@ -233,39 +244,44 @@ async function applyChange(
   const targetStatus = sql`${target}::${sql.identifier(registrationStatusEnum.enumName)}`;
   const { rows } = await db.execute<ChangeOutcome>(sql`
     with target as (
-      select ${events.id} as event_id, ${events.capacity} as capacity, ${r.id} as id, ${r.status} as status, ${r.spots} as spots
+      select ${events.id} as ev_id, ${events.capacity} as capacity, ${r.id} as reg_id, ${r.status} as from_status, ${r.spots} as reg_spots
       from ${lockWaitLimit()}, ${events} join ${r} on ${r.eventId} = ${events.id}
       where ${found.access}
       for update of ${events}, ${r}
     ),
     delta as (
       select target.*,
-        ${target === 'CONFIRMED' ? sql`spots` : sql`0`} - (case when status = 'CONFIRMED' then spots else 0 end) as spots_delta,
-        ${target === 'WAITLIST' ? sql`1` : sql`0`} - (case when status = 'WAITLIST' then 1 else 0 end) as waiting_delta
-      from target where status <> ${targetStatus}
+        ${target === 'CONFIRMED' ? sql`reg_spots` : sql`0`} - (case when from_status = 'CONFIRMED' then reg_spots else 0 end) as spots_delta,
+        ${target === 'WAITLIST' ? sql`1` : sql`0`} - (case when from_status = 'WAITLIST' then 1 else 0 end) as waiting_delta
+      from target where from_status <> ${targetStatus}
     ),
     event as (
       update ${events} set
         ${column(events.spotsReserved)} = ${events.spotsReserved} + delta.spots_delta,
-        ${column(events.waitlistCount)} = ${events.waitlistCount} + delta.waiting_delta
+        ${column(events.waitlistCount)} = ${events.waitlistCount} + delta.waiting_delta,
+        ${nextChangeSeq}
       from delta
-      where ${events.id} = delta.event_id
+      where ${events.id} = delta.ev_id
         and (delta.spots_delta <= 0 or ${events.capacity} is null or ${events.spotsReserved} + delta.spots_delta <= ${events.capacity})
         -- A waiting registration larger than the whole event would block the queue behind it forever.
-        and (delta.waiting_delta <= 0 or ${events.capacity} is null or delta.spots <= ${events.capacity})
+        and (delta.waiting_delta <= 0 or ${events.capacity} is null or delta.reg_spots <= ${events.capacity})
         ${onlyIfQueueStaysEmpty ? sql`and ${events.waitlistCount} + delta.waiting_delta = 0` : sql``}
         -- Checked by the server's clock at the start and after a lock wait that found the row changed.
         and ${withinDeadline()}
-      returning ${events.id} as id
+      returning ${events.id} as id, ${events.waitlistCount} as waitlist_count, ${changedEventColumns}
     ),
     moved as (
       update ${r} set ${column(r.status)} = ${targetStatus}, ${column(r.updatedAt)} = now()
         ${target === 'WAITLIST' ? sql`, ${column(r.queueSeq)} = ${nextQueueSeq}, ${column(r.createdAt)} = clock_timestamp()` : sql``}
-      from delta, event
-      where ${r.id} = delta.id
-      returning ${r.id} as id
-    )
-    select status as "from", capacity, exists (select 1 from moved) as moved from target where ${withinDeadline()}`);
+      from delta
+      where ${r.id} = delta.reg_id and exists (select 1 from event)
+      -- The row as it is now, for the change's webhook message (delta's columns are named apart from the row's).
+      returning ${column(r.status)} as status, delta.from_status as previous_status, ${registrationJson} as public_body,
+        ${column(r.name)} as name, ${column(r.email)} as email
+    ),
+    ${statusChangeMessages(found.by)}
+    select from_status as "from", capacity, exists (select 1 from moved) as moved, ${outboxCount} as messages
+    from target where ${withinDeadline()}`);
   return rows[0];
 }
 
@@ -289,6 +305,7 @@ async function moveRegistration(db: Db, slug: string, id: string, target: Regist
   if (queueStaysEmpty && !found.holdsMembership) {
     const outcome = await applyChange(db, found, target, true);
     if (!outcome) throw notFound('Registration');
+    outboxWritten(outcome.messages);
     if (outcome.moved || outcome.from === target) return;
     // Refused by the capacity, or someone joined the queue meanwhile: the transaction below tells which.
   }
@@ -296,6 +313,7 @@ async function moveRegistration(db: Db, slug: string, id: string, target: Regist
     if (found.holdsMembership) found = await findForChange(tx, slug, id, access);
     const outcome = await applyChange(tx, found, target, false);
     if (!outcome) throw notFound('Registration');
+    outboxWritten(outcome.messages);
     if (!outcome.moved && outcome.from !== target) throw refusal(target, outcome.capacity);
     if (outcome.moved) await promoteWaitlist(tx, found.eventId);
   });
@@ -317,6 +335,7 @@ export async function changeStatus(
   if (!row) throw notFound('Registration');
   return registrationView(row);
 }
+
 
 /** Cancelling keeps the row (status CANCELLED) for the organizer's records; cancelling twice is a no-op. */
 export async function cancelRegistration(db: Db, slug: string, id: string, access: RegistrationAccess): Promise<void> {

@@ -1,8 +1,10 @@
-import { sql } from 'drizzle-orm';
+import { asc, inArray, sql } from 'drizzle-orm';
 import { columnNames } from '../db/columns';
 import type { Db } from '../db/handle';
 import { events } from '../events/schema';
+import { recordChanges } from '../events/changes';
 import { registrations } from './schema';
+import { registrationView } from './view';
 
 /**
  * Strict FIFO promotion: confirm waiting registrations in queue order while they fit, stopping at the first that
@@ -10,8 +12,9 @@ import { registrations } from './schema';
  * the counters move by exactly what was promoted.
  *
  * The caller must hold the event's row lock (this transaction already updated or locked it), so no registration
- * can join the queue or take spots while this runs. Returns whether anything was promoted (the caller re-reads the
- * event only if it needs it: every round trip here is one the event row stays locked for).
+ * can join the queue or take spots while this runs. Each promotion's webhook message is written in the same
+ * transaction. Returns whether anything was promoted (the caller re-reads the event only if it needs it: every
+ * round trip here is one the event row stays locked for).
  */
 export async function promoteWaitlist(tx: Db, eventId: string): Promise<boolean> {
   const r = registrations;
@@ -33,11 +36,21 @@ export async function promoteWaitlist(tx: Db, eventId: string): Promise<boolean>
       from queue, ev
       where ${r.id} = queue.id and (ev.capacity is null or ev.spots_reserved + queue.running <= ev.capacity)
       returning ${r.id} as id, ${r.spots} as spots
+    ),
+    counted as (
+      update ${events} set
+        ${columnNames(events.spotsReserved)} = ${events.spotsReserved} + (select sum(spots) from promoted),
+        ${columnNames(events.waitlistCount)} = ${events.waitlistCount} - (select count(*) from promoted)
+      where ${events.id} = ${eventId} and exists (select 1 from promoted)
     )
-    update ${events} set
-      ${columnNames(events.spotsReserved)} = ${events.spotsReserved} + (select sum(spots) from promoted),
-      ${columnNames(events.waitlistCount)} = ${events.waitlistCount} - (select count(*) from promoted)
-    where ${events.id} = ${eventId} and exists (select 1 from promoted)
-    returning ${events.id} as id`);
-  return result.rows.length > 0;
+    select id from promoted`);
+  if (result.rows.length === 0) return false;
+  const promoted = await tx
+    .select()
+    .from(r)
+    .where(inArray(r.id, result.rows.map((row) => row.id)))
+    .orderBy(asc(r.queueSeq));
+  const promotions = promoted.map((row) => ({ registration: registrationView({ ...row, waitlistPosition: null }) }));
+  await recordChanges(tx, eventId, promotions.map((data) => ({ type: 'registration.promoted' as const, data })));
+  return true;
 }

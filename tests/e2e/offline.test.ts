@@ -12,6 +12,7 @@ import { findChromium, openTab, type Tab } from '../helpers/chromium';
 import { authorize, openReference, tryIt } from '../helpers/swagger-ui';
 import { allRoutes } from '../../src/openapi';
 import { startApi, type Api } from '../helpers/offline';
+import { WebhookReceiver } from '../helpers/webhook-receiver';
 import type { paths } from './openapi-types';
 
 /**
@@ -36,7 +37,8 @@ const originOf = (server: Server) => `http://127.0.0.1:${(server.address() as Ad
 beforeAll(async () => {
   pages = [await servePage(), await servePage()];
   [allowedOrigin, unlistedOrigin] = pages.map(originOf) as [string, string];
-  api = await startApi({ CORS_ALLOWED_ORIGINS: `https://app.example.com,${allowedOrigin}` });
+  // Loopback endpoints (the webhook receiver below) by the explicit development setting.
+  api = await startApi({ CORS_ALLOWED_ORIGINS: `https://app.example.com,${allowedOrigin}`, WEBHOOK_ALLOW_LOOPBACK: 'true' });
   base = api.base;
 }, 180_000);
 
@@ -46,6 +48,27 @@ afterAll(async () => {
 });
 
 describe('serverless offline', () => {
+  it('a registration reaches a subscribed endpoint: the handler wakes the deliverer after its commit', async () => {
+    const receiver = await new WebhookReceiver().start();
+    try {
+      const headers = { authorization: `Bearer ${await token('hook-e2e')}`, 'content-type': 'application/json' };
+      const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+      const created = await post('/events', { name: 'Hooked over HTTP', startsAt: '2027-05-01T10:00:00Z', capacity: 5 });
+      const event = (await created.json()) as { slug: string };
+      const hook = await post('/webhooks', { url: receiver.url });
+      expect(hook.status).toBe(201);
+      receiver.secrets = [((await hook.json()) as { secret: string }).secret];
+      const registered = await post(`/events/${event.slug}/registrations`, { name: 'Woken', email: 'woken@example.com' });
+      expect(registered.status).toBe(201);
+      const { id } = (await registered.json()) as { id: string };
+      // No schedule runs here: only the wake-up can deliver it.
+      for (let waited = 0; receiver.received.length === 0 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+      expect(receiver.received.map((m) => [m.body.type, m.body.data.registration.id])).toEqual([['registration.confirmed', id]]);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
   it('serves /health without a stage prefix', async () => {
     const res = await fetch(`${base}/health`);
     expect(res.status).toBe(200);

@@ -316,7 +316,7 @@ export interface paths {
         /**
          * List OPEN events, soonest startsAt first
          * @description ```sh
-         *     curl -s "$BASE/events?limit=10"
+         *     curl -s "$BASE/events?limit=20"
          *     ```
          */
         get: operations["listEvents"];
@@ -498,7 +498,7 @@ export interface paths {
          * @description Ordered by createdAt, then id; keyset-paginated, so pages stay stable under concurrent creates.
          *
          *     ```sh
-         *     curl -s "$BASE/cards?limit=10" \
+         *     curl -s "$BASE/cards?limit=20" \
          *       -H "Authorization: Bearer $TOKEN"
          *     ```
          */
@@ -648,6 +648,186 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The subscriptions the caller manages, oldest first
+         * @description ```sh
+         *     curl -s "$BASE/webhooks?limit=20" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Subscribe an endpoint to event and registration changes (organizer)
+         * @description A subscription hears the events its creator organizes, or, made with teamSlug, the events of that team, which its OWNER and ADMINs manage together. The answer carries the signing secret (Standard Webhooks, whsec_…) this once; no later answer does (a keyed retry replays the first answer, sealed under its key). Messages are signed, retried for about three days and carry a per-event sequence number: see docs/webhooks.md.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/webhooks" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"url":"https://badges.example.com/lockstep","description":"Badge printer","eventTypes":["registration.confirmed","registration.promoted"]}'
+         *     ```
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One subscription, with its health (disabled and why, failing since)
+         * @description ```sh
+         *     curl -s "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a subscription and its messages
+         * @description ```sh
+         *     curl -s -X DELETE "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b'
+         *     ```
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a subscription, or disable / re-enable it
+         * @description enabled: true re-enables a subscription disabled by its failures or a 410; what it missed comes back by a replay. enabled: false stops sending; its pending messages become FAILED (replayable).
+         *
+         *     ```sh
+         *     curl -s -X PATCH "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"enabled":true}'
+         *     ```
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/webhooks/{id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every delivery attempt: time, status, latency, reason
+         * @description ```sh
+         *     curl -s "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b/attempts?limit=20" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
+         */
+        get: operations["listWebhookAttempts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A subscription's messages and their delivery state, oldest first
+         * @description ```sh
+         *     curl -s "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b/messages?limit=20" \
+         *       -H "Authorization: Bearer $TOKEN"
+         *     ```
+         */
+        get: operations["listWebhookMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a message, or every message of a time range, again
+         * @description Each replayed message starts a fresh retry schedule with its original webhook-id (so a receiver that already has it can drop it). Messages still pending are left as they are.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b/replay" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"since":"2027-02-01T00:00:00Z","until":"2027-02-02T00:00:00Z"}'
+         *     ```
+         */
+        post: operations["replayWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new signing secret; the previous one keeps signing for a while
+         * @description Until previousSecretExpiresAt every message carries two signatures (webhook-signature: "v1,<new> v1,<old>"), so receivers can switch secrets without losing a message.
+         *
+         *     ```sh
+         *     curl -s -X POST "$BASE/webhooks/0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b/rotate-secret" \
+         *       -H "Authorization: Bearer $TOKEN" \
+         *       -H 'Idempotency-Key: 6f1d2c3b-4a5e-4f60-9a7b-8c9d0e1f2a3b' \
+         *       -H 'Content-Type: application/json' \
+         *       -d '{"previousSecretTtlSeconds":86400}'
+         *     ```
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -712,6 +892,27 @@ export interface components {
             /** @description Returned once; keep it to view or cancel the registration */
             cancelToken: string;
         };
+        CreatedWebhook: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            description: string | null;
+            teamId: string | null;
+            eventTypes: ("registration.confirmed" | "registration.waitlisted" | "registration.promoted" | "registration.moved" | "registration.cancelled" | "event.changed" | "event.closed" | "event.deleted")[] | null;
+            eventIds: string[] | null;
+            enabled: boolean;
+            disabledReason: string | null;
+            disabledAt: string | null;
+            failingSince: string | null;
+            /** @description During a rotation: until then the previous secret signs too */
+            previousSecretExpiresAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description whsec_<base64>: shown once, never again */
+            secret: string;
+        };
         CreateEvent: {
             name: string;
             description?: string | null;
@@ -743,6 +944,20 @@ export interface components {
             description?: string | null;
             /** @description Taken as given (409 slug_taken when taken); derived from name when absent */
             slug?: string;
+        };
+        CreateWebhook: {
+            /**
+             * Format: uri
+             * @description https only (http and loopback only where WEBHOOK_ALLOW_LOOPBACK is set, for development); it must reach a public address
+             */
+            url: string;
+            description?: string | null;
+            /** @description Absent or null: every type */
+            eventTypes?: ("registration.confirmed" | "registration.waitlisted" | "registration.promoted" | "registration.moved" | "registration.cancelled" | "event.changed" | "event.closed" | "event.deleted")[] | null;
+            /** @description Absent or null: every event in scope */
+            eventIds?: string[] | null;
+            /** @description The team's events (the caller must be its OWNER or an ADMIN); absent: the events the caller organizes */
+            teamSlug?: string;
         };
         Event: {
             /** Format: uuid */
@@ -845,6 +1060,28 @@ export interface components {
         RegistrationPage: {
             items: components["schemas"]["Registration"][];
             nextCursor: string | null;
+        };
+        ReplayedWebhooks: {
+            replayed: number;
+        };
+        /** @description One message (its id: webhook-id without msg_), or every message written in [since, until) */
+        ReplayWebhook: {
+            /** Format: uuid */
+            messageId?: string;
+            /** Format: date-time */
+            since?: string;
+            /** Format: date-time */
+            until?: string;
+        };
+        RotatedWebhookSecret: {
+            /** @description whsec_<base64>: shown once, never again */
+            secret: string;
+            /** Format: date-time */
+            previousSecretExpiresAt: string;
+        };
+        RotateWebhookSecret: {
+            /** @default 86400 */
+            previousSecretTtlSeconds?: number;
         };
         Settings: {
             /** @enum {string} */
@@ -949,6 +1186,18 @@ export interface components {
             /** @enum {string} */
             role: "ADMIN" | "MEMBER";
         };
+        UpdateWebhook: {
+            /**
+             * Format: uri
+             * @description https only (http and loopback only where WEBHOOK_ALLOW_LOOPBACK is set, for development); it must reach a public address
+             */
+            url?: string;
+            description?: string | null;
+            eventTypes?: ("registration.confirmed" | "registration.waitlisted" | "registration.promoted" | "registration.moved" | "registration.cancelled" | "event.changed" | "event.closed" | "event.deleted")[] | null;
+            eventIds?: string[] | null;
+            /** @description true re-enables a disabled subscription (clearing its reason); missed messages come back by a replay */
+            enabled?: boolean;
+        };
         User: {
             /** Format: uuid */
             id: string;
@@ -958,6 +1207,63 @@ export interface components {
             defaultCardId: string | null;
             /** Format: date-time */
             createdAt: string;
+        };
+        Webhook: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            description: string | null;
+            teamId: string | null;
+            eventTypes: ("registration.confirmed" | "registration.waitlisted" | "registration.promoted" | "registration.moved" | "registration.cancelled" | "event.changed" | "event.closed" | "event.deleted")[] | null;
+            eventIds: string[] | null;
+            enabled: boolean;
+            disabledReason: string | null;
+            disabledAt: string | null;
+            failingSince: string | null;
+            /** @description During a rotation: until then the previous secret signs too */
+            previousSecretExpiresAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        WebhookAttempt: {
+            /** Format: uuid */
+            messageId: string;
+            /** Format: date-time */
+            attemptedAt: string;
+            statusCode: number | null;
+            latencyMs: number;
+            error: string | null;
+            responseBody: string | null;
+        };
+        WebhookAttemptPage: {
+            items: components["schemas"]["WebhookAttempt"][];
+            nextCursor: string | null;
+        };
+        WebhookMessage: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            type: "registration.confirmed" | "registration.waitlisted" | "registration.promoted" | "registration.moved" | "registration.cancelled" | "event.changed" | "event.closed" | "event.deleted";
+            /** Format: uuid */
+            eventId: string;
+            sequence: number;
+            /** @enum {string} */
+            status: "PENDING" | "DELIVERED" | "FAILED";
+            attempts: number;
+            nextAttemptAt: string | null;
+            deliveredAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        WebhookMessagePage: {
+            items: components["schemas"]["WebhookMessage"][];
+            nextCursor: string | null;
+        };
+        WebhookPage: {
+            items: components["schemas"]["Webhook"][];
+            nextCursor: string | null;
         };
     };
     responses: never;
@@ -1799,7 +2105,7 @@ export interface operations {
     listEvents: {
         parameters: {
             query?: {
-                /** @example 10 */
+                /** @example 20 */
                 limit?: number;
                 cursor?: string;
             };
@@ -2480,7 +2786,7 @@ export interface operations {
     listCards: {
         parameters: {
             query?: {
-                /** @example 10 */
+                /** @example 20 */
                 limit?: number;
                 cursor?: string;
             };
@@ -2984,6 +3290,566 @@ export interface operations {
                 };
             };
             /** @description Problem details: the request was refused and changed nothing. Codes: validation_failed, unauthorized, not_found, invalid_idempotency_key, idempotency_key_in_flight, idempotency_key_reused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details with a fixed message; 503 carries Retry-After. Codes: internal_error, database_unavailable, auth_unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @example 20 */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b",
+                     *           "url": "https://badges.example.com/lockstep",
+                     *           "description": "Badge printer",
+                     *           "teamId": null,
+                     *           "eventTypes": [
+                     *             "registration.confirmed",
+                     *             "registration.promoted"
+                     *           ],
+                     *           "eventIds": null,
+                     *           "enabled": true,
+                     *           "disabledReason": null,
+                     *           "disabledAt": null,
+                     *           "failingSince": null,
+                     *           "previousSecretExpiresAt": null,
+                     *           "createdAt": "2027-02-01T08:00:00.000Z",
+                     *           "updatedAt": "2027-02-01T08:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookPage"];
+                };
+            };
+            /** @description Problem details: the request was refused and changed nothing. Codes: validation_failed */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details with a fixed message; 503 carries Retry-After. Codes: internal_error, database_unavailable, auth_unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://badges.example.com/lockstep",
+                 *       "description": "Badge printer",
+                 *       "eventTypes": [
+                 *         "registration.confirmed",
+                 *         "registration.promoted"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b",
+                     *       "url": "https://badges.example.com/lockstep",
+                     *       "description": "Badge printer",
+                     *       "teamId": null,
+                     *       "eventTypes": [
+                     *         "registration.confirmed",
+                     *         "registration.promoted"
+                     *       ],
+                     *       "eventIds": null,
+                     *       "enabled": true,
+                     *       "disabledReason": null,
+                     *       "disabledAt": null,
+                     *       "failingSince": null,
+                     *       "previousSecretExpiresAt": null,
+                     *       "createdAt": "2027-02-01T08:00:00.000Z",
+                     *       "updatedAt": "2027-02-01T08:00:00.000Z",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreatedWebhook"];
+                };
+            };
+            /** @description Problem details: the request was refused and changed nothing. Codes: validation_failed, forbidden, not_found, invalid_idempotency_key, idempotency_key_in_flight, idempotency_key_reused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details with a fixed message; 503 carries Retry-After. Codes: internal_error, database_unavailable, auth_unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b",
+                     *       "url": "https://badges.example.com/lockstep",
+                     *       "description": "Badge printer",
+                     *       "teamId": null,
+                     *       "eventTypes": [
+                     *         "registration.confirmed",
+                     *         "registration.promoted"
+                     *       ],
+                     *       "eventIds": null,
+                     *       "enabled": true,
+                     *       "disabledReason": null,
+                     *       "disabledAt": null,
+                     *       "failingSince": null,
+                     *       "previousSecretExpiresAt": null,
+                     *       "createdAt": "2027-02-01T08:00:00.000Z",
+                     *       "updatedAt": "2027-02-01T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Problem details: the request was refused and changed nothing. Codes: validation_failed, not_found */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details with a fixed message; 503 carries Retry-After. Codes: internal_error, database_unavailable, auth_unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success, no content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem details: the request was refused and changed nothing. Codes: validation_failed, not_found, invalid_idempotency_key, idempotency_key_in_flight, idempotency_key_reused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details with a fixed message; 503 carries Retry-After. Codes: internal_error, database_unavailable, auth_unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "enabled": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateWebhook"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b",
+                     *       "url": "https://badges.example.com/lockstep",
+                     *       "description": "Badge printer",
+                     *       "teamId": null,
+                     *       "eventTypes": [
+                     *         "registration.confirmed",
+                     *         "registration.promoted"
+                     *       ],
+                     *       "eventIds": null,
+                     *       "enabled": true,
+                     *       "disabledReason": null,
+                     *       "disabledAt": null,
+                     *       "failingSince": null,
+                     *       "previousSecretExpiresAt": null,
+                     *       "createdAt": "2027-02-01T08:00:00.000Z",
+                     *       "updatedAt": "2027-02-01T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Problem details: the request was refused and changed nothing. Codes: validation_failed, not_found, invalid_idempotency_key, idempotency_key_in_flight, idempotency_key_reused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details with a fixed message; 503 carries Retry-After. Codes: internal_error, database_unavailable, auth_unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookAttempts: {
+        parameters: {
+            query?: {
+                /** @example 20 */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "messageId": "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
+                     *           "attemptedAt": "2027-02-01T09:12:44.130Z",
+                     *           "statusCode": 204,
+                     *           "latencyMs": 48,
+                     *           "error": null,
+                     *           "responseBody": ""
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookAttemptPage"];
+                };
+            };
+            /** @description Problem details: the request was refused and changed nothing. Codes: validation_failed, not_found */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details with a fixed message; 503 carries Retry-After. Codes: internal_error, database_unavailable, auth_unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookMessages: {
+        parameters: {
+            query?: {
+                /** @example 20 */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
+                     *           "type": "registration.promoted",
+                     *           "eventId": "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f",
+                     *           "sequence": 42,
+                     *           "status": "DELIVERED",
+                     *           "attempts": 1,
+                     *           "nextAttemptAt": null,
+                     *           "deliveredAt": "2027-02-01T09:12:44.180Z",
+                     *           "createdAt": "2027-02-01T09:12:44.120Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookMessagePage"];
+                };
+            };
+            /** @description Problem details: the request was refused and changed nothing. Codes: validation_failed, not_found */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details with a fixed message; 503 carries Retry-After. Codes: internal_error, database_unavailable, auth_unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replayWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "since": "2027-02-01T00:00:00Z",
+                 *       "until": "2027-02-02T00:00:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReplayWebhook"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "replayed": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReplayedWebhooks"];
+                };
+            };
+            /** @description Problem details: the request was refused and changed nothing. Codes: validation_failed, not_found, invalid_idempotency_key, idempotency_key_in_flight, idempotency_key_reused */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details with a fixed message; 503 carries Retry-After. Codes: internal_error, database_unavailable, auth_unavailable */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request exactly-once per caller (or per anonymous caller): a retry after a commit replays the stored status and body with `Idempotent-Replayed: true`; a retry after a failure runs again. The same key with another method, path or body answers 422; while the first request is still running, 409 with Retry-After. Outcomes below 500 are kept for at least 24 hours. Anonymous callers should use unguessable keys (UUIDs). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @example 0b6f2d3e-4a5c-4e7f-9a1b-2c3d4e5f6a7b */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "previousSecretTtlSeconds": 86400
+                 *     }
+                 */
+                "application/json": components["schemas"]["RotateWebhookSecret"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                     *       "previousSecretExpiresAt": "2027-02-02T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RotatedWebhookSecret"];
+                };
+            };
+            /** @description Problem details: the request was refused and changed nothing. Codes: validation_failed, not_found, invalid_idempotency_key, idempotency_key_in_flight, idempotency_key_reused */
             "4XX": {
                 headers: {
                     [name: string]: unknown;

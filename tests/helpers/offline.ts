@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { freePort } from '../../scripts/local-postgres';
 import { startCorsGateway } from '../../scripts/cors-gateway';
+import { devWebhookEnv } from '../../scripts/dev-webhooks';
 import { parseCorsConfig } from '../../src/config';
 import { testDatabaseUrl } from '../setup/database';
 
@@ -16,7 +17,14 @@ export interface Api {
 export async function startApi(env: Record<string, string> = {}): Promise<Api> {
   const [port, offlinePort, lambdaPort] = [await freePort(), await freePort(), await freePort()];
   const server = spawn('npx', ['serverless', 'offline', 'start'], {
-    env: { ...process.env, ...env, DATABASE_URL: testDatabaseUrl, PORT: String(offlinePort), LAMBDA_PORT: String(lambdaPort) },
+    env: {
+      ...process.env,
+      ...devWebhookEnv(lambdaPort),
+      ...env,
+      DATABASE_URL: testDatabaseUrl,
+      PORT: String(offlinePort),
+      LAMBDA_PORT: String(lambdaPort),
+    },
     detached: true,
   });
   let output = '';

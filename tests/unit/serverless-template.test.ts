@@ -77,7 +77,9 @@ describe('the packaged CloudFormation template', () => {
     expect(wildcards).toEqual([]);
 
     const http = grants('HttpFunctionsRole');
-    expect(Object.keys(http).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue']);
+    expect(Object.keys(http).sort()).toEqual(['lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue']);
+    // The wake-up after a request wrote webhook messages: the deliverer only.
+    expect(http['lambda:InvokeFunction']).toMatch(/:function:lockstep-dev-deliverWebhooks"/);
     expect(http['secretsmanager:GetSecretValue']).toMatch(/database-url-\?{6}.*auth-jwt-secret-\?{6}/);
 
     const importing = grants('ImportEventsRole');

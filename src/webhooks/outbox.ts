@@ -1,0 +1,97 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { columnNames } from '../db/columns';
+import { webhookMessages, webhookSubscriptions, type WebhookEventType } from './schema';
+import { noteMessagesWritten } from './wake';
+
+/**
+ * The transactional outbox: messages are inserted by the statement or transaction that makes the change, one per
+ * change and matching subscription, so a rolled-back change leaves none and a committed one always has its own.
+ * Each carries the event's change counter (events.change_seq, src/events/changes.ts), bumped under the event's row
+ * lock by the same statement: per event, sequences follow the order in which the changes committed. The statements
+ * name the event `event` (a CTE with id, organizer_id, team_id, change_seq); this module knows no event table.
+ */
+
+/** The name of the outbox CTE in a statement that includes `registrationMessages`. */
+const OUTBOX_CTE = sql.identifier('webhook_outbox');
+
+const s = (column: { name: string }) => sql`s.${sql.identifier(column.name)}`;
+
+/**
+ * Subscriptions that hear a change of type `type` to event `e` (a relation with id, organizer_id, team_id): the
+ * organizer's own, or its team's, narrowed to their event types and events when they chose some.
+ */
+function subscribers(e: SQL, type: SQL): SQL {
+  const sub = webhookSubscriptions;
+  return sql`join ${sub} as s on (
+      (${s(sub.teamId)} is null and ${s(sub.ownerId)} = ${e}.organizer_id) or ${s(sub.teamId)} = ${e}.team_id)
+    and (${s(sub.eventTypes)} is null or ${type} = any(${s(sub.eventTypes)}))
+    and (${s(sub.eventIds)} is null or ${e}.id = any(${s(sub.eventIds)}))`;
+}
+
+/** The INSERT of one message per row of `from` (which yields e.*, type, sequence, data) and subscriber. */
+function insertMessages(from: SQL, e: SQL): SQL {
+  const m = webhookMessages;
+  return sql`insert into ${m} (${columnNames(m.subscriptionId, m.eventId, m.sequence, m.type, m.data, m.status)})
+    select s.id, ${e}.id, change.sequence, change.type, change.data,
+      -- A disabled subscription keeps its messages for a replay, but nothing is sent.
+      (case when ${s(webhookSubscriptions.enabled)} then 'PENDING' else 'FAILED' end)::${sql.identifier(webhookMessageStatus)}
+    ${from} ${subscribers(e, sql`change.type`)}
+    returning 1`;
+}
+
+const webhookMessageStatus = 'webhook_message_status';
+
+/**
+ * The registration statement's outbox CTE: `registration.confirmed` or `.waitlisted` for the row of its `inserted`
+ * CTE (status, public_body), about the event of its `event` CTE (with `changedEventColumns`). The public view
+ * holds no name or email: the organizer's view adds them from the request.
+ */
+export function registrationMessages(personal: { name: string; email: string }): SQL {
+  const data = sql`jsonb_build_object('registration',
+    inserted.public_body::jsonb || jsonb_build_object('name', ${personal.name}::text, 'email', ${personal.email}::text))`;
+  const from = sql`from event cross join inserted cross join lateral (select
+      (case when inserted.status = 'CONFIRMED' then 'registration.confirmed' else 'registration.waitlisted' end) as type,
+      event.change_seq as sequence, ${data} as data) as change`;
+  return sql`${OUTBOX_CTE} as (${insertMessages(from, sql`event`)})`;
+}
+
+/**
+ * A change of status's outbox CTE: `registration.cancelled` (and by whom) or `.moved` (and from which status) for the
+ * row of the statement's `moved` CTE (status, previous_status, public_body, name, email), about its `event` CTE.
+ */
+export function statusChangeMessages(by: 'organizer' | 'registrant'): SQL {
+  const registration = sql`moved.public_body::jsonb || jsonb_build_object('name', moved.name, 'email', moved.email)`;
+  const from = sql`from event cross join moved cross join lateral (select
+      (case when moved.status = 'CANCELLED' then 'registration.cancelled' else 'registration.moved' end) as type,
+      event.change_seq as sequence,
+      (case when moved.status = 'CANCELLED' then jsonb_build_object('registration', ${registration}, 'cancelledBy', ${by}::text)
+        else jsonb_build_object('registration', ${registration}, 'previousStatus', moved.previous_status) end) as data) as change`;
+  return sql`${OUTBOX_CTE} as (${insertMessages(from, sql`event`)})`;
+}
+
+/** A statement's count of the messages its outbox CTE wrote, for `outboxWritten`. */
+export const outboxCount = sql`(select count(*) from ${OUTBOX_CTE})::int`;
+
+/** After a statement that wrote `count` messages: wake the deliverer if it wrote any. */
+export function outboxWritten(count: number): void {
+  if (count > 0) noteMessagesWritten();
+}
+
+export interface EventChange {
+  type: WebhookEventType;
+  /** The message's `data`: the registration's organizer view, or the event's view. */
+  data: Record<string, unknown>;
+}
+
+/**
+ * The INSERT of the messages of `changes`, in order, about the statement's `event` CTE whose change_seq was just
+ * bumped by their number (see recordChanges in src/events/changes.ts).
+ */
+export function changeMessages(changes: EventChange[]): SQL {
+  return insertMessages(
+    sql`from event cross join lateral (
+      select c.value->>'type' as type, event.change_seq - ${changes.length}::int + c.n as sequence, c.value->'data' as data
+      from jsonb_array_elements(${JSON.stringify(changes)}::jsonb) with ordinality as c(value, n)) as change`,
+    sql`event`,
+  );
+}

@@ -1,0 +1,249 @@
+import { and, eq, getTableColumns, gte, inArray, isNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
+import { webhookConfig } from '../config';
+import type { Db } from '../db/handle';
+import { keyset, sequenceKeyset, toPage, type Page } from '../db/keyset';
+import { transaction } from '../db/transaction';
+import { invalidField, notFound } from '../errors';
+import { lockManagedTeam, TEAM_MANAGER_ROLES } from '../teams/service';
+import { teamMemberships } from '../teams/schema';
+import type { UserRow } from '../users/schema';
+import type { CreatedWebhook, CreateWebhook, ReplayWebhook, UpdateWebhook, WebhookAttemptView, WebhookMessageView, WebhookView } from './contract';
+import { webhookAttempts, webhookMessages, webhookSubscriptions, type WebhookEventType, type WebhookSubscriptionRow } from './schema';
+import { newSecret } from './signing';
+import { endpointProblem } from './ssrf';
+import { noteMessagesWritten } from './wake';
+
+const subs = webhookSubscriptions;
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+/** What the organizer sees of a subscription: never a secret. */
+export function webhookView(row: WebhookSubscriptionRow): WebhookView {
+  const rotating = row.previousSecretExpiresAt !== null && row.previousSecretExpiresAt > new Date() ? row.previousSecretExpiresAt : null;
+  return {
+    id: row.id,
+    url: row.url,
+    description: row.description,
+    teamId: row.teamId,
+    eventTypes: row.eventTypes as WebhookEventType[] | null,
+    eventIds: row.eventIds,
+    enabled: row.enabled,
+    disabledReason: row.disabledReason,
+    disabledAt: iso(row.disabledAt),
+    failingSince: iso(row.failingSince),
+    previousSecretExpiresAt: iso(rotating),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** Refuse an endpoint no delivery could reach (https, public address literal); names are judged at connect time. */
+function checkEndpoint(url: string): void {
+  const problem = endpointProblem(new URL(url), webhookConfig().WEBHOOK_ALLOW_LOOPBACK);
+  if (problem) throw invalidField('url', problem);
+}
+
+/** The subscriptions a user manages: their own, and those of the teams they are an OWNER or ADMIN of. */
+function managedBy(user: UserRow): SQL {
+  const managedTeams = sql`select ${teamMemberships.teamId} from ${teamMemberships}
+    where ${teamMemberships.userId} = ${user.id} and ${inArray(teamMemberships.role, [...TEAM_MANAGER_ROLES])}`;
+  return or(and(isNull(subs.teamId), eq(subs.ownerId, user.id)), sql`${subs.teamId} in (${managedTeams})`)!;
+}
+
+/** The subscription, if the user manages it (404 otherwise: another organizer's subscriptions do not exist for them). */
+async function findManaged(db: Db, user: UserRow, id: string, options: { lock: boolean }): Promise<WebhookSubscriptionRow> {
+  const query = db.select().from(subs).where(and(eq(subs.id, id), managedBy(user)));
+  const [row] = options.lock ? await query.for('update') : await query;
+  if (!row) throw notFound('Webhook subscription');
+  return row;
+}
+
+/** The secret is in this answer only. With `teamSlug`, the caller must manage the team (locked until the insert). */
+export async function createWebhook(db: Db, user: UserRow, input: CreateWebhook): Promise<CreatedWebhook> {
+  checkEndpoint(input.url);
+  return transaction(db, async (tx) => {
+    const teamId = input.teamSlug === undefined ? null : await lockManagedTeam(tx, user.id, input.teamSlug);
+    const secret = newSecret();
+    const [row] = await tx
+      .insert(subs)
+      .values({
+        ownerId: user.id,
+        teamId,
+        url: input.url,
+        description: input.description ?? null,
+        eventTypes: input.eventTypes ?? null,
+        eventIds: input.eventIds ?? null,
+        secret,
+      })
+      .returning();
+    return { ...webhookView(row!), secret };
+  });
+}
+
+const oldestFirst = keyset(subs.createdAt, subs.id);
+
+export async function listWebhooks(db: Db, user: UserRow, query: { limit: number; cursor?: string }): Promise<Page<WebhookView>> {
+  const rows = await db
+    .select({ ...getTableColumns(subs), cursorTime: oldestFirst.cursorTime })
+    .from(subs)
+    .where(and(managedBy(user), oldestFirst.after(query.cursor)))
+    .orderBy(...oldestFirst.orderBy)
+    .limit(query.limit + 1);
+  return toPage(rows, query.limit, webhookView, oldestFirst.key);
+}
+
+export async function getWebhook(db: Db, user: UserRow, id: string): Promise<WebhookView> {
+  return webhookView(await findManaged(db, user, id, { lock: false }));
+}
+
+/** `enabled: true` re-enables: the reason, the failure streak and any slow-down are cleared. */
+export async function updateWebhook(db: Db, user: UserRow, id: string, patch: UpdateWebhook): Promise<WebhookView> {
+  if (patch.url !== undefined) checkEndpoint(patch.url);
+  return transaction(db, async (tx) => {
+    const current = await findManaged(tx, user, id, { lock: true });
+    const { enabled, ...fields } = patch;
+    const health =
+      enabled === true && !current.enabled
+        ? { enabled: true, disabledReason: null, disabledAt: null, failingSince: null, pausedUntil: null }
+        : enabled === false && current.enabled
+          ? { enabled: false, disabledReason: 'Disabled by the organizer', disabledAt: sql`now()` }
+          : {};
+    const [row] = await tx
+      .update(subs)
+      .set({ ...fields, ...health, updatedAt: sql`now()` })
+      .where(eq(subs.id, id))
+      .returning();
+    if (enabled === false && current.enabled) await failPending(tx, id);
+    return webhookView(row!);
+  });
+}
+
+/** A disabled subscription sends nothing: its pending messages wait, FAILED, for a replay. */
+async function failPending(tx: Db, subscriptionId: string): Promise<void> {
+  await tx
+    .update(webhookMessages)
+    .set({ status: 'FAILED' })
+    .where(and(eq(webhookMessages.subscriptionId, subscriptionId), eq(webhookMessages.status, 'PENDING')));
+}
+
+export async function deleteWebhook(db: Db, user: UserRow, id: string): Promise<void> {
+  await transaction(db, async (tx) => {
+    await findManaged(tx, user, id, { lock: true });
+    await tx.delete(subs).where(eq(subs.id, id));
+  });
+}
+
+/** A new secret; the old one keeps signing (a second `v1,` signature) for `previousSecretTtlSeconds`. */
+export async function rotateWebhookSecret(
+  db: Db,
+  user: UserRow,
+  id: string,
+  input: { previousSecretTtlSeconds: number },
+): Promise<{ secret: string; previousSecretExpiresAt: string }> {
+  return transaction(db, async (tx) => {
+    await findManaged(tx, user, id, { lock: true });
+    const secret = newSecret();
+    const [row] = await tx
+      .update(subs)
+      .set({
+        previousSecret: subs.secret,
+        previousSecretExpiresAt: sql`now() + ${input.previousSecretTtlSeconds}::int * interval '1 second'`,
+        secret,
+        updatedAt: sql`now()`,
+      })
+      .where(eq(subs.id, id))
+      .returning({ expiresAt: subs.previousSecretExpiresAt });
+    return { secret, previousSecretExpiresAt: row!.expiresAt!.toISOString() };
+  });
+}
+
+/**
+ * Send again, from a fresh retry schedule: one message, or every message written in [since, until). Same
+ * `webhook-id` (a receiver that has it can drop it), new timestamp and signature. Pending messages stay as they are.
+ */
+export async function replayWebhook(db: Db, user: UserRow, id: string, input: ReplayWebhook): Promise<{ replayed: number }> {
+  const m = webhookMessages;
+  const subscription = await findManaged(db, user, id, { lock: false });
+  const { messageId, since, until } = input;
+  const which =
+    messageId !== undefined
+      ? eq(m.id, messageId)
+      : and(gte(m.createdAt, new Date(since!)), until === undefined ? undefined : lt(m.createdAt, new Date(until)));
+  const replayed = await db
+    .update(m)
+    .set({ status: 'PENDING', attempts: 0, nextAttemptAt: sql`now()`, deliveredAt: null, leaseUntil: null, leaseToken: null })
+    .where(and(eq(m.subscriptionId, subscription.id), which, ne(m.status, 'PENDING')))
+    .returning({ id: m.id });
+  if (messageId !== undefined && replayed.length === 0) {
+    const [exists] = await db.select({ id: m.id }).from(m).where(and(eq(m.id, messageId), eq(m.subscriptionId, subscription.id)));
+    if (!exists) throw notFound('Message');
+  }
+  if (replayed.length > 0) noteMessagesWritten();
+  return { replayed: replayed.length };
+}
+
+const messageOrder = keyset(webhookMessages.createdAt, webhookMessages.id);
+
+/** The subscription's messages, oldest first, with their delivery state. */
+export async function listWebhookMessages(
+  db: Db,
+  user: UserRow,
+  id: string,
+  query: { limit: number; cursor?: string },
+): Promise<Page<WebhookMessageView>> {
+  const m = webhookMessages;
+  await findManaged(db, user, id, { lock: false });
+  const rows = await db
+    .select({ ...getTableColumns(m), cursorTime: messageOrder.cursorTime })
+    .from(m)
+    .where(and(eq(m.subscriptionId, id), messageOrder.after(query.cursor)))
+    .orderBy(...messageOrder.orderBy)
+    .limit(query.limit + 1);
+  return toPage(
+    rows,
+    query.limit,
+    (row) => ({
+      id: row.id,
+      type: row.type as WebhookEventType,
+      eventId: row.eventId,
+      sequence: row.sequence,
+      status: row.status,
+      attempts: row.attempts,
+      nextAttemptAt: row.status === 'PENDING' ? row.nextAttemptAt.toISOString() : null,
+      deliveredAt: iso(row.deliveredAt),
+      createdAt: row.createdAt.toISOString(),
+    }),
+    messageOrder.key,
+  );
+}
+
+const attemptOrder = sequenceKeyset(webhookAttempts.id, 'id');
+
+/** Every attempt to the subscription's endpoint, oldest first: when, the answer's status, how long, why not. */
+export async function listWebhookAttempts(
+  db: Db,
+  user: UserRow,
+  id: string,
+  query: { limit: number; cursor?: string },
+): Promise<Page<WebhookAttemptView>> {
+  const a = webhookAttempts;
+  await findManaged(db, user, id, { lock: false });
+  const rows = await db
+    .select()
+    .from(a)
+    .where(and(eq(a.subscriptionId, id), attemptOrder.after(query.cursor)))
+    .orderBy(...attemptOrder.orderBy)
+    .limit(query.limit + 1);
+  return toPage(
+    rows,
+    query.limit,
+    (row) => ({
+      messageId: row.messageId,
+      attemptedAt: row.attemptedAt.toISOString(),
+      statusCode: row.statusCode,
+      latencyMs: row.latencyMs,
+      error: row.error,
+      responseBody: row.responseBody,
+    }),
+    attemptOrder.key,
+  );
+}

@@ -1,0 +1,275 @@
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { database } from '../../src/db/client';
+import { transaction } from '../../src/db/transaction';
+import { changeStatus } from '../../src/registrations/service';
+import { deliverDue, RETRY_SCHEDULE_MS, type DeliveryOptions } from '../../src/webhooks/delivery';
+import type { LambdaHandler } from '../../src/http/route';
+import { call } from '../helpers/api';
+import { emptyTables, sqlClient } from '../helpers/sql';
+import { WebhookReceiver } from '../helpers/webhook-receiver';
+
+// Tests deliver to local receivers: loopback and http only by this explicit setting.
+process.env.WEBHOOK_ALLOW_LOOPBACK = 'true';
+// The handlers read their settings when loaded: import them after this.
+const { handler: cancelRegistration } = (await import('../../functions/registrations-cancel')) as { handler: LambdaHandler };
+const { handler: register } = (await import('../../functions/registrations-create')) as { handler: LambdaHandler };
+const { handler: updateRegistration } = (await import('../../functions/registrations-update')) as { handler: LambdaHandler };
+const { handler: createEvent } = (await import('../../functions/events-create')) as { handler: LambdaHandler };
+const { handler: deleteEvent } = (await import('../../functions/events-delete')) as { handler: LambdaHandler };
+const { handler: updateEvent } = (await import('../../functions/events-update')) as { handler: LambdaHandler };
+const { handler: listAttempts } = (await import('../../functions/webhooks-attempts')) as { handler: LambdaHandler };
+const { handler: createWebhook } = (await import('../../functions/webhooks-create')) as { handler: LambdaHandler };
+const { handler: getWebhook } = (await import('../../functions/webhooks-get')) as { handler: LambdaHandler };
+const { handler: replayWebhook } = (await import('../../functions/webhooks-replay')) as { handler: LambdaHandler };
+const { handler: rotateSecret } = (await import('../../functions/webhooks-rotate-secret')) as { handler: LambdaHandler };
+const { handler: updateWebhook } = (await import('../../functions/webhooks-update')) as { handler: LambdaHandler };
+
+const sql = sqlClient();
+const receiver = await new WebhookReceiver().start();
+afterAll(() => receiver.stop());
+
+/** The test clock: how far the deliverer's idea of now is ahead of the database's. */
+let clockMs = 0;
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+
+function deliver(options: Partial<DeliveryOptions> = {}) {
+  return deliverDue(database(), {
+    schedule: RETRY_SCHEDULE_MS,
+    // Generous: a busy test machine must not turn answers into timeouts (the timeout test sets its own).
+    timeoutMs: 5000,
+    allowLoopback: true,
+    disableAfterMs: 5 * 24 * 60 * MINUTE,
+    batch: 16,
+    deadlineAt: Date.now() + 20 * SECOND,
+    clockOffsetMs: clockMs,
+    ...options,
+  });
+}
+
+/** Move the test clock past the scheduled delay before attempt `n` (1-based), jitter included. */
+const pastDelayBefore = (n: number) => (clockMs += RETRY_SCHEDULE_MS[n - 1]! * 1.1 + SECOND);
+
+const ORGANIZER = 'hook-organizer';
+
+async function eventWithHook(capacity: number, hook: Record<string, unknown> = {}) {
+  const event = await call(createEvent, { as: ORGANIZER, body: { name: 'Hooked event', startsAt: '2027-05-01T10:00:00Z', capacity } });
+  expect(event.status).toBe(201);
+  const created = await call(createWebhook, { as: ORGANIZER, body: { url: receiver.url, ...hook } });
+  expect(created.status).toBe(201);
+  receiver.secrets = [created.body.secret];
+  return { event: event.body, hook: created.body };
+}
+
+const registerAs = (slug: string, who: string) => call(register, { params: { slug }, body: { name: who, email: `${who}@example.com` } });
+const attemptsOf = async (id: string) => (await call(listAttempts, { as: ORGANIZER, params: { id } })).body.items;
+
+beforeEach(async () => {
+  await emptyTables(sql, 'events', 'users');
+  receiver.received.length = 0;
+  receiver.rejected = 0;
+  receiver.overlaps = 0;
+  receiver.reply = () => ({ status: 204 });
+  clockMs = 0;
+});
+
+describe('webhook subscriptions', () => {
+  it('shows the whsec_ secret once: not in a read, nor in the attempts', async () => {
+    const { hook } = await eventWithHook(5);
+    expect(hook.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    const read = await call(getWebhook, { as: ORGANIZER, params: { id: hook.id } });
+    expect(read.status).toBe(200);
+    expect(JSON.stringify(read.body)).not.toContain(hook.secret.slice(6));
+    expect(read.body).not.toHaveProperty('secret');
+  });
+
+  it('another organizer cannot see or change a subscription (404)', async () => {
+    const { hook } = await eventWithHook(5);
+    expect((await call(getWebhook, { as: 'someone-else', params: { id: hook.id } })).status).toBe(404);
+    expect((await call(updateWebhook, { as: 'someone-else', params: { id: hook.id }, body: { enabled: false } })).status).toBe(404);
+  });
+
+  it('refuses endpoints at non-public address literals and non-http(s) schemes with 400', async () => {
+    for (const url of ['http://169.254.169.254/latest/meta-data', 'https://10.0.0.7/hook', 'https://[fd00::1]/hook', 'ftp://example.com/hook']) {
+      const refused = await call(createWebhook, { as: ORGANIZER, body: { url } });
+      expect(refused.status, url).toBe(400);
+      expect(refused.body.errors[0].path).toBe('url');
+    }
+  });
+});
+
+describe('transactional outbox', () => {
+  it('a registration writes its message in its own statement; delivered signed, with the organizer view', async () => {
+    const { event } = await eventWithHook(1);
+    expect((await registerAs(event.slug, 'first')).body.status).toBe('CONFIRMED');
+    expect((await registerAs(event.slug, 'second')).body.status).toBe('WAITLIST');
+    expect(await deliver()).toEqual({ attempted: 2, delivered: 2 });
+    expect(receiver.rejected).toBe(0);
+    const [first, second] = [...receiver.accepted().values()].sort((a, b) => a.body.sequence - b.body.sequence);
+    expect(first!.body).toMatchObject({
+      type: 'registration.confirmed',
+      eventId: event.id,
+      sequence: 1,
+      data: { registration: { name: 'first', email: 'first@example.com', status: 'CONFIRMED', waitlistPosition: null } },
+    });
+    expect(second!.body).toMatchObject({ type: 'registration.waitlisted', sequence: 2, data: { registration: { waitlistPosition: 1 } } });
+    expect(first!.body.data.registration).not.toHaveProperty('cancelToken');
+    expect(first!.id).toMatch(/^msg_[0-9a-f-]{36}$/);
+    expect(first!.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+  });
+
+  it('a refused registration, and a change whose transaction rolls back, write no message', async () => {
+    const { event } = await eventWithHook(1);
+    const created = await registerAs(event.slug, 'only');
+    expect((await registerAs(event.slug, 'only')).status).toBe(409);
+    const organizer = (await sql<{ id: string }>(`select id from users where sub = $1`, [ORGANIZER]))[0]!;
+    const user = { id: organizer.id } as Parameters<typeof changeStatus>[4]['user'] & object;
+    await expect(
+      transaction(database(), async (tx) => {
+        await changeStatus(tx, event.slug, created.body.id, 'CANCELLED', { user, token: undefined });
+        throw new Error('rolled back after the change');
+      }),
+    ).rejects.toThrow('rolled back');
+    const rows = await sql(`select type, sequence::int from webhook_messages order by sequence`);
+    expect(rows).toEqual([{ type: 'registration.confirmed', sequence: 1 }]);
+    expect((await sql(`select change_seq from events`))[0]!.change_seq).toBe('1');
+  });
+
+  it("a cancellation's promotions, an organizer's move and event changes: one message each, sequences complete", async () => {
+    const { event } = await eventWithHook(1);
+    const a = await registerAs(event.slug, 'a');
+    const b = await registerAs(event.slug, 'b');
+    await registerAs(event.slug, 'c');
+    expect((await call(cancelRegistration, { params: { slug: event.slug, id: a.body.id }, query: { token: a.body.cancelToken } })).status).toBe(204);
+    const moved = await call(updateRegistration, { as: ORGANIZER, params: { slug: event.slug, id: b.body.id }, body: { status: 'WAITLIST' } });
+    expect(moved.status).toBe(200);
+    expect((await call(updateEvent, { as: ORGANIZER, params: { slug: event.slug }, body: { capacity: 3 } })).status).toBe(200);
+    expect((await call(updateEvent, { as: ORGANIZER, params: { slug: event.slug }, body: { status: 'CLOSED' } })).status).toBe(200);
+    expect((await call(deleteEvent, { as: ORGANIZER, params: { slug: event.slug } })).status).toBe(204);
+    await deliver();
+    const got = [...receiver.accepted().values()].sort((x, y) => x.body.sequence - y.body.sequence);
+    expect(got.map((m) => [m.body.sequence, m.body.type])).toEqual([
+      [1, 'registration.confirmed'],
+      [2, 'registration.waitlisted'],
+      [3, 'registration.waitlisted'],
+      [4, 'registration.cancelled'],
+      [5, 'registration.promoted'], // b, in the cancellation's transaction
+      [6, 'registration.moved'], // b back to the queue's end, behind c
+      [7, 'registration.promoted'], // c, the new head, in the move's transaction
+      [8, 'event.changed'],
+      [9, 'registration.promoted'], // b, let in by the capacity increase
+      [10, 'event.closed'],
+      [11, 'event.deleted'],
+    ]);
+    expect(got[3]!.body.data).toMatchObject({ cancelledBy: 'registrant', registration: { id: a.body.id, status: 'CANCELLED' } });
+    expect(got[5]!.body.data).toMatchObject({ previousStatus: 'CONFIRMED', registration: { id: b.body.id, status: 'WAITLIST' } });
+  });
+});
+
+describe('delivery', () => {
+  it('retries a 500 and a timeout on the schedule, only 2xx delivers, and records every attempt', async () => {
+    const { event, hook } = await eventWithHook(5);
+    receiver.reply = (_, attempt) => (attempt === 1 ? { status: 500 } : attempt === 2 ? { status: 200, delayMs: 2000 } : { status: 200 });
+    await registerAs(event.slug, 'patient');
+    expect(await deliver()).toEqual({ attempted: 1, delivered: 0 });
+    expect(await deliver()).toEqual({ attempted: 0, delivered: 0 }); // not due for 5 s
+    pastDelayBefore(2);
+    expect(await deliver({ timeoutMs: 300 })).toEqual({ attempted: 1, delivered: 0 }); // times out after 300 ms
+    pastDelayBefore(3);
+    expect(await deliver()).toEqual({ attempted: 1, delivered: 1 });
+    const attempts = await attemptsOf(hook.id);
+    expect(attempts.map((a: any) => [a.statusCode, a.error])).toEqual([
+      [500, null],
+      [null, 'timeout'],
+      [200, null],
+    ]);
+    expect(attempts[1].latencyMs).toBeGreaterThanOrEqual(290);
+    // The same webhook-id every time.
+    expect(new Set((await sql(`select message_id from webhook_attempts`)).map((r) => r.message_id)).size).toBe(1);
+  });
+
+  it('410 disables the subscription with its reason; re-enabled, a replay of the range delivers what it missed', async () => {
+    const { event, hook } = await eventWithHook(5);
+    receiver.reply = () => ({ status: 410 });
+    await registerAs(event.slug, 'gone-1');
+    await registerAs(event.slug, 'gone-2');
+    await deliver({ batch: 1 });
+    const disabled = await call(getWebhook, { as: ORGANIZER, params: { id: hook.id } });
+    expect(disabled.body).toMatchObject({ enabled: false, disabledReason: 'The endpoint answered 410 Gone' });
+    // Written while disabled: kept, not sent.
+    await registerAs(event.slug, 'gone-3');
+    expect(await deliver()).toEqual({ attempted: 0, delivered: 0 });
+
+    receiver.reply = () => ({ status: 204 });
+    expect((await call(updateWebhook, { as: ORGANIZER, params: { id: hook.id }, body: { enabled: true } })).body).toMatchObject({
+      enabled: true,
+      disabledReason: null,
+    });
+    const replay = await call(replayWebhook, { as: ORGANIZER, params: { id: hook.id }, body: { since: event.createdAt } });
+    expect(replay).toMatchObject({ status: 202, body: { replayed: 3 } });
+    await deliver();
+    expect([...receiver.accepted().values()].map((m) => m.body.data.registration.name).sort()).toEqual(['gone-1', 'gone-2', 'gone-3']);
+  });
+
+  it('429 with Retry-After: nothing goes to the endpoint before then', async () => {
+    const { event } = await eventWithHook(5);
+    let requests = 0;
+    receiver.reply = () => (++requests === 1 ? { status: 429, headers: { 'retry-after': '120' } } : { status: 204 });
+    await registerAs(event.slug, 'slow-1');
+    await deliver();
+    await registerAs(event.slug, 'slow-2'); // the endpoint is paused: this one waits too
+    clockMs += 60 * SECOND;
+    expect(await deliver()).toEqual({ attempted: 0, delivered: 0 });
+    clockMs += 61 * SECOND;
+    expect(await deliver()).toEqual({ attempted: 2, delivered: 2 });
+  });
+
+  it('an endpoint that is down gets the message once it is back', async () => {
+    const { event, hook } = await eventWithHook(5);
+    const port = receiver.port;
+    await receiver.stop();
+    await registerAs(event.slug, 'late');
+    expect(await deliver()).toEqual({ attempted: 1, delivered: 0 });
+    await receiver.start(port);
+    pastDelayBefore(2);
+    expect(await deliver()).toEqual({ attempted: 1, delivered: 1 });
+    expect((await attemptsOf(hook.id)).map((a: any) => a.error)).toEqual(['connection_refused', null]);
+  });
+
+  it('a subscription failing for longer than the limit is disabled, and says since when', async () => {
+    const { event, hook } = await eventWithHook(5);
+    receiver.reply = () => ({ status: 503 });
+    await registerAs(event.slug, 'doomed');
+    const limits = { disableAfterMs: 10 * MINUTE };
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      if (attempt > 1) pastDelayBefore(attempt);
+      expect(await deliver(limits)).toEqual({ attempted: 1, delivered: 0 });
+    }
+    const read = await call(getWebhook, { as: ORGANIZER, params: { id: hook.id } });
+    expect(read.body.enabled).toBe(false);
+    expect(read.body.disabledReason).toMatch(/^Every attempt failed since \d{4}-/);
+  });
+
+  it('during a rotation every message is signed with both secrets', async () => {
+    const { event, hook } = await eventWithHook(5);
+    const old = receiver.secrets[0]!;
+    const rotated = await call(rotateSecret, { as: ORGANIZER, params: { id: hook.id }, body: { previousSecretTtlSeconds: 3600 } });
+    expect(rotated.status).toBe(200);
+    receiver.secrets = [rotated.body.secret];
+    await registerAs(event.slug, 'rotating');
+    await deliver();
+    const [message] = receiver.received;
+    expect(String(message!.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(() => new Webhook(old).verify(message!.raw, message!.headers as Record<string, string>)).not.toThrow();
+    expect(() => new Webhook(rotated.body.secret).verify(message!.raw, message!.headers as Record<string, string>)).not.toThrow();
+  });
+
+  it('never connects to loopback unless development allows it, though the name looked harmless', async () => {
+    const { event, hook } = await eventWithHook(5, { url: `http://localhost:${receiver.port}/hook` });
+    await registerAs(event.slug, 'ssrf');
+    expect(await deliver({ allowLoopback: false })).toEqual({ attempted: 1, delivered: 0 });
+    expect((await attemptsOf(hook.id)).map((a: any) => a.error)).toEqual(['blocked_address']);
+    expect(receiver.received).toHaveLength(0);
+  });
+});
