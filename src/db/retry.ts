@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { remainingMs } from './deadline';
+import { isConnectionLost } from './errors';
 
 /** How long to wait before attempt n + 1: at least `floorMs`, plus up to `baseMs * 2^n` (capped at `capMs`) of jitter. */
 export interface Backoff {
@@ -33,4 +34,23 @@ export async function pauseBeforeRetry(attempt: number, backoff: Backoff): Promi
   if (left !== undefined && delayMs >= left) return false;
   await sleep(delayMs);
   return true;
+}
+
+/** Times work that is safe to repeat is run again after its connection broke. */
+const MAX_RESENDS = 3;
+
+/**
+ * Run `work`, and run it again after a lost connection (backing off, while the deadline leaves time). Only for work
+ * that is safe to repeat whether or not its first run took effect: a read, a keyed statement whose record turns the
+ * repeat into a replay, a change that finds itself already made.
+ */
+export async function resendAfterLostConnection<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (isConnectionLost(err) && attempt < MAX_RESENDS && (await pauseBeforeRetry(attempt, AFTER_LOST_CONNECTION))) continue;
+      throw err;
+    }
+  }
 }

@@ -1,10 +1,10 @@
 import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/handle';
 import { columnNames } from '../db/columns';
-import { deadlinePassed, lockWaitDefault, lockWaitLimit } from '../db/deadline';
-import { isConnectionLost, isConstraintViolation, postgresError, SqlState } from '../db/errors';
+import { lockWaitDefault, lockWaitLimit } from '../db/deadline';
+import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { insertOrReread } from '../db/get-or-create';
-import { AFTER_LOST_CONNECTION, pauseBeforeRetry } from '../db/retry';
+import { resendAfterLostConnection } from '../db/retry';
 import { transaction } from '../db/transaction';
 import { LockstepError } from '../errors';
 import { idempotencyKeys } from './schema';
@@ -118,24 +118,17 @@ export async function runIdempotentStatement(
       if (found) throw new KeyAlreadyRecorded();
     },
   };
-  for (let attempt_ = 1; ; attempt_++) {
-    let result: AttemptResult;
-    try {
-      result = await attempt(key);
-    } catch (err) {
-      if (err instanceof KeyAlreadyRecorded || isConstraintViolation(err, KEY_CONSTRAINT)) return replay(db, stored);
-      // Unlike a keyless statement, a keyed one is safe to resend after a lost connection: if the first committed,
-      // its record makes the second a replay. Resent after a backoff, and only while the deadline leaves time.
-      const resend = isConnectionLost(err) && attempt_ <= MAX_RESENDS && !deadlinePassed();
-      if (resend && (await pauseBeforeRetry(attempt_ - 1, AFTER_LOST_CONNECTION))) continue;
-      throw err;
-    }
-    return result.commit ? { ...result.response, replayed: false } : storeRefusal(db, stored, result.response);
+  let result: AttemptResult;
+  try {
+    // Unlike a keyless statement, a keyed one is safe to resend after a lost connection: if the first committed,
+    // its record makes the second a replay.
+    result = await resendAfterLostConnection(() => attempt(key));
+  } catch (err) {
+    if (err instanceof KeyAlreadyRecorded || isConstraintViolation(err, KEY_CONSTRAINT)) return replay(db, stored);
+    throw err;
   }
+  return result.commit ? { ...result.response, replayed: false } : storeRefusal(db, stored, result.response);
 }
-
-/** Times a one-statement effect is sent again after its connection broke. */
-const MAX_RESENDS = 3;
 
 type StoredKey = ReturnType<typeof keyMaterial> & { scope: string; fingerprint: string };
 

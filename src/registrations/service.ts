@@ -5,6 +5,7 @@ import type { Db } from '../db/handle';
 import { columnNames, qualifiedColumn } from '../db/columns';
 import { lockWaitLimit, withinDeadline } from '../db/deadline';
 import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
+import { resendAfterLostConnection } from '../db/retry';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events } from '../events/schema';
@@ -299,23 +300,26 @@ function refusal(target: RegistrationStatus, capacity: number | null): LockstepE
  * committed before the lock was granted) and the COMMIT.
  */
 async function moveRegistration(db: Db, slug: string, id: string, target: RegistrationStatus, access: RegistrationAccess): Promise<void> {
-  let found = await findForChange(db, slug, id, access);
-  if (found.status === target) return;
-  const queueStaysEmpty = target !== 'WAITLIST' && found.waitlistCount - (found.status === 'WAITLIST' ? 1 : 0) === 0;
-  if (queueStaysEmpty && !found.holdsMembership) {
-    const outcome = await applyChange(db, found, target, true);
-    if (!outcome) throw notFound('Registration');
-    outboxWritten(outcome.messages);
-    if (outcome.moved || outcome.from === target) return;
-    // Refused by the capacity, or someone joined the queue meanwhile: the transaction below tells which.
-  }
-  await transaction(db, async (tx) => {
-    if (found.holdsMembership) found = await findForChange(tx, slug, id, access);
-    const outcome = await applyChange(tx, found, target, false);
-    if (!outcome) throw notFound('Registration');
-    outboxWritten(outcome.messages);
-    if (!outcome.moved && outcome.from !== target) throw refusal(target, outcome.capacity);
-    if (outcome.moved) await promoteWaitlist(tx, found.eventId);
+  // Safe to repeat after a lost connection: a change that took effect before the connection broke finds itself made.
+  return resendAfterLostConnection(async () => {
+    let found = await findForChange(db, slug, id, access);
+    if (found.status === target) return;
+    const queueStaysEmpty = target !== 'WAITLIST' && found.waitlistCount - (found.status === 'WAITLIST' ? 1 : 0) === 0;
+    if (queueStaysEmpty && !found.holdsMembership) {
+      const outcome = await applyChange(db, found, target, true);
+      if (!outcome) throw notFound('Registration');
+      outboxWritten(outcome.messages);
+      if (outcome.moved || outcome.from === target) return;
+      // Refused by the capacity, or someone joined the queue meanwhile: the transaction below tells which.
+    }
+    await transaction(db, async (tx) => {
+      if (found.holdsMembership) found = await findForChange(tx, slug, id, access);
+      const outcome = await applyChange(tx, found, target, false);
+      if (!outcome) throw notFound('Registration');
+      outboxWritten(outcome.messages);
+      if (!outcome.moved && outcome.from !== target) throw refusal(target, outcome.capacity);
+      if (outcome.moved) await promoteWaitlist(tx, found.eventId);
+    });
   });
 }
 
