@@ -15,16 +15,15 @@
  * registered (by token), and a sell-out (capacity 2,000, 1-3 spots, 10% of the confirmed cancelling by token) whose
  * exactness is checked in SQL. Prints ok/s, p50/p99, failures and the ratios against the targets of issue 19.
  */
-import { fork, spawn } from 'node:child_process';
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { loadavg, tmpdir, uptime } from 'node:os';
+import { loadavg, uptime } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { writeLineChart } from './bench-chart';
 import { benchDatabase } from './bench-harness';
 import { freePort } from './local-postgres';
+import { findPgBouncer, startPgBouncer } from './pgbouncer';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,7 +40,6 @@ const seconds = Number(args.seconds);
 const rttMs = cpuBound ? 0 : Number(args.rtt);
 const clientCounts = args.clients.split(',').map(Number);
 const poolSize = Number(args.pool);
-const PGBOUNCER = '/usr/sbin/pgbouncer';
 const EXISTING = 10_000;
 const ROOM = 3_000;
 const SELL_OUT_CAPACITY = 2_000;
@@ -59,7 +57,14 @@ const TARGETS = {
 const loadBefore = loadavg().map((n) => n.toFixed(2)).join(' ');
 const bench = await benchDatabase({ durable: !cpuBound });
 
-const pooler = args.pgbouncer ? await startPgBouncer(new URL(bench.url), poolSize) : undefined;
+const pooler = args.pgbouncer ? await startPgBouncer(await pgbouncerBinary(), bench.url, poolSize) : undefined;
+
+/** Debian's pgbouncer (scripts/ensure-pgbouncer.sh installs it where it can), or stop with the reason. */
+async function pgbouncerBinary(): Promise<string> {
+  const found = await findPgBouncer();
+  if ('missing' in found) throw new Error(`--pgbouncer: ${found.missing}`);
+  return found.path;
+}
 
 /** Every connection of the measured code goes through the delay proxy (then PgBouncer); seeding and checks go direct. */
 const proxyPort = await freePort();
@@ -76,50 +81,6 @@ const proxied = new URL(bench.url);
 proxied.port = String(proxyPort);
 process.env.DATABASE_URL = proxied.toString();
 process.env.DATABASE_POOL_MAX = String(poolSize);
-
-/** PgBouncer in transaction mode in front of the bench database, trusting the bench's user (loopback only). */
-async function startPgBouncer(server: URL, pool: number): Promise<{ port: number; stop: () => void }> {
-  const dir = await mkdtemp(join(tmpdir(), 'lockstep-bench-pgbouncer-'));
-  const port = await freePort();
-  await writeFile(join(dir, 'users.txt'), `"${server.username}" "${decodeURIComponent(server.password)}"\n`);
-  await writeFile(
-    join(dir, 'pgbouncer.ini'),
-    [
-      '[databases]',
-      `${server.pathname.slice(1)} = host=127.0.0.1 port=${server.port} dbname=${server.pathname.slice(1)}`,
-      '[pgbouncer]',
-      'listen_addr = 127.0.0.1',
-      `listen_port = ${port}`,
-      `unix_socket_dir = ${dir}`,
-      `auth_type = plain`,
-      `auth_file = ${join(dir, 'users.txt')}`,
-      'pool_mode = transaction',
-      'max_client_conn = 2000',
-      `default_pool_size = ${pool}`,
-      // The app sends its session settings as the `options` startup parameter, which PgBouncer cannot pass on.
-      'ignore_startup_parameters = options,extra_float_digits',
-      'log_connections = 0',
-      'log_disconnections = 0',
-      'log_stats = 0',
-    ].join('\n'),
-  );
-  // PgBouncer refuses to run as root: it then switches to the user the embedded server runs as.
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) await chmod(dir, 0o755);
-  const child = spawn(PGBOUNCER, [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let tries = 0; ; tries++) {
-    const probe = new pg.Client({ connectionString: Object.assign(new URL(server), { port: String(port) }).toString() });
-    try {
-      await probe.connect();
-      await probe.end();
-      break;
-    } catch (err) {
-      if (tries > 50) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  return { port, stop: () => child.kill() };
-}
 
 const { handler: register } = await import('../functions/registrations-create');
 const { handler: cancel } = await import('../functions/registrations-cancel');
@@ -365,5 +326,5 @@ const chart = await writeLineChart({
 console.log(`chart: ${chart}`);
 await Promise.all([direct.end(), measured.end(), closeDatabase()]);
 proxy.kill();
-pooler?.stop();
+await pooler?.stop();
 await bench.stop();

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { LambdaHandler } from '../../src/http/route';
 import { call } from '../helpers/api';
 import { emptyTables, sqlClient } from '../helpers/sql';
-import { findPgBouncer, startPgBouncer, type PgBouncer } from '../setup/pgbouncer';
+import { findPgBouncer, startPgBouncer, type PgBouncer } from '../../scripts/pgbouncer';
 
 /**
  * Issue 18, item 1: behind a pooler (PgBouncer in transaction mode, as Neon's `-pooler` endpoint is), statements

@@ -6,7 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { runMigrations } from '../../src/db/migrate';
 import { startLocalPostgres } from '../../scripts/local-postgres';
 import { assertNodeVersion } from '../../scripts/node-version';
-import { findPgBouncer, startPgBouncer } from './pgbouncer';
+import { findPgBouncer, startPgBouncer } from '../../scripts/pgbouncer';
 import { startWsProxy } from './ws-proxy';
 
 export const TEMPLATE_DATABASE = 'lockstep_template';

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../scripts/local-postgres';
+import { freePort } from './local-postgres';
 
 /** A running PgBouncer: clients connect to 127.0.0.1:port with the target's user, password and database names. */
 export interface PgBouncer {
@@ -53,7 +53,8 @@ export async function startPgBouncer(binary: string, targetUrl: string, poolSize
       `default_pool_size = ${poolSize}`,
       'min_pool_size = 0',
       'reserve_pool_size = 0',
-      'max_client_conn = 1000',
+      // The drop benchmark's 512 clients, and more, wait in its queue.
+      'max_client_conn = 2000',
       // node-postgres sends these at startup; Neon's pooler ignores them too.
       'ignore_startup_parameters = extra_float_digits,options',
       'server_login_retry = 1',
