@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { databaseConfig, JOB_SECRETS, loadSecrets, webhookConfig } from '../src/config';
 import { database } from '../src/db/client';
+import { emitMetrics, METRIC } from '../src/metrics/metrics';
 import { configuredDelivery, deliverDue, type DeliveryReport } from '../src/webhooks/delivery';
 
 await loadSecrets(JOB_SECRETS); // In AWS the database URL is read from Secrets Manager, once per instance.
@@ -17,5 +18,11 @@ const MARGIN_MS = 2_000;
  */
 export const handler = async (_event?: unknown, context?: Context): Promise<DeliveryReport> => {
   const remainingMs = context?.getRemainingTimeInMillis?.() ?? 60_000;
-  return deliverDue(database(), configuredDelivery(cfg, Date.now() + remainingMs - MARGIN_MS));
+  const report = await deliverDue(database(), configuredDelivery(cfg, Date.now() + remainingMs - MARGIN_MS));
+  emitMetrics({
+    [METRIC.webhookDeliveries]: report.delivered,
+    [METRIC.webhookDeliveryFailures]: report.attempted - report.delivered,
+    [METRIC.webhookSubscriptionsDisabled]: report.disabled,
+  });
+  return report;
 };

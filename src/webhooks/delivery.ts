@@ -44,6 +44,8 @@ type Claimed = {
 export interface DeliveryReport {
   attempted: number;
   delivered: number;
+  /** Subscriptions this run disabled (410, or failing for too long). */
+  disabled: number;
 }
 
 /**
@@ -53,7 +55,7 @@ export interface DeliveryReport {
  * the message is sent again (at least once).
  */
 export async function deliverDue(db: Db, options: DeliveryOptions): Promise<DeliveryReport> {
-  const report: DeliveryReport = { attempted: 0, delivered: 0 };
+  const report: DeliveryReport = { attempted: 0, delivered: 0, disabled: 0 };
   // An attempt must be able to finish, and be recorded, before the deadline.
   while (Date.now() + options.timeoutMs * 2 < options.deadlineAt) {
     const token = randomUUID();
@@ -61,7 +63,8 @@ export async function deliverDue(db: Db, options: DeliveryOptions): Promise<Deli
     if (claimed.length === 0) break;
     const outcomes = await Promise.all(claimed.map((message) => attempt(db, message, token, options)));
     report.attempted += outcomes.length;
-    report.delivered += outcomes.filter((outcome) => outcome === 'delivered').length;
+    report.delivered += outcomes.filter((outcome) => outcome.verdict === 'delivered').length;
+    report.disabled += outcomes.filter((outcome) => outcome.disabled).length;
   }
   return report;
 }
@@ -112,7 +115,7 @@ export const webhookId = (messageId: string) => `msg_${messageId}`;
 
 type Verdict = 'delivered' | 'retry' | 'failed' | 'gone';
 
-async function attempt(db: Db, message: Claimed, token: string, options: DeliveryOptions): Promise<Verdict> {
+async function attempt(db: Db, message: Claimed, token: string, options: DeliveryOptions): Promise<{ verdict: Verdict; disabled: boolean }> {
   const id = webhookId(message.id);
   // The real time of sending (receivers compare it with their clock), whatever the test clock says.
   const timestamp = Math.floor(Date.now() / 1000);
@@ -141,8 +144,7 @@ async function attempt(db: Db, message: Claimed, token: string, options: Deliver
     latencyMs: outcome.latencyMs,
     verdict,
   });
-  await record(db, { message, token, outcome, verdict, options });
-  return verdict;
+  return { verdict, disabled: await record(db, { message, token, outcome, verdict, options }) };
 }
 
 /** Only 2xx delivers; 410 means the endpoint is gone for good; the last scheduled attempt's failure is final. */
@@ -171,9 +173,9 @@ interface Recording {
  * One statement per attempt: the attempt's row, the message's new state (only if this deliverer still holds its
  * lease), and the subscription's health: a success clears its failure streak, a failure starts one or, when it
  * has lasted longer than disableAfterMs, disables it; 410 disables it at once. A disabled subscription's pending
- * messages become FAILED, ready for a replay once it is enabled again.
+ * messages become FAILED, ready for a replay once it is enabled again. Returns whether this attempt disabled it.
  */
-async function record(db: Db, { message, token, outcome, verdict, options }: Recording): Promise<void> {
+async function record(db: Db, { message, token, outcome, verdict, options }: Recording): Promise<boolean> {
   const m = webhookMessages;
   const s = webhookSubscriptions;
   const a = webhookAttempts;
@@ -195,7 +197,7 @@ async function record(db: Db, { message, token, outcome, verdict, options }: Rec
           ${columnNames(s.disabledAt)} = case when ${disableReason} is not null then ${now(options)} else ${s.disabledAt} end,
           ${columnNames(s.enabled)} = ${s.enabled} and ${disableReason} is null
           ${slowDown ? sql`, ${columnNames(s.pausedUntil)} = ${later(options, delayMs)}` : sql``}`;
-  await db.execute(sql`
+  const { rows } = await db.execute<{ disabled: boolean }>(sql`
     with attempt as (
       insert into ${a} (${columnNames(a.messageId, a.subscriptionId, a.attemptedAt, a.statusCode, a.latencyMs, a.error, a.responseBody)})
       values (${message.id}, ${message.subscription_id}, ${now(options)}, ${outcome.statusCode ?? null}::int, ${outcome.latencyMs},
@@ -210,11 +212,17 @@ async function record(db: Db, { message, token, outcome, verdict, options }: Rec
     ),
     subscription as (
       update ${s} set ${health} where ${s.id} = ${message.subscription_id}
-      returning ${s.enabled} as enabled
+      -- The subquery reads the row as the statement found it: enabled then, disabled now.
+      returning ${s.enabled} as enabled,
+        (select was.enabled from ${s} as was where was.id = ${message.subscription_id}) and not ${s.enabled} as disabled_now
+    ),
+    failed as (
+      update ${m} set ${columnNames(m.status)} = 'FAILED'
+      where ${m.subscriptionId} = ${message.subscription_id} and ${m.status} = 'PENDING' and ${m.id} <> ${message.id}
+        and exists (select 1 from subscription where not enabled)
     )
-    update ${m} set ${columnNames(m.status)} = 'FAILED'
-    where ${m.subscriptionId} = ${message.subscription_id} and ${m.status} = 'PENDING' and ${m.id} <> ${message.id}
-      and exists (select 1 from subscription where not enabled)`);
+    select coalesce((select disabled_now from subscription), false) as disabled`);
+  return rows[0]?.disabled === true;
 }
 
 /** The deliverer's settings from the environment, working until `deadlineAt`. */

@@ -104,7 +104,7 @@ describe('transactional outbox', () => {
     const { event } = await eventWithHook(1);
     expect((await registerAs(event.slug, 'first')).body.status).toBe('CONFIRMED');
     expect((await registerAs(event.slug, 'second')).body.status).toBe('WAITLIST');
-    expect(await deliver()).toEqual({ attempted: 2, delivered: 2 });
+    expect(await deliver()).toEqual({ attempted: 2, delivered: 2, disabled: 0 });
     expect(receiver.rejected).toBe(0);
     const [first, second] = [...receiver.accepted().values()].sort((a, b) => a.body.sequence - b.body.sequence);
     expect(first!.body).toMatchObject({
@@ -172,12 +172,12 @@ describe('delivery', () => {
     const { event, hook } = await eventWithHook(5);
     receiver.reply = (_, attempt) => (attempt === 1 ? { status: 500 } : attempt === 2 ? { status: 200, delayMs: 2000 } : { status: 200 });
     await registerAs(event.slug, 'patient');
-    expect(await deliver()).toEqual({ attempted: 1, delivered: 0 });
-    expect(await deliver()).toEqual({ attempted: 0, delivered: 0 }); // not due for 5 s
+    expect(await deliver()).toEqual({ attempted: 1, delivered: 0, disabled: 0 });
+    expect(await deliver()).toEqual({ attempted: 0, delivered: 0, disabled: 0 }); // not due for 5 s
     pastDelayBefore(2);
-    expect(await deliver({ timeoutMs: 300 })).toEqual({ attempted: 1, delivered: 0 }); // times out after 300 ms
+    expect(await deliver({ timeoutMs: 300 })).toEqual({ attempted: 1, delivered: 0, disabled: 0 }); // times out after 300 ms
     pastDelayBefore(3);
-    expect(await deliver()).toEqual({ attempted: 1, delivered: 1 });
+    expect(await deliver()).toEqual({ attempted: 1, delivered: 1, disabled: 0 });
     const attempts = await attemptsOf(hook.id);
     expect(attempts.map((a: any) => [a.statusCode, a.error])).toEqual([
       [500, null],
@@ -194,12 +194,12 @@ describe('delivery', () => {
     receiver.reply = () => ({ status: 410 });
     await registerAs(event.slug, 'gone-1');
     await registerAs(event.slug, 'gone-2');
-    await deliver({ batch: 1 });
+    expect(await deliver({ batch: 1 })).toEqual({ attempted: 1, delivered: 0, disabled: 1 });
     const disabled = await call(getWebhook, { as: ORGANIZER, params: { id: hook.id } });
     expect(disabled.body).toMatchObject({ enabled: false, disabledReason: 'The endpoint answered 410 Gone' });
     // Written while disabled: kept, not sent.
     await registerAs(event.slug, 'gone-3');
-    expect(await deliver()).toEqual({ attempted: 0, delivered: 0 });
+    expect(await deliver()).toEqual({ attempted: 0, delivered: 0, disabled: 0 });
 
     receiver.reply = () => ({ status: 204 });
     expect((await call(updateWebhook, { as: ORGANIZER, params: { id: hook.id }, body: { enabled: true } })).body).toMatchObject({
@@ -220,9 +220,9 @@ describe('delivery', () => {
     await deliver();
     await registerAs(event.slug, 'slow-2'); // the endpoint is paused: this one waits too
     clockMs += 60 * SECOND;
-    expect(await deliver()).toEqual({ attempted: 0, delivered: 0 });
+    expect(await deliver()).toEqual({ attempted: 0, delivered: 0, disabled: 0 });
     clockMs += 61 * SECOND;
-    expect(await deliver()).toEqual({ attempted: 2, delivered: 2 });
+    expect(await deliver()).toEqual({ attempted: 2, delivered: 2, disabled: 0 });
   });
 
   it('an endpoint that is down gets the message once it is back', async () => {
@@ -230,10 +230,10 @@ describe('delivery', () => {
     const port = receiver.port;
     await receiver.stop();
     await registerAs(event.slug, 'late');
-    expect(await deliver()).toEqual({ attempted: 1, delivered: 0 });
+    expect(await deliver()).toEqual({ attempted: 1, delivered: 0, disabled: 0 });
     await receiver.start(port);
     pastDelayBefore(2);
-    expect(await deliver()).toEqual({ attempted: 1, delivered: 1 });
+    expect(await deliver()).toEqual({ attempted: 1, delivered: 1, disabled: 0 });
     expect((await attemptsOf(hook.id)).map((a: any) => a.error)).toEqual(['connection_refused', null]);
   });
 
@@ -242,10 +242,13 @@ describe('delivery', () => {
     receiver.reply = () => ({ status: 503 });
     await registerAs(event.slug, 'doomed');
     const limits = { disableAfterMs: 10 * MINUTE };
+    const reports = [];
     for (let attempt = 1; attempt <= 4; attempt++) {
       if (attempt > 1) pastDelayBefore(attempt);
-      expect(await deliver(limits)).toEqual({ attempted: 1, delivered: 0 });
+      reports.push(await deliver(limits));
     }
+    // The fourth attempt, 35 minutes after the first failure, disables it.
+    expect(reports).toEqual([0, 0, 0, 1].map((disabled) => ({ attempted: 1, delivered: 0, disabled })));
     const read = await call(getWebhook, { as: ORGANIZER, params: { id: hook.id } });
     expect(read.body.enabled).toBe(false);
     expect(read.body.disabledReason).toMatch(/^Every attempt failed since \d{4}-/);
@@ -268,7 +271,7 @@ describe('delivery', () => {
   it('never connects to loopback unless development allows it, though the name looked harmless', async () => {
     const { event, hook } = await eventWithHook(5, { url: `http://localhost:${receiver.port}/hook` });
     await registerAs(event.slug, 'ssrf');
-    expect(await deliver({ allowLoopback: false })).toEqual({ attempted: 1, delivered: 0 });
+    expect(await deliver({ allowLoopback: false })).toEqual({ attempted: 1, delivered: 0, disabled: 0 });
     expect((await attemptsOf(hook.id)).map((a: any) => a.error)).toEqual(['blocked_address']);
     expect(receiver.received).toHaveLength(0);
   });
