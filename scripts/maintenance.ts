@@ -1,6 +1,6 @@
 /**
  * `npm run maintenance [-- --repair]`: the scheduled maintenance, run once from the command line against
- * DATABASE_URL. Purges expired idempotency keys and reports every event whose counters disagree with its rows;
+ * DATABASE_URL. Purges expired idempotency keys and finished webhook messages past retention, and reports every event whose counters disagree with its rows;
  * `--repair` fixes them under the event's row lock. Exit code 2 when drift remains unrepaired, 1 on failure.
  */
 import type { MaintenanceReport } from '../src/maintenance/service';
@@ -16,6 +16,7 @@ let exitCode = 0;
 try {
   const report: MaintenanceReport = await runMaintenance(database(), { repair });
   console.log(`purged ${report.purgedIdempotencyKeys} expired idempotency keys`);
+  console.log(`purged ${report.purgedWebhookMessages} finished webhook messages past retention`);
   console.log(report.drift.length === 0 ? 'event counters: all consistent' : `event counters: ${report.drift.length} drifted`);
   for (const event of report.drift) {
     console.log(

@@ -4,6 +4,7 @@ import { columnNames } from '../db/columns';
 import { lockWaitDefault, lockWaitLimit } from '../db/deadline';
 import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { insertOrReread } from '../db/get-or-create';
+import { deleteInBatches } from '../db/purge';
 import { resendAfterLostConnection } from '../db/retry';
 import { transaction } from '../db/transaction';
 import { LockstepError } from '../errors';
@@ -216,16 +217,7 @@ const inFlight = (cause?: unknown) =>
     retryAfter: 1,
   });
 
-/** Delete keys older than the retention period, in batches so one run never holds long locks. */
-export async function purgeExpiredIdempotencyKeys(db: Db, batchSize = 5_000): Promise<number> {
-  let purged = 0;
-  for (;;) {
-    const deleted = await db.execute(sql`
-      delete from ${idempotencyKeys} where ctid in (
-        select ctid from ${idempotencyKeys}
-        where ${lt(idempotencyKeys.createdAt, sql`now() - make_interval(hours => ${KEY_RETENTION_HOURS})`)}
-        limit ${batchSize})`);
-    purged += deleted.rowCount ?? 0;
-    if ((deleted.rowCount ?? 0) < batchSize) return purged;
-  }
+/** Delete keys older than the retention period. */
+export function purgeExpiredIdempotencyKeys(db: Db, batchSize?: number): Promise<number> {
+  return deleteInBatches(db, idempotencyKeys, lt(idempotencyKeys.createdAt, sql`now() - make_interval(hours => ${KEY_RETENTION_HOURS})`), batchSize);
 }

@@ -2,6 +2,7 @@ import { and, eq, getTableColumns, gte, inArray, isNull, lt, ne, or, sql, type S
 import { webhookConfig } from '../config';
 import type { Db } from '../db/handle';
 import { keyset, sequenceKeyset, toPage, type Page } from '../db/keyset';
+import { deleteInBatches } from '../db/purge';
 import { transaction } from '../db/transaction';
 import { invalidField, notFound } from '../errors';
 import { lockManagedTeam, TEAM_MANAGER_ROLES } from '../teams/service';
@@ -245,5 +246,17 @@ export async function listWebhookAttempts(
       responseBody: row.responseBody,
     }),
     attemptOrder.key,
+  );
+}
+
+/** Days a message that is no longer pending (delivered, or failed for good) is kept, with its attempts, for replays. */
+export const MESSAGE_RETENTION_DAYS = 30;
+
+/** Delete finished messages past retention; their attempts go with them (ON DELETE CASCADE). */
+export function purgeFinishedWebhookMessages(db: Db): Promise<number> {
+  return deleteInBatches(
+    db,
+    webhookMessages,
+    and(ne(webhookMessages.status, 'PENDING'), lt(webhookMessages.createdAt, sql`now() - make_interval(days => ${MESSAGE_RETENTION_DAYS})`))!,
   );
 }

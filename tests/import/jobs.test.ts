@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -78,6 +79,33 @@ describe('maintenance', () => {
     expect(await eventState(event.id)).toEqual({ spots_reserved: 6, waitlist_count: 0 });
     expect(await statuses(event.id)).toEqual(['a@example.com CONFIRMED', 'c@example.com CONFIRMED', 'd@example.com CONFIRMED']);
     expect((await runMaintenance(database(), { repair: false })).drift).toEqual([]);
+  });
+
+  it('purges webhook messages finished more than 30 days ago, with their attempts; pending and recent ones stay', async () => {
+    const [user] = await sql<{ id: string }>(`insert into users (sub) values ('hooked') returning id`);
+    const [hook] = await sql<{ id: string }>(
+      `insert into webhook_subscriptions (owner_id, url, secret) values ($1, 'https://hooks.example.com/x', 'whsec_dGVzdA==') returning id`,
+      [user!.id],
+    );
+    const message = (label: string, status: string, age: string) =>
+      sql(
+        `insert into webhook_messages (id, subscription_id, event_id, sequence, type, data, status, created_at)
+         values ($1, $2, gen_random_uuid(), 1, 'event.changed', '{}', $3, now() - $4::interval)`,
+        [label, hook!.id, status, age],
+      );
+    const ids = { old: randomUUID(), oldFailed: randomUUID(), oldPending: randomUUID(), recent: randomUUID() };
+    await message(ids.old, 'DELIVERED', '31 days');
+    await message(ids.oldFailed, 'FAILED', '31 days');
+    await message(ids.oldPending, 'PENDING', '31 days');
+    await message(ids.recent, 'DELIVERED', '29 days');
+    await sql(`insert into webhook_attempts (message_id, subscription_id, attempted_at, status_code, latency_ms) values ($1, $2, now(), 204, 5)`, [
+      ids.old,
+      hook!.id,
+    ]);
+
+    expect((await runMaintenance(database(), { repair: false })).purgedWebhookMessages).toBe(2);
+    expect((await sql<{ id: string }>(`select id from webhook_messages`)).map((row) => row.id).sort()).toEqual([ids.oldPending, ids.recent].sort());
+    expect(await sql(`select count(*)::int as n from webhook_attempts`)).toEqual([{ n: 0 }]);
   });
 
   it('the scheduled handler reports only, unless MAINTENANCE_REPAIR is true', async () => {
