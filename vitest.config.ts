@@ -74,7 +74,7 @@ const packaged: TestProjectInlineConfiguration[] = [{ extends: true, test: { nam
 
 /** Without a pgbouncer this machine can install, db-pgbouncer is left out, saying why. */
 function onOtherServers(): TestProjectInlineConfiguration[] {
-  const pgbouncer = spawnSync('bash', ['scripts/ensure-pgbouncer.sh'], { encoding: 'utf8' });
+  const pgbouncer = spawnSync('bash', ['scripts/ensure-debian.sh', 'pgbouncer'], { encoding: 'utf8' });
   if (pgbouncer.status !== 0) console.warn(`db-pgbouncer skipped: ${pgbouncer.stderr.trim()}`);
   return otherServers.filter((project) => pgbouncer.status === 0 || project.test?.name !== 'db-pgbouncer');
 }

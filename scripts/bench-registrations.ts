@@ -59,7 +59,7 @@ const bench = await benchDatabase({ durable: !cpuBound });
 
 const pooler = args.pgbouncer ? await startPgBouncer(await pgbouncerBinary(), bench.url, poolSize) : undefined;
 
-/** Debian's pgbouncer (scripts/ensure-pgbouncer.sh installs it where it can), or stop with the reason. */
+/** Debian's pgbouncer (scripts/ensure-debian.sh installs it where it can), or stop with the reason. */
 async function pgbouncerBinary(): Promise<string> {
   const found = await findPgBouncer();
   if ('missing' in found) throw new Error(`--pgbouncer: ${found.missing}`);

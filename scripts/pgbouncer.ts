@@ -15,12 +15,12 @@ export interface PgBouncer {
 }
 
 /**
- * Debian's pgbouncer, installed by scripts/ensure-pgbouncer.sh where this machine can (root and apt-get);
+ * Debian's pgbouncer, installed by scripts/ensure-debian.sh where this machine can (root and apt-get);
  * otherwise the one sentence saying why, for the tests to skip with.
  */
 export async function findPgBouncer(): Promise<{ path: string } | { missing: string }> {
   try {
-    const { stdout } = await promisify(execFile)('bash', ['scripts/ensure-pgbouncer.sh'], { timeout: 600_000 });
+    const { stdout } = await promisify(execFile)('bash', ['scripts/ensure-debian.sh', 'pgbouncer'], { timeout: 600_000 });
     return { path: stdout.trim() };
   } catch (err) {
     return { missing: ((err as { stderr?: string }).stderr ?? String(err)).trim() };

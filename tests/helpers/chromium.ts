@@ -14,10 +14,10 @@ export interface Tab {
   close: () => Promise<void>;
 }
 
-/** Debian's chromium, installed by scripts/ensure-chromium.sh where it can be; otherwise the reason it is not. */
+/** Debian's chromium, installed by scripts/ensure-debian.sh where it can be; otherwise the reason it is not. */
 export async function findChromium(): Promise<{ path: string } | { missing: string }> {
   try {
-    const { stdout } = await promisify(execFile)('bash', ['scripts/ensure-chromium.sh'], { timeout: 600_000 });
+    const { stdout } = await promisify(execFile)('bash', ['scripts/ensure-debian.sh', 'chromium'], { timeout: 600_000 });
     return { path: stdout.trim() };
   } catch (err) {
     return { missing: ((err as { stderr?: string }).stderr ?? String(err)).trim() };
