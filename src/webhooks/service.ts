@@ -164,6 +164,8 @@ export async function rotateWebhookSecret(
 export async function replayWebhook(db: Db, user: UserRow, id: string, input: ReplayWebhook): Promise<{ replayed: number }> {
   const m = webhookMessages;
   const subscription = await findManaged(db, user, id, { lock: false });
+  // A disabled subscription's messages are never claimed: replayed, they would stay PENDING for good.
+  if (!subscription.enabled) throw invalidField('enabled', 'Enable the subscription before asking for a replay');
   const { messageId, since, until } = input;
   const which =
     messageId !== undefined
@@ -172,7 +174,15 @@ export async function replayWebhook(db: Db, user: UserRow, id: string, input: Re
   const replayed = await db
     .update(m)
     .set({ status: 'PENDING', attempts: 0, nextAttemptAt: sql`now()`, deliveredAt: null, leaseUntil: null, leaseToken: null })
-    .where(and(eq(m.subscriptionId, subscription.id), which, ne(m.status, 'PENDING')))
+    .where(
+      and(
+        eq(m.subscriptionId, subscription.id),
+        which,
+        ne(m.status, 'PENDING'),
+        // Disabled meanwhile: nothing is replayed (the check above answers the next attempt).
+        sql`exists (select 1 from ${subs} where ${subs.id} = ${subscription.id} and ${subs.enabled})`,
+      ),
+    )
     .returning({ id: m.id });
   if (messageId !== undefined && replayed.length === 0) {
     const [exists] = await db.select({ id: m.id }).from(m).where(and(eq(m.id, messageId), eq(m.subscriptionId, subscription.id)));

@@ -197,9 +197,12 @@ describe('delivery', () => {
     expect(await deliver({ batch: 1 })).toEqual({ attempted: 1, delivered: 0, disabled: 1 });
     const disabled = await call(getWebhook, { as: ORGANIZER, params: { id: hook.id } });
     expect(disabled.body).toMatchObject({ enabled: false, disabledReason: 'The endpoint answered 410 Gone' });
-    // Written while disabled: kept, not sent.
+    // Written while disabled: kept, not sent; and not replayed while disabled, where it would wait for good.
     await registerAs(event.slug, 'gone-3');
     expect(await deliver()).toEqual({ attempted: 0, delivered: 0, disabled: 0 });
+    const early = await call(replayWebhook, { as: ORGANIZER, params: { id: hook.id }, body: { since: event.createdAt } });
+    expect(early).toMatchObject({ status: 400, body: { code: 'validation_failed', errors: [{ path: 'enabled' }] } });
+    expect(await sql(`select count(*)::int as n from webhook_messages where status = 'PENDING'`)).toEqual([{ n: 0 }]);
 
     receiver.reply = () => ({ status: 204 });
     expect((await call(updateWebhook, { as: ORGANIZER, params: { id: hook.id }, body: { enabled: true } })).body).toMatchObject({
