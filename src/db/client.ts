@@ -182,7 +182,8 @@ async function checkout(current: Connection): Promise<Lease> {
   try {
     await checkServer(current, client);
   } catch (err) {
-    lease.release(err instanceof UnsupportedPostgresError || isStatementError(err) ? undefined : (err as Error));
+    // An unsupported server (checkServer's LockstepError) or a refused statement leaves the connection usable.
+    lease.release(err instanceof LockstepError || isStatementError(err) ? undefined : (err as Error));
     throw err;
   }
   return lease;
