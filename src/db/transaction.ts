@@ -2,7 +2,7 @@ import { logger } from '../logger';
 import { withClient } from './client';
 import type { Db } from './handle';
 import { beginStatement, commitStatement, deadlineExceeded, deadlinePassed } from './deadline';
-import { ConnectionLostError, isConnectionLost, isRetryableTransactionError, postgresError } from './errors';
+import { ConnectionLostError, isConnectionLost, isRetryableTransactionError, postgresError, SqlState } from './errors';
 import { AFTER_CONFLICT, AFTER_LOST_CONNECTION, pauseBeforeRetry } from './retry';
 
 /** Extra attempts after a serialization failure, a deadlock or a connection lost before COMMIT. */
@@ -44,16 +44,17 @@ export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Prom
           await control(commitStatement());
           return result;
         } catch (err) {
-          // A failed COMMIT has ended the transaction on the server, unless it was the deadline check before it.
-          // A ROLLBACK that fails too (the session is gone) must not hide why the work failed.
-          await control('rollback').catch(() => undefined);
+          // A failed COMMIT has ended the transaction on the server, unless it was the deadline check before it
+          // (57014, the COMMIT never ran). A ROLLBACK that fails too (the session is gone) must not hide why the work failed.
+          if (!committing || postgresError(err)?.code === SqlState.queryCanceled) await control('rollback').catch(() => undefined);
           throw err;
         }
       });
     } catch (err) {
       const conflict = isRetryableTransactionError(err);
       const retryable = conflict || (!committing && isConnectionLost(err));
-      if (attempt >= MAX_RETRIES || !retryable || deadlinePassed()) throw err;
+      // Past the deadline pauseBeforeRetry refuses: no retry could finish in time.
+      if (attempt >= MAX_RETRIES || !retryable) throw err;
       if (!(await pauseBeforeRetry(attempt, conflict ? AFTER_CONFLICT : AFTER_LOST_CONNECTION))) throw err;
       logger.debug('retrying transaction', { attempt: attempt + 1 });
     }
