@@ -1,3 +1,4 @@
+import { emitMetrics, METRIC } from '../metrics/metrics';
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/handle';
 import { LockstepError } from '../errors';
@@ -11,7 +12,7 @@ import type { HttpResponse } from './response';
  * (src/idempotency/store.ts); this file only decides what to hand it.
  */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
-export const REPLAYED_HEADER = 'idempotent-replayed';
+const REPLAYED_HEADER = 'idempotent-replayed';
 export const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 
 export function parseIdempotencyKey(header: string): string {
@@ -94,5 +95,7 @@ export async function runKeyed(
   const { replayed, ...response } = request.oneStatement
     ? await runIdempotentStatement(db, keyed, request.oneStatement, (key) => attempt(() => execute(db, key)))
     : await runIdempotently(db, keyed, (tx) => attempt(() => execute(tx)));
-  return replayed ? { ...response, headers: { ...response.headers, [REPLAYED_HEADER]: 'true' } } : response;
+  if (!replayed) return response;
+  emitMetrics({ [METRIC.idempotentReplays]: 1 });
+  return { ...response, headers: { ...response.headers, [REPLAYED_HEADER]: 'true' } };
 }

@@ -18,7 +18,7 @@ import { ensureUser } from '../users/service';
 import { trackMessages, wakeDelivery } from '../webhooks/wake';
 import { authenticate } from './auth';
 import { decodeBody, payloadTooLarge, type RequestBody } from './body';
-import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, REPLAYED_HEADER, runKeyed, type KeyedRequest } from './idempotency';
+import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, runKeyed, type KeyedRequest } from './idempotency';
 import { problemResponse } from './problem';
 import { JSON_HEADERS, toResponse, type HttpResponse, type Reply } from './response';
 
@@ -80,7 +80,6 @@ export function route<A extends AuthMode, P extends z.ZodMiniType, Q extends z.Z
     } catch (err) {
       response = errorResponse(toLockstepError(err), err);
     }
-    if (response.headers?.[REPLAYED_HEADER] === 'true') emitMetrics({ [METRIC.idempotentReplays]: 1 });
     logger.info('request', { status: response.statusCode, durationMs: Math.round(performance.now() - started) });
     // The answer is decided (committed or not): only now may the deliverer look for this request's messages.
     if (wroteMessages) await wakeDelivery(Math.min(WAKE_TIMEOUT_MS, margin / 4));
