@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import './contract/zod-locale';
-import { readSecrets, type SecretVariable } from './secrets/secrets';
+import { readSecrets, SECRET_VARIABLES, type SecretVariable } from './secrets/secrets';
 
 /**
  * Everything lockstep reads from the environment, parsed once per section; a bad value stops the cold start. The
@@ -144,7 +144,8 @@ export function parseCorsConfig(env: NodeJS.ProcessEnv): CorsConfig {
 }
 
 /** The secrets each kind of function reads: the HTTP functions verify tokens, the scheduled jobs do not. */
-export const HTTP_SECRETS: readonly SecretVariable[] = ['DATABASE_URL', 'AUTH_JWT_SECRET'];
+/** The HTTP functions read every secret there is. */
+export const HTTP_SECRETS: readonly SecretVariable[] = SECRET_VARIABLES;
 export const JOB_SECRETS: readonly SecretVariable[] = ['DATABASE_URL'];
 
 /** Secret values read from Secrets Manager (AWS), laid over the environment when a section is parsed. */

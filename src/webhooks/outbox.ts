@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { columnNames } from '../db/columns';
-import { webhookMessages, webhookSubscriptions, type WebhookEventType } from './schema';
+import { webhookMessages, webhookMessageStatusEnum, webhookSubscriptions, type WebhookEventType } from './schema';
 import { noteMessagesWritten } from './wake';
 
 /**
@@ -34,12 +34,10 @@ function insertMessages(from: SQL, e: SQL): SQL {
   return sql`insert into ${m} (${columnNames(m.subscriptionId, m.eventId, m.sequence, m.type, m.data, m.status)})
     select s.id, ${e}.id, change.sequence, change.type, change.data,
       -- A disabled subscription keeps its messages for a replay, but nothing is sent.
-      (case when ${s(webhookSubscriptions.enabled)} then 'PENDING' else 'FAILED' end)::${sql.identifier(webhookMessageStatus)}
+      (case when ${s(webhookSubscriptions.enabled)} then 'PENDING' else 'FAILED' end)::${sql.identifier(webhookMessageStatusEnum.enumName)}
     ${from} ${subscribers(e, sql`change.type`)}
     returning 1`;
 }
-
-const webhookMessageStatus = 'webhook_message_status';
 
 /**
  * The registration statement's outbox CTE: `registration.confirmed` or `.waitlisted` for the row of its `inserted`
