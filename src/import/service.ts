@@ -18,7 +18,7 @@ import { isImportLocation, parseImportLocation } from './location';
 import { readRows, type RawRow } from './rows';
 import { importObjects, importRejections, importRuns } from './schema';
 import { Semaphore } from './semaphore';
-import { objectStore, type ObjectStore, type SourceObject } from './sources';
+import { compareNames, objectStore, type ObjectStore, type SourceObject } from './sources';
 
 export interface ImportSettings {
   /** IMPORT_SOURCE: `s3://bucket/prefix/`, a folder, or one .jsonl/.csv file. */
@@ -170,6 +170,8 @@ class ImportRun {
     lease.keepAlive((error) => (this.failure ??= { error }));
     const { watermarked, reprocess, rescan } = this.settings;
     const objects = await store.list(watermarked && !reprocess && !rescan ? (lease.watermark ?? undefined) : undefined);
+    // Moved only past what it holds: a rescan lists the names below it too, and those need no write.
+    let watermark = lease.watermark;
     this.progress.objectsTotal = objects.length;
     this.progress.bytesTotal = objects.reduce((total, object) => total + object.size, 0);
     let bytesDone = 0;
@@ -193,7 +195,10 @@ class ImportRun {
         this.objectsImported++;
         logger.info('import object done', { object: object.name, ...this.counts });
       }
-      if (watermarked) await lease.moveWatermark(object.name);
+      if (watermarked && (watermark === null || compareNames(object.name, watermark) > 0)) {
+        await lease.moveWatermark(object.name);
+        watermark = object.name;
+      }
       this.progress.objectsDone++;
       bytesDone += object.size;
       this.progress.bytesRead = bytesDone;
