@@ -18,7 +18,7 @@ const subs = webhookSubscriptions;
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 
 /** What the organizer sees of a subscription: never a secret. */
-export function webhookView(row: WebhookSubscriptionRow): WebhookView {
+function webhookView(row: WebhookSubscriptionRow): WebhookView {
   const rotating = row.previousSecretExpiresAt !== null && row.previousSecretExpiresAt > new Date() ? row.previousSecretExpiresAt : null;
   return {
     id: row.id,
@@ -204,7 +204,19 @@ export async function listWebhookMessages(
   const m = webhookMessages;
   await findManaged(db, user, id, { lock: false });
   const rows = await db
-    .select({ ...getTableColumns(m), cursorTime: messageOrder.cursorTime })
+    // Not the payload (`data`): the list shows delivery state only, and a payload may be large.
+    .select({
+      id: m.id,
+      type: m.type,
+      eventId: m.eventId,
+      sequence: m.sequence,
+      status: m.status,
+      attempts: m.attempts,
+      nextAttemptAt: m.nextAttemptAt,
+      deliveredAt: m.deliveredAt,
+      createdAt: m.createdAt,
+      cursorTime: messageOrder.cursorTime,
+    })
     .from(m)
     .where(and(eq(m.subscriptionId, id), messageOrder.after(query.cursor)))
     .orderBy(...messageOrder.orderBy)
