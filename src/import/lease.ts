@@ -3,12 +3,12 @@ import type { Db } from '../db/handle';
 import { importSources } from './schema';
 
 /** How long a run holds its source without renewing: a crashed run's lease lapses this long after its last renewal. */
-export const LEASE_MS = 60_000;
+const LEASE_MS = 60_000;
 
 /** Renewals per lease period: two can fail or be late before the lease lapses. */
 const RENEWALS_PER_LEASE = 3;
 
-export interface LeaseKey {
+interface LeaseKey {
   source: string;
   runId: string;
 }

@@ -13,7 +13,7 @@ export type RawRow =
   | { line: number; fields?: undefined; reason: string; rest?: boolean };
 
 /** The longest record (a JSONL line, a CSV record) an import reads, in UTF-8 bytes; a valid row is a few KB. */
-export const MAX_RECORD_BYTES = 1024 * 1024;
+const MAX_RECORD_BYTES = 1024 * 1024;
 
 /**
  * Read an object's records one by one, as the stream delivers them: an object is never held in memory whole, nor a

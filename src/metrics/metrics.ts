@@ -28,7 +28,7 @@ export const METRIC = {
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
 /** The dimension every metric carries, so alarms can name one series per metric. */
-export const SERVICE_DIMENSION = { Service: 'lockstep' } as const;
+const SERVICE_DIMENSION = { Service: 'lockstep' } as const;
 
 /**
  * Writes `values` as one CloudWatch Embedded Metric Format line on stdout: CloudWatch Logs turns it into metrics,

@@ -100,7 +100,7 @@ async function claim(db: Db, token: string, options: DeliveryOptions): Promise<C
 }
 
 /** The message as sent: the same bytes at every attempt. */
-export function messageBody(message: Pick<Claimed, 'type' | 'created_at' | 'event_id' | 'sequence' | 'data'>): string {
+function messageBody(message: Pick<Claimed, 'type' | 'created_at' | 'event_id' | 'sequence' | 'data'>): string {
   return JSON.stringify({
     type: message.type,
     timestamp: message.created_at,
@@ -111,7 +111,7 @@ export function messageBody(message: Pick<Claimed, 'type' | 'created_at' | 'even
 }
 
 /** The `webhook-id`: the message's id, stable across retries and replays. */
-export const webhookId = (messageId: string) => `msg_${messageId}`;
+const webhookId = (messageId: string) => `msg_${messageId}`;
 
 type Verdict = 'delivered' | 'retry' | 'failed' | 'gone';
 

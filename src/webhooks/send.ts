@@ -21,7 +21,7 @@ export interface SendOptions {
 }
 
 /** The answer is read up to this many bytes, then the connection is dropped. */
-export const MAX_RESPONSE_BYTES = 1024;
+const MAX_RESPONSE_BYTES = 1024;
 
 /**
  * POST `body` once: redirects are not followed (a 3xx is a failed attempt), the address connected to must be
