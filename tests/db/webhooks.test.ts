@@ -76,12 +76,17 @@ beforeEach(async () => {
 
 describe('webhook subscriptions', () => {
   it('shows the whsec_ secret once: not in a read, nor in the attempts', async () => {
-    const { hook } = await eventWithHook(5);
+    const { event, hook } = await eventWithHook(5);
     expect(hook.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
     const read = await call(getWebhook, { as: ORGANIZER, params: { id: hook.id } });
     expect(read.status).toBe(200);
     expect(JSON.stringify(read.body)).not.toContain(hook.secret.slice(6));
     expect(read.body).not.toHaveProperty('secret');
+    await registerAs(event.slug, 'secret-keeper');
+    expect(await deliver()).toEqual({ attempted: 1, delivered: 1, disabled: 0 });
+    const attempts = await attemptsOf(hook.id);
+    expect(attempts).toHaveLength(1);
+    expect(JSON.stringify(attempts)).not.toContain(hook.secret.slice(6));
   });
 
   it('another organizer cannot see or change a subscription (404)', async () => {
