@@ -1,8 +1,8 @@
 /**
  * `npm run maintenance [-- --repair]`: the scheduled maintenance, run once from the command line against
  * DATABASE_URL. Purges expired idempotency keys and finished webhook messages past retention, and reports every
- * event whose counters disagree with its rows; `--repair` fixes them under the event's row lock. Exit code 2 when
- * drift remains unrepaired, 1 on failure.
+ * event whose counters (its shards, event_shards) disagree with its rows; `--repair` fixes them under the event's row
+ * lock and all of its shard locks. Exit code 2 when drift remains unrepaired, 1 on failure.
  */
 import type { MaintenanceReport } from '../src/maintenance/service';
 

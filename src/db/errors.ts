@@ -106,7 +106,7 @@ const CONSTRAINT_ERRORS: Record<string, { code: RefusalCode; message: string; pa
     message: 'This email already has an active registration for this event',
     path: 'email',
   },
-  events_spots_reserved_within_capacity: {
+  event_shards_reserved_within_quota: {
     code: 'capacity_below_reserved',
     message: 'The capacity is below the spots already reserved',
     path: 'capacity',

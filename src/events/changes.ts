@@ -1,34 +1,25 @@
 import { sql } from 'drizzle-orm';
-import { columnNames } from '../db/columns';
 import type { Db } from '../db/handle';
-import { changeMessages, outboxWritten, type EventChange } from '../webhooks/outbox';
-import { events } from './schema';
+import { changeMessage, outboxWritten, type EventChange } from '../webhooks/outbox';
+import { eventChangeSequence, events } from './schema';
 
 /**
- * The event's change counter (events.change_seq): every change to an event or its registrations bumps it under the
- * event's row lock, in the statement or transaction that writes the change's webhook messages, whose per-event
- * sequence number it is.
+ * A change's webhook sequence number (event_change_seq), drawn by the statement that makes the change, under the
+ * locks that order it against every change to the same rows: per event, the numbers of two changes that touch the
+ * same registration, or the event itself, follow their commit order. Gaps are normal.
  */
+export const nextChangeSeq = sql`nextval(${sql.raw(`'${eventChangeSequence.seqName}'`)})`;
 
-/** SET item for a statement's update of the event row: this change's sequence number. */
-export const nextChangeSeq = sql`${columnNames(events.changeSeq)} = ${events.changeSeq} + 1`;
-
-/** RETURNING items of that update, which the outbox reads from the statement's `event` CTE. */
-export const changedEventColumns = sql`${events.organizerId} as organizer_id, ${events.teamId} as team_id, ${events.changeSeq} as change_seq`;
+/** The columns of a statement's `event` CTE that the outbox reads besides its id (src/webhooks/outbox.ts). */
+export const eventForMessages = sql`${events.organizerId} as organizer_id, ${events.teamId} as team_id, ${nextChangeSeq} as change_seq`;
 
 /**
- * The webhook messages of a transaction's changes to one event, in order, in ONE statement that also bumps the
- * event's change counter by their number. Call it inside the transaction that made the changes, holding the event's
- * row lock (every change takes it), and before a deletion of the event.
+ * The webhook message of a change to the event itself, in ONE statement. Call it inside the transaction that made
+ * the change, holding all of the event's shard locks, and before a deletion of the event.
  */
-export async function recordChanges(tx: Db, eventId: string, changes: EventChange[]): Promise<void> {
-  if (changes.length === 0) return;
+export async function recordChange(tx: Db, eventId: string, change: EventChange): Promise<void> {
   const { rows } = await tx.execute(sql`
-    with event as (
-      update ${events} set ${columnNames(events.changeSeq)} = ${events.changeSeq} + ${changes.length}::int
-      where ${events.id} = ${eventId}
-      returning ${events.id} as id, ${changedEventColumns}
-    )
-    ${changeMessages(changes)}`);
+    with event as (select ${events.id} as id, ${eventForMessages} from ${events} where ${events.id} = ${eventId})
+    ${changeMessage(change)}`);
   outboxWritten(rows.length);
 }

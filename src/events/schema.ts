@@ -1,9 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, foreignKey, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, foreignKey, index, integer, pgEnum, pgSequence, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { teams } from '../teams/schema';
 import { users } from '../users/schema';
 
 export const eventStatusEnum = pgEnum('event_status', ['OPEN', 'CLOSED']);
+
+/**
+ * The sequence number of a webhook message (src/events/changes.ts): drawn by every change to an event or its
+ * registrations under the locks that order that change, so two changes that touch the same rows are numbered in
+ * the order they committed.
+ */
+export const eventChangeSequence = pgSequence('event_change_seq');
 
 export const events = pgTable(
   'events',
@@ -16,22 +23,9 @@ export const events = pgTable(
     location: text('location'),
     startsAt: timestamp('starts_at', { withTimezone: true, mode: 'date' }).notNull(),
     endsAt: timestamp('ends_at', { withTimezone: true, mode: 'date' }),
-    /** null = unlimited. */
+    /** null = unlimited. Split over the event's shards (src/capacity/schema.ts), which count its registrations. */
     capacity: integer('capacity'),
-    /** Σ spots of CONFIRMED registrations, maintained by the same statements that change them. */
-    spotsReserved: integer('spots_reserved').notNull().default(0),
-    /**
-     * Number of WAITLIST registrations, kept beside spotsReserved on the event row. The one-statement registration
-     * decides "fits and nobody is waiting" from this row alone: Postgres re-checks a row it waited for on its latest
-     * version, but a subquery over registrations would still read the statement's older snapshot.
-     */
-    waitlistCount: integer('waitlist_count').notNull().default(0),
     maxSpotsPerRegistration: integer('max_spots_per_registration').notNull().default(10),
-    /**
-     * Bumped by every change to the event or its registrations that webhooks report, under the event's row lock:
-     * the per-event sequence number of their messages (src/events/changes.ts), in the order the changes committed.
-     */
-    changeSeq: bigint('change_seq', { mode: 'number' }).notNull().default(0),
     status: eventStatusEnum('status').notNull().default('OPEN'),
     organizerId: uuid('organizer_id')
       .notNull()
@@ -47,11 +41,6 @@ export const events = pgTable(
   (table) => [
     // Lets `slug LIKE 'base-%'` use an index whatever the database collation.
     index('events_slug_pattern_idx').using('btree', table.slug.op('text_pattern_ops')),
-    check(
-      'events_spots_reserved_within_capacity',
-      sql`${table.spotsReserved} >= 0 and (${table.capacity} is null or ${table.spotsReserved} <= ${table.capacity})`,
-    ),
-    check('events_waitlist_count_not_negative', sql`${table.waitlistCount} >= 0`),
     check('events_capacity_range', sql`${table.capacity} is null or ${table.capacity} between 0 and 1000000`),
     check('events_max_spots_range', sql`${table.maxSpotsPerRegistration} between 1 and 100`),
     check('events_ends_after_start', sql`${table.endsAt} is null or ${table.endsAt} >= ${table.startsAt}`),

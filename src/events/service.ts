@@ -6,7 +6,9 @@ import { forbidden, LockstepError, notFound } from '../errors';
 import { keyset, toPage, type Page } from '../db/keyset';
 import { registrations } from '../registrations/schema';
 import { promoteWaitlist } from '../registrations/waitlist';
-import { recordChanges } from './changes';
+import { recordChange } from './changes';
+import { lockShards, settleEvent, spotsReservedOf, waitlistCountOf } from '../capacity/service';
+import { qualifiedColumn } from '../db/columns';
 import type { ExternalKey } from '../contract/external-key';
 import type { ExternalEventInput } from './contract';
 import { insertWithDerivedSlug, insertWithSlug, type InsertWithSlug, type SlugTarget } from '../slug/allocate';
@@ -17,7 +19,16 @@ import { events, type EventRow } from './schema';
 
 const eventSlugs: SlugTarget = { namespace: 'events', table: events, slugColumn: events.slug };
 
-export function eventView(row: EventRow): EventView {
+/** An event with its counters, summed over its shards. */
+export type EventWithCounters = EventRow & { spotsReserved: number; waitlistCount: number };
+
+const withCounters = {
+  ...getTableColumns(events),
+  spotsReserved: spotsReservedOf(qualifiedColumn(events.id)),
+  waitlistCount: waitlistCountOf(qualifiedColumn(events.id)),
+};
+
+export function eventView(row: EventWithCounters): EventView {
   return {
     id: row.id,
     slug: row.slug,
@@ -46,7 +57,7 @@ export async function createEvent(db: Db, organizer: UserRow, input: CreateEvent
     const teamId = typeof teamSlug === 'string' ? await lockManagedTeam(tx, organizer.id, teamSlug) : null;
     const values = { ...fields, teamId, organizerId: organizer.id };
     const { row } = await insertWithSlug(tx, eventSlugs, { name: input.name, explicitSlug }, insertEvent(tx, values));
-    return eventView(row);
+    return eventView({ ...row, spotsReserved: 0, waitlistCount: 0 });
   });
 }
 
@@ -97,7 +108,7 @@ const soonestFirst = keyset(events.startsAt, events.id);
 /** OPEN events, soonest first; keyset-paginated on (startsAt, id) so pages stay stable under inserts. */
 export async function listOpenEvents(db: Db, query: { limit: number; cursor?: string }): Promise<Page<EventView>> {
   const rows = await db
-    .select({ ...getTableColumns(events), cursorTime: soonestFirst.cursorTime })
+    .select({ ...withCounters, cursorTime: soonestFirst.cursorTime })
     .from(events)
     .where(and(eq(events.status, 'OPEN'), soonestFirst.after(query.cursor)))
     .orderBy(...soonestFirst.orderBy)
@@ -105,8 +116,8 @@ export async function listOpenEvents(db: Db, query: { limit: number; cursor?: st
   return toPage(rows, query.limit, eventView, soonestFirst.key);
 }
 
-export async function findEvent(db: Db, slug: string): Promise<EventRow> {
-  const [row] = await db.select().from(events).where(eq(events.slug, slug));
+export async function findEvent(db: Db, slug: string): Promise<EventWithCounters> {
+  const [row] = await db.select(withCounters).from(events).where(eq(events.slug, slug));
   if (!row) throw notFound('Event');
   return row;
 }
@@ -119,11 +130,12 @@ const notOrganizer = () => forbidden("Only the event's organizer or its team's o
 
 /**
  * The event, if the user organizes it: its organizer, or an OWNER or ADMIN of its team (404 / 403 otherwise).
- * With `lock`, the event row is locked FOR UPDATE (every change to an event, its registrations and its counters
- * takes it, which orders them per event), and a co-organizer's team membership FOR SHARE, so the permission read
- * here cannot change before the caller's write commits. With `lock: 'membership'`, only a co-organizer's team and
- * membership are locked (in the order deleting the team takes them): for a change that locks the event row itself,
- * later and more briefly.
+ * With `lock`, the event row is locked FOR NO KEY UPDATE (every change to the event itself takes it; a change to
+ * its registrations takes its shards instead), and a co-organizer's team membership FOR SHARE, so the permission
+ * read here cannot change before the caller's write commits. Not FOR UPDATE: the foreign-key checks of a
+ * concurrent change to the event's shards lock the row KEY SHARE, which that would block while this transaction
+ * waits for those shards. With `lock: 'membership'`, only a co-organizer's team and membership are locked (in the
+ * order deleting the team takes them): for a change that locks the event's shards itself, later and more briefly.
  */
 export async function findEventAsOrganizer(
   db: Db,
@@ -153,7 +165,7 @@ async function lockEventAsOrganizer(tx: Db, user: UserRow, slug: string): Promis
     .select()
     .from(events)
     .where(and(eq(events.slug, slug), or(eq(events.organizerId, user.id), isNull(events.teamId))))
-    .for('update');
+    .for('no key update');
   if (own) {
     if (own.organizerId === user.id) return own;
     throw notOrganizer();
@@ -161,7 +173,7 @@ async function lockEventAsOrganizer(tx: Db, user: UserRow, slug: string): Promis
   const [seen] = await tx.select({ id: events.id, teamId: events.teamId }).from(events).where(eq(events.slug, slug));
   if (!seen) throw notFound('Event');
   const managed = seen.teamId !== null && (await lockTeamManager(tx, seen.teamId, user.id));
-  const [event] = await tx.select().from(events).where(eq(events.id, seen.id)).for('update');
+  const [event] = await tx.select().from(events).where(eq(events.id, seen.id)).for('no key update');
   if (!event) throw notFound('Event');
   if (event.organizerId === user.id) return event;
   const manages = event.teamId === seen.teamId ? managed : event.teamId !== null && (await isTeamManager(tx, event.teamId, user.id, { lock: true }));
@@ -169,33 +181,37 @@ async function lockEventAsOrganizer(tx: Db, user: UserRow, slug: string): Promis
   return event;
 }
 
-/** `teamSlug: null` detaches the event; a team to attach must be one the caller manages. */
+/**
+ * `teamSlug: null` detaches the event; a team to attach must be one the caller manages. Runs under the event's row
+ * lock and all of its shard locks: the shards take the new capacity, status and limit, the free spots are spread
+ * again, and a capacity increase (or any change) promotes the queue.
+ */
 export async function updateEvent(db: Db, user: UserRow, slug: string, patch: UpdateEvent): Promise<EventView> {
   const { teamSlug, ...fields } = patch;
   return transaction(db, async (tx) => {
     // The team to attach first: teams are locked before events (see lockEventAsOrganizer).
     const teamId = typeof teamSlug === 'string' ? await lockManagedTeam(tx, user.id, teamSlug) : teamSlug;
     const event = await findEventAsOrganizer(tx, user, slug, { lock: true });
-    // Below spotsReserved, the update itself fails on events_spots_reserved_within_capacity (the first reason).
-    if (typeof fields.capacity === 'number' && fields.capacity >= event.spotsReserved) {
-      await refuseCapacityBelowWaiting(tx, event.id, fields.capacity);
-    }
+    await lockShards(tx, event.id);
     const [row] = await tx
       .update(events)
       .set({ ...fields, teamId, updatedAt: sql`now()` })
       .where(eq(events.id, event.id))
       .returning();
+    // Below the reserved spots, this fails on event_shards_reserved_within_quota (the first reason).
+    await settleEvent(tx, event.id);
+    if (typeof fields.capacity === 'number') await refuseCapacityBelowWaiting(tx, event.id, fields.capacity);
+    await promoteWaitlist(tx, event.id);
+    const view = eventView(await findEvent(tx, row!.slug));
     const closed = event.status === 'OPEN' && row!.status === 'CLOSED';
-    await recordChanges(tx, event.id, [{ type: closed ? 'event.closed' : 'event.changed', data: { event: eventView(row!) } }]);
-    // A capacity increase (or any change) may let the head of the waitlist in.
-    if (!(await promoteWaitlist(tx, row!.id))) return eventView(row!);
-    return eventView(await findEvent(tx, row!.slug));
+    await recordChange(tx, event.id, { type: closed ? 'event.closed' : 'event.changed', data: { event: view } });
+    return view;
   });
 }
 
 /**
  * A waiting registration larger than the capacity could never be promoted, and the queue behind it would wait
- * forever. Read under the event's row lock, which every registration change takes, so none can join meanwhile.
+ * forever. Read under all of the event's shard locks, so none can join meanwhile.
  */
 async function refuseCapacityBelowWaiting(tx: Db, eventId: string, capacity: number): Promise<void> {
   const [largest] = await tx
@@ -211,8 +227,10 @@ async function refuseCapacityBelowWaiting(tx: Db, eventId: string, capacity: num
 export async function deleteEvent(db: Db, user: UserRow, slug: string): Promise<void> {
   await transaction(db, async (tx) => {
     const event = await findEventAsOrganizer(tx, user, slug, { lock: true });
+    // In shard order, as every all-shards lock is taken, before the cascade deletes them.
+    await lockShards(tx, event.id);
     // Its messages outlive it: they name the event by id, with no foreign key.
-    await recordChanges(tx, event.id, [{ type: 'event.deleted', data: { event: eventView(event) } }]);
+    await recordChange(tx, event.id, { type: 'event.deleted', data: { event: eventView(await findEvent(tx, event.slug)) } });
     await tx.delete(events).where(eq(events.id, event.id));
   });
 }

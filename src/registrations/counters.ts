@@ -1,4 +1,6 @@
-import { eq, ne, or, sql, type SQL } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { eventShards } from '../capacity/schema';
+import { eventSettings, lockShards, queueShard, settleShards } from '../capacity/service';
 import type { Db } from '../db/handle';
 import { isConstraintViolation } from '../db/errors';
 import { transaction } from '../db/transaction';
@@ -16,37 +18,60 @@ export interface CounterDrift {
   repaired: boolean;
 }
 
-const confirmedSpots = sql<number>`coalesce(sum(${registrations.spots}) filter (where ${registrations.status} = 'CONFIRMED'), 0)::int`;
-const waitingRows = sql<number>`(count(${registrations.id}) filter (where ${registrations.status} = 'WAITLIST'))::int`;
-
-/** Each event's counters beside the sums of its rows: of every event, or of the one `where` picks. */
-const rowSums = (db: Db, where?: SQL) =>
-  db
-    .select({ eventId: events.id, spotsReserved: events.spotsReserved, waitlistCount: events.waitlistCount, confirmedSpots, waitingRows })
-    .from(events)
-    .leftJoin(registrations, eq(registrations.eventId, events.id))
-    .where(where)
-    .groupBy(events.id);
+const sh = eventShards;
+const r = registrations;
 
 /**
- * Compare every event's counters with its registration rows and report drift, logged with the event id. With
- * `repair`, each drifted event is fixed in its own transaction under its row lock (the lock every counter change
- * takes), recounted inside that lock, and its waitlist promoted if the corrected counter frees spots.
+ * Each event's shards beside what its rows and its event row say they should hold: a shard's reserved spots are
+ * its confirmed registrations' spots, the queue's shard counts the waiting rows, every shard says whether anyone
+ * waits, and the quotas add up to the capacity. Of every event, or of one.
+ */
+const shardsAgainstRows = (eventId?: string) => sql`
+  select ${events.id} as event_id, ${events.capacity} as capacity,
+    sum(s.reserved)::int as spots_reserved, sum(s.confirmed)::int as confirmed_spots,
+    sum(s.waitlist)::int as waitlist_count, w.rows as waiting_rows,
+    bool_or(s.reserved <> s.confirmed) or sum(s.waitlist) <> w.rows or bool_or(s.waiting <> (w.rows > 0))
+      or sum(s.quota) is distinct from ${events.capacity} as drifted
+  from ${events}
+  join lateral (select count(*)::int as rows from ${r} where ${r.eventId} = ${events.id} and ${r.status} = 'WAITLIST') as w on true
+  join lateral (
+    select ${sh.reserved} as reserved, ${sh.waitlist} as waitlist, ${sh.waiting} as waiting, ${sh.quota} as quota,
+      (select coalesce(sum(${r.spots}), 0) from ${r}
+       where ${r.eventId} = ${sh.eventId} and ${r.shard} = ${sh.shard} and ${r.status} = 'CONFIRMED') as confirmed
+    from ${sh} where ${sh.eventId} = ${events.id}) as s on true
+  ${eventId === undefined ? sql`` : sql`where ${events.id} = ${eventId}`}
+  group by ${events.id}, w.rows`;
+
+type Suspect = { event_id: string; spots_reserved: number; confirmed_spots: number; waitlist_count: number; waiting_rows: number; drifted: boolean };
+
+const drift = (row: Suspect, repaired: boolean): CounterDrift => ({
+  eventId: row.event_id,
+  spotsReserved: row.spots_reserved,
+  confirmedSpots: row.confirmed_spots,
+  waitlistCount: row.waitlist_count,
+  waitingRows: row.waiting_rows,
+  repaired,
+});
+
+/**
+ * Compare every event's shards with its registration rows and report drift, logged with the event id. With
+ * `repair`, each drifted event is fixed in its own transaction under its row lock and all of its shard locks (the
+ * locks every counter change takes), recounted inside them, and its waitlist promoted if that frees spots.
  */
 export async function checkEventCounters(db: Db, options: { repair: boolean }): Promise<CounterDrift[]> {
-  const suspects = await rowSums(db).having(or(ne(events.spotsReserved, confirmedSpots), ne(events.waitlistCount, waitingRows)));
+  const { rows } = await db.execute<Suspect>(sql`select * from (${shardsAgainstRows()}) as checked where drifted`);
   const drifts: CounterDrift[] = [];
-  for (const suspect of suspects) {
-    const drift = options.repair
-      ? await repairEvent(db, suspect.eventId).catch((err: unknown) => {
+  for (const suspect of rows) {
+    const found = options.repair
+      ? await repairEvent(db, suspect.event_id).catch((err: unknown) => {
           // More confirmed spots than capacity cannot be written back: the CHECK refuses it. Leave it to a human.
-          if (!isConstraintViolation(err, 'events_spots_reserved_within_capacity')) throw err;
-          return { ...suspect, repaired: false };
+          if (!isConstraintViolation(err, 'event_shards_reserved_within_quota')) throw err;
+          return drift(suspect, false);
         })
-      : { ...suspect, repaired: false };
-    if (drift) {
-      drifts.push(drift);
-      logger.warn('event counter drift', { ...drift });
+      : drift(suspect, false);
+    if (found) {
+      drifts.push(found);
+      logger.warn('event counter drift', { ...found });
     }
   }
   return drifts;
@@ -54,15 +79,18 @@ export async function checkEventCounters(db: Db, options: { repair: boolean }): 
 
 async function repairEvent(db: Db, eventId: string): Promise<CounterDrift | undefined> {
   return transaction(db, async (tx) => {
-    await tx.select({ id: events.id }).from(events).where(eq(events.id, eventId)).for('update');
-    const [actual] = await rowSums(tx, eq(events.id, eventId));
-    if (!actual) return undefined; // deleted meanwhile
-    if (actual.spotsReserved === actual.confirmedSpots && actual.waitlistCount === actual.waitingRows) return undefined;
-    await tx
-      .update(events)
-      .set({ spotsReserved: actual.confirmedSpots, waitlistCount: actual.waitingRows })
-      .where(eq(events.id, eventId));
+    await tx.select({ id: events.id }).from(events).where(eq(events.id, eventId)).for('no key update');
+    if (!(await lockShards(tx, eventId))) return undefined; // deleted meanwhile
+    const { rows } = await tx.execute<Suspect>(shardsAgainstRows(eventId));
+    const actual = rows[0];
+    if (!actual?.drifted) return undefined;
+    await tx.execute(sql`with settled as (${settleShards(sql`
+      select l.event_id, l.shard, ${eventSettings},
+        (select coalesce(sum(${r.spots}), 0) from ${r} where ${r.eventId} = l.event_id and ${r.shard} = l.shard and ${r.status} = 'CONFIRMED') as reserved,
+        case when l.shard = ${queueShard} then ${actual.waiting_rows}::int else 0 end as waitlist
+      from ${sh} as l join ${events} on ${events.id} = l.event_id
+      where l.event_id = ${eventId}`)}) select count(*) from settled`);
     await promoteWaitlist(tx, eventId);
-    return { ...actual, repaired: true };
+    return drift(actual, true);
   });
 }

@@ -10,14 +10,16 @@ import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events } from '../events/schema';
 import { findEventAsOrganizer } from '../events/service';
-import { changedEventColumns, nextChangeSeq } from '../events/changes';
+import { eventForMessages } from '../events/changes';
+import { eventShards } from '../capacity/schema';
+import { lockShards, queueShard, settleShards, spotsReservedOf } from '../capacity/service';
 import { outboxCount, outboxWritten, registrationMessages, statusChangeMessages } from '../webhooks/outbox';
-import { sequenceKeyset, toPage, type Page } from '../db/keyset';
+import { keyset, toPage, type Page } from '../db/keyset';
 import type { StatementKey } from '../idempotency/store';
 import type { ExternalKey } from '../contract/external-key';
 import type { UserRow } from '../users/schema';
 import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';
-import { nextQueueSeq, registrations, registrationStatusEnum, type RegistrationStatus } from './schema';
+import { registrations, registrationStatusEnum, type RegistrationStatus } from './schema';
 import { registrationJson, registrationView } from './view';
 import { promoteWaitlist } from './waitlist';
 
@@ -26,11 +28,11 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 const outer = (c: AnyPgColumn) => qualifiedColumn(c);
 const ahead = (c: AnyPgColumn) => qualifiedColumn(c, 'ahead');
 
-/** 1-based place in the event's queue, counted in the statement that reads the row. */
+/** 1-based place in the event's queue (in arrival order), counted in the statement that reads the row. */
 const waitlistPosition = sql<number | null>`case when ${outer(registrations.status)} = 'WAITLIST' then (
     select count(*)::int from ${registrations} as "ahead"
     where ${ahead(registrations.eventId)} = ${outer(registrations.eventId)} and ${ahead(registrations.status)} = 'WAITLIST'
-      and ${ahead(registrations.queueSeq)} <= ${outer(registrations.queueSeq)}) end`.as('waitlist_position');
+      and (${ahead(registrations.createdAt)}, ${ahead(registrations.id)}) <= (${outer(registrations.createdAt)}, ${outer(registrations.id)})) end`.as('waitlist_position');
 
 const withPosition = { ...getTableColumns(registrations), waitlistPosition };
 
@@ -40,12 +42,14 @@ type EventRef = { slug: string } | { id: string };
 const eventIs = (ref: EventRef) => ('id' in ref ? eq(events.id, ref.id) : eq(events.slug, ref.slug));
 
 /**
- * Register with ONE statement: lock-and-update the event row, confirming only if the spots fit and nobody is
- * waiting (both read from the event row, so a concurrent registration that got the row first is seen), else
- * joining the waitlist; the insert in the same statement records the outcome. The partial unique index on active
- * emails fails the whole statement, counter included (409 already_registered, mapped by constraint name). With an
- * Idempotency-Key the same statement stores the key's record and response, so the event row is locked for this one
- * statement whatever the client sends.
+ * Register with ONE statement, which locks one of the event's shards (src/capacity/schema.ts): a shard with room
+ * that nobody else holds (SKIP LOCKED), else one with room, waiting for it; while anyone waits, the queue's shard.
+ * On the shard it confirms if the spots fit its quota and nobody is waiting, else it joins the queue, both read from
+ * the shard row Postgres re-checks after a lock wait. When no single shard can decide (none has room for the spots,
+ * and nobody waits yet), a second statement locks all of the event's shards, decides on their totals and spreads
+ * the free spots again. Either statement records the outcome, and the key's record and webhook message with it. The
+ * partial unique index on active emails fails the whole statement, counters included (409 already_registered,
+ * mapped by constraint name).
  */
 export async function register(
   db: Db,
@@ -91,16 +95,18 @@ interface RegistrationKeys {
   external?: ExternalKey;
 }
 
+/** What the client sent, and the token: filled into the statement's body, and sealed in a key's record. */
+type Personal = { name: string; email: string; cancelToken: string };
+
 async function registerFor(db: Db, ref: EventRef, input: CreateRegistration, keys: RegistrationKeys): Promise<CreatedRegistration> {
   // A refusal is explained by a second read; if that read finds no reason, the event changed in between: retry once.
   for (let attempt = 1; attempt <= 2; attempt++) {
-    // What the client sent, and the token: filled into the statement's body here, and sealed in a key's record.
-    const secrets = { name: input.name, email: input.email, cancelToken: randomBytes(32).toString('base64url') };
-    const { rows } = await insertRegistration(db, ref, input, secrets, keys);
-    const [row] = rows;
-    if (row) {
+    const personal = { name: input.name, email: input.email, cancelToken: randomBytes(32).toString('base64url') };
+    let [row] = (await insertRegistration(db, { ref, input, personal, keys, shards: 'one' })).rows;
+    if (row?.status == null && row?.undecided) [row] = (await insertRegistration(db, { ref, input, personal, keys, shards: 'all' })).rows;
+    if (row?.status != null) {
       outboxWritten(row.messages);
-      return { ...(JSON.parse(row.public_body) as RegistrationView), ...secrets };
+      return { ...(JSON.parse(row.public_body!) as RegistrationView), ...personal };
     }
     await keys.idempotency?.throwIfRecorded(db);
     await explainRefusal(db, ref, input.spots);
@@ -110,50 +116,126 @@ async function registerFor(db: Db, ref: EventRef, input: CreateRegistration, key
 
 const column = (c: AnyPgColumn) => columnNames(c);
 
-function insertRegistration(
-  db: Db,
-  ref: EventRef,
-  input: CreateRegistration,
-  secrets: { name: string; email: string; cancelToken: string },
-  keys: RegistrationKeys,
-) {
+interface RegistrationStatement {
+  ref: EventRef;
+  input: CreateRegistration;
+  personal: Personal;
+  keys: RegistrationKeys;
+  /** Lock one shard, or all of the event's shards (when one shard could not decide). */
+  shards: 'one' | 'all';
+}
+
+/** The statement's answer: the registration, or no status and whether the event would take it but no shard decided. */
+type RegistrationOutcome = { status: RegistrationStatus | null; public_body: string | null; messages: number; undecided: boolean | null };
+
+const sh = eventShards;
+
+/** The event's shards a registration of `spots` may take, of the event `ref` names, before any decision on room. */
+const admits = (ref: EventRef, spots: SQL, keys: RegistrationKeys) =>
+  and(eventIs(ref), eq(sh.open, true), lte(spots, sh.maxSpots), keys.idempotency?.unused);
+
+/**
+ * The CTEs that lock one shard and take the spots or a place in the queue on it: a shard that can decide alone is
+ * one with room when nobody waits, or the queue's shard when someone does. Ends in an `event` CTE (see `decided`).
+ */
+function oneShard(ref: EventRef, spots: SQL, keys: RegistrationKeys): SQL {
+  const decides = sql`case when ${sh.waiting} then ${sh.shard} = ${queueShard} else ${sh.quota} is null or ${sh.reserved} + ${spots} <= ${sh.quota} end`;
+  const candidates = sql`${sh} join ${events} on ${events.id} = ${sh.eventId}
+    -- Checked by the server's clock at the start and again on the row's newer version after a lock wait.
+    where ${and(admits(ref, spots, keys), decides, withinDeadline())}`;
+  // In random order, so concurrent registrations spread. The blocking pick waits for ONE shard, chosen first: a
+  // shard it waited for and found full stays locked until the statement ends, so waiting for a second could deadlock.
+  return sql`free_shard as (
+      select ${sh.eventId} as event_id, ${sh.shard} as shard from ${lockWaitLimit()}, ${candidates}
+      order by random() limit 1 for update of ${sh} skip locked
+    ),
+    any_shard as (
+      select ${sh.eventId} as event_id, ${sh.shard} as shard from ${lockWaitLimit()}, ${candidates}
+        and ${sh.shard} = (select ${sh.shard} from ${candidates} order by random() limit 1)
+      for update of ${sh}
+    ),
+    picked as (
+      -- The blocking pick runs only when every shard that could decide was busy.
+      select * from free_shard union all select * from any_shard where not exists (select 1 from free_shard)
+      limit 1
+    ),
+    taken as (
+      update ${sh} set
+        ${column(sh.reserved)} = ${sh.reserved} + case when ${sh.waiting} then 0 else ${spots} end,
+        ${column(sh.waitlist)} = ${sh.waitlist} + case when ${sh.waiting} then 1 else 0 end
+      from picked where ${sh.eventId} = picked.event_id and ${sh.shard} = picked.shard
+      returning ${sh.eventId} as event_id, ${sh.shard} as shard, not ${sh.waiting} as confirmed, ${sh.waitlist} as waitlist
+    ),
+    ${decided('taken')}`;
+}
+
+/**
+ * The CTEs that lock all of the event's shards in order, decide on their totals (confirmed if the spots fit the
+ * capacity and nobody waits, else last in the queue), count the registration on the queue's shard and spread the
+ * free spots again. Ends in an `event` CTE (see `decided`).
+ */
+function allShards(ref: EventRef, spots: SQL, keys: RegistrationKeys): SQL {
+  return sql`locked as (
+      select ${sh.eventId} as event_id, ${sh.shard} as shard, ${sh.open} as open, ${sh.maxSpots} as max_spots,
+        ${sh.quota} as quota, ${sh.reserved} as reserved, ${sh.waitlist} as waitlist
+      from ${lockWaitLimit()}, ${sh} join ${events} on ${events.id} = ${sh.eventId}
+      where ${and(eventIs(ref), keys.idempotency?.unused, withinDeadline())}
+      order by ${sh.shard} for update of ${sh}
+    ),
+    totals as (
+      select event_id, sum(quota) as capacity,
+        sum(waitlist) = 0 and (sum(quota) is null or sum(reserved) + ${spots} <= sum(quota)) as confirmed
+      from locked group by event_id
+      having bool_and(open) and ${spots} <= min(max_spots)
+    ),
+    settled as (${settleShards(sql`select l.event_id, l.shard, l.open, l.max_spots, t.capacity,
+        l.reserved + case when t.confirmed and l.shard = ${queueShard} then ${spots} else 0 end as reserved,
+        l.waitlist + case when not t.confirmed and l.shard = ${queueShard} then 1 else 0 end as waitlist
+      from locked l join totals t on t.event_id = l.event_id`)}),
+    taken as (
+      select t.event_id, ${queueShard} as shard, t.confirmed, s.waitlist
+      from totals t join settled s on s.shard = ${queueShard}
+    ),
+    ${decided('taken')}`;
+}
+
+/**
+ * The `event` CTE both registration statements end in, from their `taken` CTE (event_id, shard, confirmed, and
+ * the queue's length when it joined the queue): the outcome, with what the outbox reads of the event.
+ */
+const decided = (taken: string) => sql`event as (
+      select ${events.id} as id, ${sql.identifier(taken)}.shard, ${sql.identifier(taken)}.waitlist as waitlist_count,
+        (case when ${sql.identifier(taken)}.confirmed then 'CONFIRMED' else 'WAITLIST' end)::${sql.identifier(registrationStatusEnum.enumName)} as status,
+        ${eventForMessages}
+      from ${sql.identifier(taken)} join ${events} on ${events.id} = ${sql.identifier(taken)}.event_id
+    )`;
+
+function insertRegistration(db: Db, statement: RegistrationStatement) {
+  const { ref, input, personal, keys } = statement;
   const r = registrations;
   const spots = sql`${input.spots}::int`;
-  const fits = sql`(${events.waitlistCount} = 0 and (${events.capacity} is null or ${events.spotsReserved} + ${spots} <= ${events.capacity}))`;
-  const record = keys.idempotency?.record(sql`inserted`, sql`public_body`, secrets);
-  return db.execute<{ status: RegistrationStatus; public_body: string; messages: number }>(sql`
-    with event as (
-      update ${events} set
-        ${column(events.spotsReserved)} = ${events.spotsReserved} + case when ${fits} then ${spots} else 0 end,
-        ${column(events.waitlistCount)} = ${events.waitlistCount} + case when ${fits} then 0 else 1 end,
-        ${nextChangeSeq}
-      from ${lockWaitLimit()}
-      where ${and(
-        eventIs(ref),
-        eq(events.status, 'OPEN'),
-        lte(spots, events.maxSpotsPerRegistration),
-        // A request larger than the whole event could never leave the queue, and would block everyone behind it.
-        or(isNull(events.capacity), lte(spots, events.capacity)),
-        keys.idempotency?.unused,
-        // Checked by the server's clock at the start and after a lock wait that found the row changed.
-        withinDeadline(),
-      )}
-      returning ${events.id} as id, ${events.waitlistCount} as waitlist_count, ${changedEventColumns}
-    ),
+  const record = keys.idempotency?.record(sql`inserted`, sql`public_body`, personal);
+  const head = statement.shards === 'one' ? oneShard(ref, spots, keys) : allShards(ref, spots, keys);
+  // Only the one-shard statement asks, and only when it took nothing: would a shard take it if it had room?
+  const undecided =
+    statement.shards === 'one' ? sql`exists (select 1 from ${sh} join ${events} on ${events.id} = ${sh.eventId} where ${admits(ref, spots, keys)})` : sql`false`;
+  return db.execute<RegistrationOutcome>(sql`
+    with ${head},
     inserted as (
-      insert into ${registrations} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.cancelTokenHash, r.importSource, r.externalId, r.createdAt)})
-      select event.id, ${input.name}, ${input.email}, ${spots},
-        -- Confirmed exactly when the update left the waitlist empty.
-        (case when event.waitlist_count = 0 then 'CONFIRMED' else 'WAITLIST' end)::${sql.identifier(registrationStatusEnum.enumName)},
-        ${hashToken(secrets.cancelToken)}, ${keys.external?.source ?? null}::text, ${keys.external?.externalId ?? null}::text,
-        -- The moment the queue place was decided (under the event's row lock, as queue_seq is drawn), not the
-        -- transaction's start before the lock wait: createdAt follows the queue order.
+      insert into ${r} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.shard, r.cancelTokenHash, r.importSource, r.externalId, r.createdAt)})
+      select event.id, ${input.name}, ${input.email}, ${spots}, event.status, event.shard,
+        ${hashToken(personal.cancelToken)}, ${keys.external?.source ?? null}::text, ${keys.external?.externalId ?? null}::text,
+        -- The moment the queue place was decided, under the shard lock that decided it (not the transaction's start,
+        -- before the lock wait): createdAt follows the queue order.
         clock_timestamp()
       from event
       returning ${column(r.status)} as status, ${registrationJson} as public_body
     )${record ? sql`, recorded as (${record})` : sql``},
-    ${registrationMessages(secrets)}
-    select status, public_body, ${outboxCount} as messages from inserted where ${withinDeadline()}`);
+    ${registrationMessages(personal)}
+    select inserted.status, inserted.public_body, ${outboxCount} as messages,
+      case when inserted.status is null then ${undecided} end as undecided
+    from (select 1) as one left join inserted on true
+    where ${withinDeadline()}`);
 }
 
 /** The registration statement matched no event row: throw the reason, or return if the event shows none. */
@@ -180,6 +262,8 @@ const anonymous = () => new LockstepError('unauthorized', 'Sign in as the organi
 interface FoundForChange {
   eventId: string;
   status: RegistrationStatus;
+  /** Someone was waiting when it was read: a cancellation will have to promote. */
+  queued: boolean;
   /** Which rows the change may touch: the same rows the lookup matched, re-checked under the locks. */
   access: SQL;
   /** The caller's team membership must stay locked until commit (a team manager, not the organizer). */
@@ -208,9 +292,10 @@ async function findForChange(db: Db, slug: string, id: string, access: Registrat
     throw anonymous();
   }
   const [row] = await db
-    .select({ eventId: events.id, status: registrations.status })
+    .select({ eventId: events.id, status: registrations.status, queued: sh.waiting })
     .from(registrations)
     .innerJoin(events, eq(events.id, registrations.eventId))
+    .innerJoin(sh, and(eq(sh.eventId, registrations.eventId), eq(sh.shard, registrations.shard)))
     .where(and(eq(registrations.id, id), visible));
   if (!row) throw notFound('Registration');
   return { ...row, access: and(eq(registrations.id, id), visible)!, holdsMembership, by: access.token === undefined ? 'organizer' : 'registrant' };
@@ -225,54 +310,98 @@ type ChangeOutcome = {
   messages: number;
 };
 
+const enumValue = (status: RegistrationStatus) => sql`${status}::${sql.identifier(registrationStatusEnum.enumName)}`;
+
 /**
- * The change as ONE statement: lock the event row, then the registration row (the per-event order every counter
- * change follows) in the join that finds them, so the status and counters it computes from are the latest; move
- * the counters by the difference, capacity-checked as a registration is (an organizer may pass the queue, never
- * the capacity); then move the registration, only if the counters moved. A registration joining the waitlist
- * takes a new place at its end, stamped with the time that place was decided.
+ * A confirmed registration's cancellation while nobody waits, as ONE statement holding one shard: lock the shard
+ * that holds its spots, only while nobody waits (then no promotion is due), cancel it and give the spots back to
+ * that shard. Moves nothing when someone waits or the registration changed meanwhile (then the caller takes all
+ * of the event's shards).
  */
-async function applyChange(db: Db, found: FoundForChange, target: RegistrationStatus): Promise<ChangeOutcome | undefined> {
+async function cancelOnItsShard(db: Db, found: FoundForChange): Promise<{ moved: boolean; messages: number }> {
   const r = registrations;
-  const targetStatus = sql`${target}::${sql.identifier(registrationStatusEnum.enumName)}`;
-  const { rows } = await db.execute<ChangeOutcome>(sql`
+  // Columns named apart from the registration's: `moved` returns the row's own through registrationJson.
+  const { rows } = await db.execute<{ moved: boolean; messages: number }>(sql`
     with target as (
-      select ${events.id} as ev_id, ${events.capacity} as capacity, ${r.id} as reg_id, ${r.status} as from_status, ${r.spots} as reg_spots
-      from ${lockWaitLimit()}, ${events} join ${r} on ${r.eventId} = ${events.id}
-      where ${found.access}
-      for update of ${events}, ${r}
+      select ${sh.eventId} as t_event, ${sh.shard} as t_shard, ${r.id} as reg_id
+      from ${lockWaitLimit()}, ${sh}
+        join ${r} on ${r.eventId} = ${sh.eventId} and ${r.shard} = ${sh.shard}
+        join ${events} on ${events.id} = ${r.eventId}
+      where ${and(found.access, eq(r.status, 'CONFIRMED'), eq(sh.waiting, false), withinDeadline())}
+      for update of ${sh}
     ),
-    delta as (
-      select target.*,
-        ${target === 'CONFIRMED' ? sql`reg_spots` : sql`0`} - (case when from_status = 'CONFIRMED' then reg_spots else 0 end) as spots_delta,
-        ${target === 'WAITLIST' ? sql`1` : sql`0`} - (case when from_status = 'WAITLIST' then 1 else 0 end) as waiting_delta
-      from target where from_status <> ${targetStatus}
-    ),
-    event as (
-      update ${events} set
-        ${column(events.spotsReserved)} = ${events.spotsReserved} + delta.spots_delta,
-        ${column(events.waitlistCount)} = ${events.waitlistCount} + delta.waiting_delta,
-        ${nextChangeSeq}
-      from delta
-      where ${events.id} = delta.ev_id
-        and (delta.spots_delta <= 0 or ${events.capacity} is null or ${events.spotsReserved} + delta.spots_delta <= ${events.capacity})
-        -- A waiting registration larger than the whole event would block the queue behind it forever.
-        and (delta.waiting_delta <= 0 or ${events.capacity} is null or delta.reg_spots <= ${events.capacity})
-        -- Checked by the server's clock at the start and after a lock wait that found the row changed.
-        and ${withinDeadline()}
-      returning ${events.id} as id, ${events.waitlistCount} as waitlist_count, ${changedEventColumns}
-    ),
+    event as (select ${events.id} as id, null::int as waitlist_count, ${eventForMessages} from ${events} join target on ${events.id} = target.t_event),
     moved as (
-      update ${r} set ${column(r.status)} = ${targetStatus}, ${column(r.updatedAt)} = now()
-        ${target === 'WAITLIST' ? sql`, ${column(r.queueSeq)} = ${nextQueueSeq}, ${column(r.createdAt)} = clock_timestamp()` : sql``}
-      from delta
-      where ${r.id} = delta.reg_id and exists (select 1 from event)
-      -- The row as it is now, for the change's webhook message (delta's columns are named apart from the row's).
-      returning ${column(r.status)} as status, delta.from_status as previous_status, ${registrationJson} as public_body,
-        ${column(r.name)} as name, ${column(r.email)} as email
+      update ${r} set ${column(r.status)} = ${enumValue('CANCELLED')}, ${column(r.updatedAt)} = now()
+      from target
+      -- The registration as it is now: still confirmed on that shard.
+      where ${r.id} = target.reg_id and ${r.status} = 'CONFIRMED' and ${r.shard} = target.t_shard
+      returning ${column(r.status)} as status, 'CONFIRMED' as previous_status, ${registrationJson} as public_body,
+        ${column(r.name)} as name, ${column(r.email)} as email, ${column(r.spots)} as freed, target.t_event, target.t_shard
+    ),
+    freed as (
+      update ${sh} set ${column(sh.reserved)} = ${sh.reserved} - moved.freed
+      from moved where ${sh.eventId} = moved.t_event and ${sh.shard} = moved.t_shard
     ),
     ${statusChangeMessages(found.by)}
-    select from_status as "from", capacity, exists (select 1 from moved) as moved, ${outboxCount} as messages
+    select exists (select 1 from moved) as moved, ${outboxCount} as messages where ${withinDeadline()}`);
+  return rows[0]!;
+}
+
+/**
+ * Any change, as ONE statement run with all of the event's shards locked (so its snapshot holds the latest of them
+ * and of the queue): move the registration, only if the capacity allows it (an organizer may pass the queue, never
+ * the capacity), then write the shards' counters with the free spots spread again. A registration joining the
+ * waitlist takes a new place at its end, stamped with the time that place was decided.
+ */
+async function applyChange(tx: Db, found: FoundForChange, target: RegistrationStatus): Promise<ChangeOutcome | undefined> {
+  const r = registrations;
+  const counts = (status: RegistrationStatus, value: SQL) => sql`case when target.from_status = ${enumValue(status)} then ${value} else 0 end`;
+  const { rows } = await tx.execute<ChangeOutcome>(sql`
+    with target as (
+      select ${r.id} as reg_id, ${r.status} as from_status, ${r.spots} as reg_spots, ${r.shard} as from_shard, ${r.eventId} as t_event
+      from ${r} join ${events} on ${events.id} = ${r.eventId}
+      where ${and(found.access, withinDeadline())}
+    ),
+    totals as (
+      select sum(${sh.quota}) as capacity, sum(${sh.reserved}) as reserved,
+        sum(${sh.waitlist}) filter (where ${sh.shard} = ${queueShard}) as waitlist
+      from ${sh} join target on ${sh.eventId} = target.t_event
+    ),
+    delta as (
+      select target.*, totals.capacity, totals.waitlist,
+        ${target === 'CONFIRMED' ? sql`reg_spots` : sql`0`} - ${counts('CONFIRMED', sql`reg_spots`)} as spots_delta,
+        ${target === 'WAITLIST' ? sql`1` : sql`0`} - ${counts('WAITLIST', sql`1`)} as waiting_delta
+      from target, totals
+      where target.from_status <> ${enumValue(target)}
+    ),
+    allowed as (
+      select * from delta
+      where (spots_delta <= 0 or capacity is null or (select reserved from totals) + spots_delta <= capacity)
+        -- A waiting registration larger than the whole event would block the queue behind it forever.
+        and (waiting_delta <= 0 or capacity is null or reg_spots <= capacity)
+    ),
+    event as (
+      select ${events.id} as id, allowed.waitlist + allowed.waiting_delta as waitlist_count, ${eventForMessages}
+      from ${events} join allowed on ${events.id} = allowed.t_event
+    ),
+    moved as (
+      update ${r} set ${column(r.status)} = ${enumValue(target)}, ${column(r.updatedAt)} = now()
+        ${target === 'CONFIRMED' ? sql`, ${column(r.shard)} = ${queueShard}` : sql``}
+        ${target === 'WAITLIST' ? sql`, ${column(r.createdAt)} = clock_timestamp()` : sql``}
+      from allowed
+      where ${r.id} = allowed.reg_id
+      -- The row as it is now, for the change's webhook message.
+      returning ${column(r.status)} as status, allowed.from_status as previous_status, ${registrationJson} as public_body,
+        ${column(r.name)} as name, ${column(r.email)} as email
+    ),
+    settled as (${settleShards(sql`select l.event_id, l.shard, l.open, l.max_spots, allowed.capacity,
+        l.reserved - case when allowed.from_status = 'CONFIRMED' and l.shard = allowed.from_shard then allowed.reg_spots else 0 end
+          + case when ${enumValue(target)} = 'CONFIRMED' and l.shard = ${queueShard} then allowed.reg_spots else 0 end as reserved,
+        l.waitlist + case when l.shard = ${queueShard} then allowed.waiting_delta else 0 end as waitlist
+      from ${sh} as l join allowed on l.event_id = allowed.t_event`)}),
+    ${statusChangeMessages(found.by)}
+    select from_status as "from", (select capacity from totals) as capacity, exists (select 1 from moved) as moved, ${outboxCount} as messages
     from target where ${withinDeadline()}`);
   return rows[0];
 }
@@ -284,19 +413,24 @@ function refusal(target: RegistrationStatus, capacity: number | null): LockstepE
 }
 
 /**
- * Move a registration to another status. The registration is found without a lock; the change itself is one
- * statement that locks the event row then the registration row, in a transaction followed by the promotion of the
- * queue (a new statement, whose snapshot sees every waiter committed before the lock was granted) and the COMMIT.
- * (A variant that let the change commit on its own when the queue stayed empty broke the queue model test in 3 of
- * 14 runs: a status change then met a counter already moved, 409 from the CHECK. Removed until understood.)
+ * Move a registration to another status. The registration is found without a lock. A confirmed registration's
+ * cancellation while nobody waits holds one shard for one statement (`cancelOnItsShard`); any other change locks
+ * all of the event's shards, then moves it (`applyChange`) and promotes the queue, each a new statement whose
+ * snapshot sees every change that took a shard lock before, and commits.
  */
 async function moveRegistration(db: Db, slug: string, id: string, target: RegistrationStatus, access: RegistrationAccess): Promise<void> {
   // Safe to repeat after a lost connection: a change that took effect before the connection broke finds itself made.
   return resendAfterLostConnection(async () => {
     let found = await findForChange(db, slug, id, access);
     if (found.status === target) return;
+    if (found.status === 'CONFIRMED' && target === 'CANCELLED' && !found.queued && !found.holdsMembership) {
+      const cancelled = await cancelOnItsShard(db, found);
+      outboxWritten(cancelled.messages);
+      if (cancelled.moved) return;
+    }
     await transaction(db, async (tx) => {
       if (found.holdsMembership) found = await findForChange(tx, slug, id, access);
+      if (!(await lockShards(tx, found.eventId))) throw notFound('Registration');
       const outcome = await applyChange(tx, found, target);
       if (!outcome) throw notFound('Registration');
       outboxWritten(outcome.messages);
@@ -347,13 +481,13 @@ export async function getRegistration(db: Db, slug: string, id: string, access: 
   return registrationView(row);
 }
 
-const queueOrder = sequenceKeyset(registrations.queueSeq, 'queueSeq');
+const arrivalOrder = keyset(registrations.createdAt, registrations.id);
 
 /**
- * In queue order, keyset-paginated on queue_seq, drawn by the registration statement once it holds the event's row
- * lock: it grows in commit order, so a row that commits while a client pages lands after the pages already read.
- * created_at is stamped in the same place (clock_timestamp()), so it follows this order. A registration moved to the
- * WAITLIST joins the end of the queue, and of the list with it.
+ * In arrival order, the queue's: keyset-paginated on (createdAt, id), stamped by the statement that decided each
+ * registration's place under the shard lock it held. Registrations confirmed at the same moment on different
+ * shards may commit out of that order, so a page read meanwhile can miss one that commits just before its last
+ * row. A registration moved to the WAITLIST joins the end of the queue, and of the list with it.
  */
 export async function listRegistrations(
   db: Db,
@@ -363,18 +497,18 @@ export async function listRegistrations(
 ): Promise<Page<RegistrationView>> {
   const event = await findEventAsOrganizer(db, user, slug);
   const rows = await db
-    .select(withPosition)
+    .select({ ...withPosition, cursorTime: arrivalOrder.cursorTime })
     .from(registrations)
     .where(
       and(
         eq(registrations.eventId, event.id),
         query.status ? eq(registrations.status, query.status) : undefined,
-        queueOrder.after(query.cursor),
+        arrivalOrder.after(query.cursor),
       ),
     )
-    .orderBy(...queueOrder.orderBy)
+    .orderBy(...arrivalOrder.orderBy)
     .limit(query.limit + 1);
-  return toPage(rows, query.limit, registrationView, queueOrder.key);
+  return toPage(rows, query.limit, registrationView, arrivalOrder.key);
 }
 
 /** Counters and row sums read in one statement, so `consistent` compares one snapshot. */
@@ -383,7 +517,7 @@ export async function eventStats(db: Db, user: UserRow, slug: string): Promise<E
   const [stats] = await db
     .select({
       capacity: events.capacity,
-      spotsReserved: events.spotsReserved,
+      spotsReserved: spotsReservedOf(qualifiedColumn(events.id)),
       confirmedSpots: sql<number>`coalesce(sum(${registrations.spots}) filter (where ${registrations.status} = 'CONFIRMED'), 0)::int`,
       waitlistSpots: sql<number>`coalesce(sum(${registrations.spots}) filter (where ${registrations.status} = 'WAITLIST'), 0)::int`,
       waitlistCount: sql<number>`(count(*) filter (where ${registrations.status} = 'WAITLIST'))::int`,

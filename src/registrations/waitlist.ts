@@ -1,56 +1,52 @@
-import { asc, inArray, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+import { queueShard, settleShards } from '../capacity/service';
+import { eventShards } from '../capacity/schema';
 import { columnNames } from '../db/columns';
 import type { Db } from '../db/handle';
+import { eventForMessages, nextChangeSeq } from '../events/changes';
 import { events } from '../events/schema';
-import { recordChanges } from '../events/changes';
+import { outboxCount, outboxWritten, promotionMessages } from '../webhooks/outbox';
 import { registrations } from './schema';
-import { registrationView } from './view';
+import { registrationJson } from './view';
 
 /**
- * Strict FIFO promotion: confirm waiting registrations in queue order while they fit, stopping at the first that
- * does not. One statement: a running sum over the queue picks the longest prefix that fits the free spots, and
- * the counters move by exactly what was promoted.
+ * Strict FIFO promotion: confirm waiting registrations in arrival order while they fit, stopping at the first that
+ * does not. ONE statement: a running sum over the queue picks the longest prefix that fits the free spots (the
+ * capacity less every shard's reserved spots), the promoted spots go to the queue's shard, the free spots are
+ * spread again, and each promotion's webhook message is written.
  *
- * The caller must hold the event's row lock (this transaction already updated or locked it), so no registration
- * can join the queue or take spots while this runs. Each promotion's webhook message is written in the same
- * transaction. Returns whether anything was promoted (the caller re-reads the event only if it needs it: every
- * round trip here is one the event row stays locked for).
+ * The caller must hold all of the event's shard locks (`lockShards`), taken by an earlier statement: this one's
+ * snapshot then holds every registration that joined the queue, and none can join, confirm or leave while it runs.
  */
-export async function promoteWaitlist(tx: Db, eventId: string): Promise<boolean> {
+export async function promoteWaitlist(tx: Db, eventId: string): Promise<void> {
   const r = registrations;
-  const result = await tx.execute<{ id: string }>(sql`
-    with ev as (
-      select ${events.id} as id, ${events.capacity} as capacity, ${events.spotsReserved} as spots_reserved
-      from ${events} where ${events.id} = ${eventId} and ${events.waitlistCount} > 0
+  const sh = eventShards;
+  const { rows } = await tx.execute<{ messages: number }>(sql`
+    with totals as (
+      select sum(${sh.quota}) as capacity, sum(${sh.quota}) - sum(${sh.reserved}) as free, sum(${sh.waitlist}) as waitlist
+      from ${sh} where ${sh.eventId} = ${eventId}
     ),
     queue as (
-      select ${r.id} as id, sum(${r.spots}) over (order by ${r.queueSeq}) as running
-      from ${r} join ev on ${r.eventId} = ev.id
-      where ${r.status} = 'WAITLIST'
-      order by ${r.queueSeq}
+      select ${r.id} as reg_id, sum(${r.spots}) over (order by ${r.createdAt}, ${r.id}) as running
+      from ${r}
+      where ${r.eventId} = ${eventId} and ${r.status} = 'WAITLIST' and (select waitlist from totals) > 0
+      order by ${r.createdAt}, ${r.id}
       -- Each registration takes at least one spot: no more than the free spots can be promoted.
-      limit (select case when capacity is null then null else greatest(capacity - spots_reserved, 0) end from ev)
+      limit (select case when capacity is null then null else greatest(free, 0) end from totals)
     ),
+    event as (select ${events.id} as id, null::int as waitlist_count, ${eventForMessages} from ${events} where ${events.id} = ${eventId}),
     promoted as (
-      update ${r} set ${columnNames(r.status)} = 'CONFIRMED', ${columnNames(r.updatedAt)} = now()
-      from queue, ev
-      where ${r.id} = queue.id and (ev.capacity is null or ev.spots_reserved + queue.running <= ev.capacity)
-      returning ${r.id} as id, ${r.spots} as spots
+      update ${r} set ${columnNames(r.status)} = 'CONFIRMED', ${columnNames(r.shard)} = ${queueShard}, ${columnNames(r.updatedAt)} = now()
+      from queue, totals
+      where ${r.id} = queue.reg_id and (totals.capacity is null or queue.running <= totals.free)
+      returning ${columnNames(r.spots)} as spots, ${registrationJson} as public_body, ${columnNames(r.name)} as name,
+        ${columnNames(r.email)} as email, ${nextChangeSeq} as change_seq
     ),
-    counted as (
-      update ${events} set
-        ${columnNames(events.spotsReserved)} = ${events.spotsReserved} + (select sum(spots) from promoted),
-        ${columnNames(events.waitlistCount)} = ${events.waitlistCount} - (select count(*) from promoted)
-      where ${events.id} = ${eventId} and exists (select 1 from promoted)
-    )
-    select id from promoted`);
-  if (result.rows.length === 0) return false;
-  const promoted = await tx
-    .select()
-    .from(r)
-    .where(inArray(r.id, result.rows.map((row) => row.id)))
-    .orderBy(asc(r.queueSeq));
-  const promotions = promoted.map((row) => ({ registration: registrationView({ ...row, waitlistPosition: null }) }));
-  await recordChanges(tx, eventId, promotions.map((data) => ({ type: 'registration.promoted' as const, data })));
-  return true;
+    settled as (${settleShards(sql`select l.event_id, l.shard, l.open, l.max_spots, totals.capacity,
+        l.reserved + case when l.shard = ${queueShard} then (select coalesce(sum(spots), 0) from promoted) else 0 end as reserved,
+        l.waitlist - case when l.shard = ${queueShard} then (select count(*) from promoted) else 0 end as waitlist
+      from ${sh} as l, totals where l.event_id = ${eventId}`)}),
+    ${promotionMessages()}
+    select ${outboxCount} as messages`);
+  outboxWritten(rows[0]?.messages ?? 0);
 }

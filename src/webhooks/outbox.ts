@@ -6,9 +6,9 @@ import { noteMessagesWritten } from './wake';
 /**
  * The transactional outbox: messages are inserted by the statement or transaction that makes the change, one per
  * change and matching subscription, so a rolled-back change leaves none and a committed one always has its own.
- * Each carries the event's change counter (events.change_seq, src/events/changes.ts), bumped under the event's row
- * lock by the same statement: per event, sequences follow the order in which the changes committed. The statements
- * name the event `event` (a CTE with id, organizer_id, team_id, change_seq); this module knows no event table.
+ * Each carries its change's sequence number (change_seq), drawn by the same statement under the locks that order
+ * the change (src/events/changes.ts). The statements name the event `event` (a CTE with id, organizer_id, team_id
+ * and, for one change, change_seq); this module knows no event table.
  */
 
 /** The name of the outbox CTE in a statement that includes `registrationMessages`. */
@@ -67,6 +67,16 @@ export function statusChangeMessages(by: 'organizer' | 'registrant'): SQL {
   return sql`${OUTBOX_CTE} as (${insertMessages(from, sql`event`)})`;
 }
 
+/**
+ * A promotion's outbox CTE: `registration.promoted` for each row of the statement's `promoted` CTE (public_body,
+ * name, email, and its own change_seq), about its `event` CTE.
+ */
+export function promotionMessages(): SQL {
+  const from = sql`from event cross join promoted cross join lateral (select 'registration.promoted' as type, promoted.change_seq as sequence,
+      jsonb_build_object('registration', promoted.public_body::jsonb || jsonb_build_object('name', promoted.name, 'email', promoted.email)) as data) as change`;
+  return sql`${OUTBOX_CTE} as (${insertMessages(from, sql`event`)})`;
+}
+
 /** A statement's count of the messages its outbox CTE wrote, for `outboxWritten`. */
 export const outboxCount = sql`(select count(*) from ${OUTBOX_CTE})::int`;
 
@@ -82,14 +92,13 @@ export interface EventChange {
 }
 
 /**
- * The INSERT of the messages of `changes`, in order, about the statement's `event` CTE whose change_seq was just
- * bumped by their number (see recordChanges in src/events/changes.ts).
+ * The INSERT of the message of `change` about the statement's `event` CTE (see recordChange in
+ * src/events/changes.ts).
  */
-export function changeMessages(changes: EventChange[]): SQL {
+export function changeMessage(change: EventChange): SQL {
   return insertMessages(
     sql`from event cross join lateral (
-      select c.value->>'type' as type, event.change_seq - ${changes.length}::int + c.n as sequence, c.value->'data' as data
-      from jsonb_array_elements(${JSON.stringify(changes)}::jsonb) with ordinality as c(value, n)) as change`,
+      select ${change.type}::text as type, event.change_seq as sequence, ${JSON.stringify(change.data)}::jsonb as data) as change`,
     sql`event`,
   );
 }

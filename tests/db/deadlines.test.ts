@@ -10,12 +10,13 @@ import { withDeadline } from '../../src/db/deadline';
 import { toLockstepError } from '../../src/db/errors';
 import { transaction } from '../../src/db/transaction';
 import { call, type Call, type Result } from '../helpers/api';
+import { EVENT_COUNTERS } from '../helpers/invariants';
 import { emptyTables, sqlClient } from '../helpers/sql';
 
 /**
- * Every request answers before its function's deadline. The event row is held by another connection for longer
- * than the deadline allows: the request must answer 503 database_unavailable with Retry-After in time, and once the
- * row is released nothing it did may appear.
+ * Every request answers before its function's deadline. The event row and its shards are held by another connection
+ * for longer than the deadline allows: the request must answer 503 database_unavailable with Retry-After in time, and
+ * once they are released nothing it did may appear.
  */
 const sql = sqlClient();
 const ORGANIZER = 'deadline-organizer';
@@ -39,12 +40,16 @@ async function seedEvent(slug: string): Promise<{ id: string }> {
   return res.body;
 }
 
-/** Another session locks the event row in an open transaction, as a long transaction of any client would. */
+/**
+ * Another session locks the event row and its shards (what registrations lock) in an open transaction, as a long
+ * transaction of any client would.
+ */
 async function holdEventRow(eventId: string): Promise<pg.Client> {
   blocker = new pg.Client({ connectionString: process.env.DATABASE_URL });
   await blocker.connect();
   await blocker.query('begin');
   await blocker.query('select 1 from events where id = $1 for update', [eventId]);
+  await blocker.query('select 1 from event_shards where event_id = $1 order by shard for update', [eventId]);
   return blocker;
 }
 
@@ -56,10 +61,10 @@ async function timed(request: Promise<Result>): Promise<{ res: Result; ms: numbe
 
 const state = async (eventId: string) =>
   (await sql(
-    `select e.spots_reserved, e.waitlist_count, e.capacity,
-       (select count(*)::int from registrations r where r.event_id = e.id) as registrations,
+    `select c.spots_reserved, c.waitlist_count, c.capacity,
+       (select count(*)::int from registrations r where r.event_id = c.id) as registrations,
        (select count(*)::int from idempotency_keys) as keys
-     from events e where e.id = $1`,
+     from (${EVENT_COUNTERS}) c where c.id = $1`,
     [eventId],
   ))[0];
 

@@ -186,7 +186,8 @@ describe('PATCH and DELETE /events/{slug}', () => {
 
   it('refuses a capacity below spotsReserved with 409 capacity_below_reserved', async () => {
     await call(createEvent, { as: 'alice', body: newEvent('Busy') });
-    await sql(`update events set spots_reserved = 30 where slug = 'busy'`);
+    // 30 spots taken: 6 on each of shards 0 to 4 (a capacity of 50 gives each shard a quota of 6 or 7).
+    await sql(`update event_shards set reserved = 6 where event_id = (select id from events where slug = 'busy') and shard < 5`);
     const res = await call(updateEvent, { as: 'alice', params: { slug: 'busy' }, body: { capacity: 29 } });
     expect(res.status).toBe(409);
     expect(res.body.code).toBe('capacity_below_reserved');

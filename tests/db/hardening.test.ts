@@ -148,7 +148,7 @@ describe('registration pages during a rush', () => {
     expect(new Set(seen).size).toBe(seen.length);
     for (const id of existing) expect(seen).toContain(id);
     // Queue order is commit order: every row listed after a page is newer than every row on it.
-    const order = await sql<{ id: string }>(`select id from registrations order by queue_seq`);
+    const order = await sql<{ id: string }>(`select id from registrations order by created_at, id`);
     expect(seen).toEqual(order.map((row) => row.id).slice(0, seen.length));
   });
 });

@@ -25,6 +25,7 @@ import { connection, database } from '../../src/db/client';
 import { purgeExpiredIdempotencyKeys } from '../../src/idempotency/store';
 import type { LambdaHandler } from '../../src/http/route';
 import { call, type Call, type Result } from '../helpers/api';
+import { EVENT_COUNTERS } from '../helpers/invariants';
 import { emptyTables, sqlClient } from '../helpers/sql';
 import { behindPooler } from '../setup/database';
 
@@ -235,6 +236,7 @@ describe('key rules', () => {
     await blocker.connect();
     await blocker.query('begin');
     await blocker.query('select 1 from events where id = $1 for update', [event.id]);
+    await blocker.query('select 1 from event_shards where event_id = $1 order by shard for update', [event.id]);
     const pending = call(register, { params: { slug: 'busy' }, body: { name: 'Ivy', email: 'ivy@example.com' }, key: 'patient' });
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     await blocker.query('commit');
@@ -267,7 +269,7 @@ describe('concurrency and failures', () => {
       Array.from({ length: 30 }, () => call(register, { params: { slug: 'concurrent' }, body: { name: 'Dee', email: 'dee@example.com' }, key: 'reg-key' })),
     );
     expectOneEffect(responses, 201);
-    expect(await sql(`select count(*)::int as n, (select spots_reserved from events) as reserved from registrations`)).toEqual([{ n: 1, reserved: 1 }]);
+    expect(await sql(`select count(*)::int as n, (select spots_reserved from (${EVENT_COUNTERS}) e) as reserved from registrations`)).toEqual([{ n: 1, reserved: 1 }]);
   });
 
   it('30 concurrent POST /cards with one key: one card, the rest replays or 409 in flight', async () => {
@@ -294,11 +296,13 @@ describe('concurrency and failures', () => {
 
   it('the transaction dies before commit: nothing was stored, and the retry performs the effect once', async () => {
     const event = await seedEvent('before-commit');
-    // Hold the event row so the keyed registration claims its key and then waits inside its transaction.
+    // Hold the event row and its shards so the keyed registration claims its key and then waits inside its
+    // transaction.
     const blocker = await import('pg').then(({ default: pg }) => new pg.Client({ connectionString: process.env.DATABASE_URL }));
     await blocker.connect();
     await blocker.query('begin');
     await blocker.query('select 1 from events where id = $1 for update', [event.id]);
+    await blocker.query('select 1 from event_shards where event_id = $1 order by shard for update', [event.id]);
     const request = { params: { slug: 'before-commit' }, body: { name: 'Fay', email: 'fay@example.com' }, key: 'crashes' };
     const pending = call(register, request);
     const waitingBackend = `select pid from pg_stat_activity where datname = current_database() and application_name = 'lockstep' and wait_event_type = 'Lock'`;
@@ -319,7 +323,7 @@ describe('concurrency and failures', () => {
     expect(first.status).toBe(201);
     const retry = await call(register, request);
     expect(retry.headers['idempotent-replayed']).toBe('true');
-    expect(await sql(`select count(*)::int as n, (select spots_reserved from events) as reserved from registrations`)).toEqual([{ n: 1, reserved: 1 }]);
+    expect(await sql(`select count(*)::int as n, (select spots_reserved from (${EVENT_COUNTERS}) e) as reserved from registrations`)).toEqual([{ n: 1, reserved: 1 }]);
   });
 
   it('a 1,000-request storm of retries over mixed routes: effects equal distinct keys', async () => {
@@ -349,7 +353,7 @@ describe('concurrency and failures', () => {
     // Every key was sent at least once with a definite outcome, and each effect happened exactly once.
     expect(await count(`select count(*) as n from events where slug <> 'storm'`)).toBe(60);
     expect(await count('select count(*) as n from registrations')).toBe(120);
-    expect(await count(`select count(*) as n from events where spots_reserved = (select sum(spots) from registrations where status = 'CONFIRMED')`)).toBe(1);
+    expect(await count(`select count(*) as n from (${EVENT_COUNTERS}) e where spots_reserved = (select sum(spots) from registrations where status = 'CONFIRMED')`)).toBe(1);
     expect(await count('select count(*) as n from user_settings')).toBe(20);
     expect(await count('select count(*) as n from idempotency_keys')).toBe(200);
   });

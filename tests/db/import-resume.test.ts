@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { database } from '../../src/db/client';
 import { runImport, type ImportSummary } from '../../src/import/service';
 import { importFolderPerTest } from '../helpers/import-folder';
+import { EVENT_COUNTERS } from '../helpers/invariants';
 import { sqlClient } from '../helpers/sql';
 
 /** Issue 11, part 3: a run cut short resumes where it stopped and creates nothing twice. */
@@ -28,9 +29,9 @@ async function writeObject(events: number, perEvent: number): Promise<number> {
 async function assertImportedExactly(events: number, perEvent: number) {
   const [totals] = await sql(`select (select count(*)::int from events) as events, (select count(*)::int from registrations) as registrations`);
   expect(totals).toEqual({ events, registrations: events * perEvent });
-  const wrong = await sql(`select e.external_id from events e where e.spots_reserved <> $1 or e.waitlist_count <> $2
-    or e.spots_reserved <> (select count(*) from registrations r where r.event_id = e.id and r.status = 'CONFIRMED')
-    or e.waitlist_count <> (select count(*) from registrations r where r.event_id = e.id and r.status = 'WAITLIST')`,
+  const wrong = await sql(`select e.external_id from (${EVENT_COUNTERS}) c join events e using (id) where c.spots_reserved <> $1 or c.waitlist_count <> $2
+    or c.spots_reserved <> (select count(*) from registrations r where r.event_id = e.id and r.status = 'CONFIRMED')
+    or c.waitlist_count <> (select count(*) from registrations r where r.event_id = e.id and r.status = 'WAITLIST')`,
   [Math.min(5, perEvent), Math.max(0, perEvent - 5)]);
   expect(wrong).toEqual([]);
   expect(await sql('select * from import_checkpoints')).toEqual([]);
@@ -115,6 +116,11 @@ describe('imports resume', () => {
       await client.connect();
       await client.query('begin');
       await client.query('select 1 from events where external_id = $1 for update', [id]);
+      // Registrations lock the event's shards, not its row.
+      await client.query(
+        'select 1 from event_shards where event_id = (select id from events where external_id = $1) order by shard for update',
+        [id],
+      );
       const [{ pid }] = (await client.query('select pg_backend_pid() as pid')).rows;
       return { client, pid: pid as number };
     }));
@@ -137,7 +143,8 @@ describe('imports resume', () => {
     const resumed = await importFile('2-registrations.jsonl');
     expect(resumed.status).toBe('SUCCEEDED');
     const registrations = await sql(`select e.external_id as event, count(*)::int as n, count(distinct r.external_id)::int as distinct_keys,
-      e.spots_reserved, e.waitlist_count from registrations r join events e on e.id = r.event_id group by e.id order by e.external_id`);
+      c.spots_reserved, c.waitlist_count from registrations r join events e on e.id = r.event_id join (${EVENT_COUNTERS}) c on c.id = e.id
+      group by e.id, c.spots_reserved, c.waitlist_count order by e.external_id`);
     expect(registrations).toEqual([
       { event: 'a', n: 240, distinct_keys: 240, spots_reserved: 5, waitlist_count: 235 },
       { event: 'b', n: 1, distinct_keys: 1, spots_reserved: 1, waitlist_count: 0 },

@@ -95,7 +95,7 @@ describe('a ticket drop', () => {
     expect((await call(cancelRegistration, { as: 'admin', params: { slug: 'crew-night', id: first.body.id } })).status).toBe(204);
     expect((await call(removeMember, { as: 'owner', params: { slug: team.body.slug, userId: adminId } })).status).toBe(204);
     expect((await call(cancelRegistration, { as: 'admin', params: { slug: 'crew-night', id: second.body.id } })).status).toBe(403);
-    expect(await sql(`select email, status from registrations order by queue_seq`)).toEqual([
+    expect(await sql(`select email, status from registrations order by created_at, id`)).toEqual([
       { email: 'second@example.com', status: 'CONFIRMED' },
       { email: 'first@example.com', status: 'CANCELLED' },
     ]);

@@ -119,7 +119,7 @@ function* orders<T>(items: T[]): Generator<T[]> {
 /** The database's state of the event, in the model's terms. */
 async function stored(eventId: string, keyOf: Map<string, string>): Promise<Pick<Model, 'capacity' | 'status' | 'queue'>> {
   const [event] = await sql(`select capacity from events where id = $1`, [eventId]);
-  const rows = await sql<{ id: string; status: Status }>(`select id, status from registrations where event_id = $1 order by queue_seq`, [eventId]);
+  const rows = await sql<{ id: string; status: Status }>(`select id, status from registrations where event_id = $1 order by created_at, id`, [eventId]);
   return {
     capacity: event!.capacity,
     status: new Map(rows.map((r) => [keyOf.get(r.id)!, r.status])),

@@ -12,6 +12,7 @@ import { runMaintenance } from '../../src/maintenance/service';
 import { register } from '../../src/registrations/service';
 import { ensureUser } from '../../src/users/service';
 import { emptyImportTables } from '../helpers/import-folder';
+import { eventCounters } from '../helpers/invariants';
 import { sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
@@ -55,8 +56,10 @@ async function corruptedEvent() {
   return event;
 }
 
-const eventState = async (id: string) =>
-  (await sql(`select spots_reserved, waitlist_count from events where id = $1`, [id]))[0];
+const eventState = async (id: string) => {
+  const { spots_reserved, waitlist_count } = await eventCounters(sql, id);
+  return { spots_reserved, waitlist_count };
+};
 const statuses = async (id: string) =>
   (await sql(`select email, status from registrations where event_id = $1 order by email`, [id])).map((r) => `${r.email} ${r.status}`);
 

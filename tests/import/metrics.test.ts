@@ -41,7 +41,8 @@ describe('metrics written by the adapters', () => {
       await handler();
       const owner = await ensureUser(database(), { sub: 'organizer' });
       const event = await createEvent(database(), owner, { name: 'Drifting', startsAt: new Date('2027-06-01T10:00:00Z'), capacity: 5, maxSpotsPerRegistration: 1 });
-      await sql(`update events set spots_reserved = 3 where id = $1`, [event.id]); // 3 spots taken, no registration
+      // 3 spots taken, no registration: 1 on each of 3 shards (a capacity of 5 gives shards 0 to 4 a quota of 1).
+      await sql(`update event_shards set reserved = 1 where event_id = $1 and shard < 3`, [event.id]);
       await handler();
     });
     expect(metricValues(lines)).toEqual([{ CounterDriftFound: 0 }, { CounterDriftFound: 1 }]);

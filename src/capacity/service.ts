@@ -1,0 +1,74 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { columnNames } from '../db/columns';
+import { lockWaitLimit, withinDeadline } from '../db/deadline';
+import type { Db } from '../db/handle';
+import { events } from '../events/schema';
+import { eventShards, QUEUE_SHARD } from './schema';
+
+const s = eventShards;
+
+/** The queue's shard, as a SQL literal. */
+export const queueShard = sql.raw(String(QUEUE_SHARD));
+
+/**
+ * Lock every shard of the event, in shard order (the order every all-shards lock follows, so two never deadlock):
+ * no registration can confirm, join the queue or leave it until the transaction ends. A statement run after this
+ * one sees every change that took a shard lock before. Returns false when the event has no shards (deleted).
+ */
+export async function lockShards(tx: Db, eventId: string): Promise<boolean> {
+  const { rows } = await tx.execute(sql`
+    select ${s.shard} from ${lockWaitLimit()}, ${s}
+    where ${s.eventId} = ${eventId} and ${withinDeadline()}
+    order by ${s.shard} for update of ${s}`);
+  return rows.length > 0;
+}
+
+/**
+ * A CTE body that writes the shards of one event as `next` has them (every shard, with event_id, shard, open,
+ * max_spots, capacity, reserved and waitlist), under all of the event's shard locks: counters as given, `waiting`
+ * on every shard exactly when anyone waits, and the free spots (capacity - Σ reserved) spread over the shards'
+ * quotas, the remainder from the queue's shard up. Free spots below zero fail the quota CHECK
+ * (event_shards_reserved_within_quota): nothing can be spread that the capacity does not have.
+ */
+export function settleShards(next: SQL): SQL {
+  return sql`update ${s} set
+      ${columnNames(s.open)} = n.open, ${columnNames(s.maxSpots)} = n.max_spots,
+      ${columnNames(s.reserved)} = n.reserved, ${columnNames(s.waitlist)} = n.waitlist, ${columnNames(s.waiting)} = n.waiting_total > 0,
+      ${columnNames(s.quota)} = case when n.capacity is null then null when n.free < 0 then -1
+        else n.reserved + n.free / n.shards + case when n.shard < n.free % n.shards then 1 else 0 end end
+    from (
+      -- In bigint: a sum of bigints is numeric, whose division is not the integer one.
+      select x.*, (x.capacity - sum(x.reserved) over w)::bigint as free, sum(x.waitlist) over w as waiting_total, count(*) over w as shards
+      from (${next}) as x
+      window w as (partition by x.event_id)
+    ) as n
+    where ${s.eventId} = n.event_id and ${s.shard} = n.shard
+    returning ${s.shard} as shard, ${s.waitlist} as waitlist`;
+}
+
+/**
+ * Write the event row's capacity, status and limit per registration onto its shards, with the free spots spread
+ * again; the caller holds the event's row lock and all of its shard locks. A capacity below the reserved spots
+ * fails on the quota CHECK (event_shards_reserved_within_quota).
+ */
+export async function settleEvent(tx: Db, eventId: string): Promise<void> {
+  await tx.execute(sql`with settled as (${settleShards(sql`
+    select l.event_id, l.shard, ${eventSettings}, l.reserved, l.waitlist
+    from ${s} as l join ${events} on ${events.id} = l.event_id
+    where l.event_id = ${eventId}`)}) select count(*) from settled`);
+}
+
+/**
+ * The columns of `next` that come from the event row (`events`, joined): open, max_spots (the limit per
+ * registration, never above the capacity) and capacity. The same as the shards get when the event is created
+ * (lockstep_create_event_shards, drizzle/0016_event_shards.sql).
+ */
+export const eventSettings = sql`${events.status} = 'OPEN' as open,
+  least(${events.maxSpotsPerRegistration}, coalesce(${events.capacity}, ${events.maxSpotsPerRegistration})) as max_spots,
+  ${events.capacity} as capacity`;
+
+/** An event's counters, summed over its shards: for `events` rows read in the same statement. */
+export const spotsReservedOf = (eventId: SQL) =>
+  sql<number>`(select coalesce(sum(${s.reserved}), 0)::int from ${s} where ${s.eventId} = ${eventId})`;
+export const waitlistCountOf = (eventId: SQL) =>
+  sql<number>`(select coalesce(sum(${s.waitlist}), 0)::int from ${s} where ${s.eventId} = ${eventId})`;
