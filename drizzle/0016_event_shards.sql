@@ -9,7 +9,7 @@ CREATE TABLE "event_shards" (
 	"waitlist" integer DEFAULT 0 NOT NULL,
 	"waiting" boolean DEFAULT false NOT NULL,
 	CONSTRAINT "event_shards_pkey" PRIMARY KEY("event_id","shard"),
-	CONSTRAINT "event_shards_shard_range" CHECK ("event_shards"."shard" between 0 and 7),
+	CONSTRAINT "event_shards_shard_range" CHECK ("event_shards"."shard" between 0 and 63),
 	CONSTRAINT "event_shards_reserved_within_quota" CHECK ("event_shards"."reserved" >= 0 and ("event_shards"."quota" is null or "event_shards"."reserved" <= "event_shards"."quota")),
 	CONSTRAINT "event_shards_waitlist_on_queue_shard" CHECK ("event_shards"."waitlist" >= 0 and ("event_shards"."shard" = 0 or "event_shards"."waitlist" = 0))
 );
@@ -22,6 +22,9 @@ DROP INDEX "registrations_event_status_queue_idx";--> statement-breakpoint
 DROP INDEX "registrations_event_queue_idx";--> statement-breakpoint
 ALTER TABLE "registrations" ADD COLUMN "shard" smallint DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "event_shards" ADD CONSTRAINT "event_shards_event_id_events_id_fk" FOREIGN KEY ("event_id") REFERENCES "public"."events"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+-- Every registration updates a shard row: with room left on its page, each update is HOT (no index entry) and the
+-- page's dead versions are pruned in place.
+ALTER TABLE "event_shards" SET (fillfactor = 20);--> statement-breakpoint
 -- Each event's counters move to its shards (src/capacity/schema.ts). The queue's shard takes them all at first, and
 -- the other shards a quota of 0: the first registration that finds no shard with room spreads the free spots.
 INSERT INTO "event_shards" ("event_id", "shard", "open", "max_spots", "quota", "reserved", "waitlist", "waiting")
@@ -31,18 +34,27 @@ SELECT e."id", g, e."status" = 'OPEN',
   CASE WHEN g = 0 THEN e."spots_reserved" ELSE 0 END,
   CASE WHEN g = 0 THEN e."waitlist_count" ELSE 0 END,
   e."waitlist_count" > 0
-FROM "events" e CROSS JOIN generate_series(0, 7) AS g;--> statement-breakpoint
+FROM "events" e CROSS JOIN generate_series(0, 63) AS g;--> statement-breakpoint
 -- Webhook sequence numbers continue above every number already sent.
 SELECT setval('event_change_seq', greatest(1, (SELECT max("change_seq") FROM "events"), (SELECT max("sequence") FROM "webhook_messages")));--> statement-breakpoint
--- Every event gets its 8 shards (event_shards_shard_range) as it is created, its capacity spread over their quotas.
+-- A shard's share of `free` spots spread over `shards` shards in chunks of at least `chunk` (the largest
+-- registration), so a registration finds a shard with room for it: the first least(shards, free / chunk) shards
+-- get equal shares, the remainder from shard 0 up, the others none. The one spreading rule: the trigger below and
+-- settleShards (src/capacity/service.ts) both use it. NULL (unlimited) in, NULL out.
+CREATE FUNCTION lockstep_quota_share(free bigint, shard integer, shards bigint, chunk integer) RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT CASE WHEN shard < spread THEN free / spread + CASE WHEN shard < free % spread THEN 1 ELSE 0 END ELSE 0 END
+  FROM (SELECT least(shards, greatest(1, free / greatest(chunk, 1))) AS spread) AS s
+$$;--> statement-breakpoint
+-- Every event gets its 64 shards (event_shards_shard_range) as it is created, its capacity spread over their quotas.
 CREATE FUNCTION lockstep_create_event_shards() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+  max_spots integer := least(NEW.max_spots_per_registration, coalesce(NEW.capacity, NEW.max_spots_per_registration));
 BEGIN
   INSERT INTO event_shards (event_id, shard, open, max_spots, quota)
-  SELECT NEW.id, g, NEW.status = 'OPEN',
-    least(NEW.max_spots_per_registration, coalesce(NEW.capacity, NEW.max_spots_per_registration)),
-    NEW.capacity / 8 + CASE WHEN g < NEW.capacity % 8 THEN 1 ELSE 0 END
-  FROM generate_series(0, 7) AS g;
+  SELECT NEW.id, g, NEW.status = 'OPEN', max_spots, lockstep_quota_share(NEW.capacity, g, 64, max_spots)
+  FROM generate_series(0, 63) AS g;
   RETURN NULL;
 END
 $$;--> statement-breakpoint

@@ -6,7 +6,7 @@
  * bounded number), the clients beyond it queueing for one. `--cpu-bound`: fsync off and no delay. `--pgbouncer`: the
  * measured connections go through Debian's PgBouncer in transaction mode (as Neon's pooler), `--pool` server
  * connections, behind the delay proxy.
- *   (a) one row   a bare `UPDATE events SET spots_reserved = spots_reserved + 1`: one row's ceiling
+ *   (a) one row   a bare `UPDATE one_row SET n = n + 1` of a single row: one row's ceiling
  *   (b) lockstep  POST /events/{slug}/registrations through the real handler, in-process
  *   (k) keyed     the same with a fresh Idempotency-Key on every request
  *   (w) webhooks  (b) on an event with a webhook subscription: the statement also writes the outbox message
@@ -89,18 +89,27 @@ const direct = new pg.Pool({ connectionString: bench.url, max: 4 });
 const measured = new pg.Pool({ connectionString: proxied.toString(), max: poolSize });
 for (const pool of [direct, measured]) pool.on('error', () => undefined); // idle clients killed at shutdown
 
-async function hotEvent(label: string, capacity: number | null = EXISTING + ROOM, existing = EXISTING): Promise<{ id: string; slug: string }> {
+/** An event (its shards made by the trigger) holding `existing` confirmed registrations, spread over its shards. */
+async function hotEvent(label: string, capacity = EXISTING + ROOM, existing = EXISTING): Promise<{ id: string; slug: string }> {
   const organizer = await direct.query(`insert into users (sub) values ($1) on conflict (sub) do update set sub = excluded.sub returning id`, ['bench']);
   const slug = `${label}-${randomUUID().slice(0, 8)}`;
   const { rows } = await direct.query(
-    `insert into events (slug, name, starts_at, capacity, spots_reserved, organizer_id)
-     values ($1, $1, now() + interval '30 days', $2, $3, $4) returning id`,
-    [slug, capacity, existing, organizer.rows[0].id],
+    `insert into events (slug, name, starts_at, capacity, organizer_id)
+     values ($1, $1, now() + interval '30 days', $2, $3) returning id`,
+    [slug, capacity, organizer.rows[0].id],
   );
   await direct.query(
-    `insert into registrations (event_id, name, email, spots, status, cancel_token_hash)
-     select $1, 'existing', 'existing' || n || '@example.com', 1, 'CONFIRMED', md5(n::text) from generate_series(1, $2) n`,
+    `insert into registrations (event_id, name, email, spots, status, shard, cancel_token_hash, created_at)
+     select $1, 'existing', 'existing' || n || '@example.com', 1, 'CONFIRMED', n % s.shards, md5(n::text), now() - interval '1 day'
+     from generate_series(1, $2) n, (select count(*)::int as shards from event_shards where event_id = $1) s`,
     [rows[0].id, existing],
+  );
+  // Each shard's reserved spots are its rows', and the free spots are spread over the quotas (as settleShards does).
+  await direct.query(
+    `update event_shards s set reserved = c.n, quota = c.n + lockstep_quota_share($2::int - $3::int, s.shard, c.shards, s.max_spots)
+     from (select shard, count(*)::int as n, count(*) over ()::int as shards from registrations where event_id = $1 group by shard) c
+     where s.event_id = $1 and s.shard = c.shard`,
+    [rows[0].id, capacity, existing],
   );
   await direct.query('analyze registrations');
   return { id: rows[0].id, slug };
@@ -154,8 +163,14 @@ async function drive(clients: number, op: (n: number, client: number, run: Run) 
   return run;
 }
 
-const ceiling = (eventId: string) => async () =>
-  (await measured.query('update events set spots_reserved = spots_reserved + 1 where id = $1', [eventId])).rowCount === 1;
+/** One row of its own, for (a). */
+async function oneRow(): Promise<number> {
+  await direct.query(`create table if not exists one_row (id int primary key, n bigint not null)`);
+  const { rows } = await direct.query(`insert into one_row (id, n) select coalesce(max(id), 0) + 1, 0 from one_row returning id`);
+  return rows[0].id;
+}
+
+const ceiling = (id: number) => async () => (await measured.query('update one_row set n = n + 1 where id = $1', [id])).rowCount === 1;
 
 type Created = { statusCode: number; body?: string };
 
@@ -206,38 +221,44 @@ const percentile = (values: number[], p: number) => {
 };
 
 /**
- * The event's invariants in SQL: counters equal the rows, nothing oversold, no email active twice, and strict FIFO
- * at rest (the head of the queue does not fit, and with nobody promoted by hand, no waiter was passed: every
- * registration that waited and is not confirmed now sits behind everyone confirmed after waiting).
+ * The event's invariants in SQL: each shard's counter equals its rows and the quotas add up to the capacity (so
+ * nothing is oversold), the queue's shard counts the waiting rows and every shard knows whether anyone waits, no
+ * email is active twice, and strict FIFO at rest (the head of the queue does not fit, and nobody confirmed arrived
+ * after a registration still waiting).
  */
 async function exact(eventId: string): Promise<string> {
   const { rows } = await direct.query(
-    `select e.capacity, e.spots_reserved, e.waitlist_count,
+    `select e.capacity, sh.reserved, sh.waitlist, sh.quota, sh.drifted_shards, sh.flags_wrong,
        (select coalesce(sum(spots), 0)::int from registrations where event_id = e.id and status = 'CONFIRMED') as confirmed,
        (select count(*)::int from registrations where event_id = e.id and status = 'WAITLIST') as waiting,
-       (select spots from registrations where event_id = e.id and status = 'WAITLIST' order by queue_seq limit 1) as head,
+       (select spots from registrations where event_id = e.id and status = 'WAITLIST' order by created_at, id limit 1) as head,
        (select count(*)::int from (select lower(email) from registrations where event_id = e.id and status <> 'CANCELLED'
           group by 1 having count(*) > 1) d) as duplicates,
-       (select count(*)::int from registrations c where c.event_id = e.id and c.status = 'CONFIRMED' and c.queue_seq >
-          (select min(queue_seq) from registrations w where w.event_id = e.id and w.status = 'WAITLIST')) as passed,
-       (select count(*)::int from (select created_at < lag(created_at) over (order by queue_seq) as back
-          from registrations where event_id = e.id and name <> 'existing') t where back) as out_of_order
-     from events e where id = $1`,
+       (select count(*)::int from registrations c where c.event_id = e.id and c.status = 'CONFIRMED' and (c.created_at, c.id) >
+          (select created_at, id from registrations w where w.event_id = e.id and w.status = 'WAITLIST' order by created_at, id limit 1)) as passed
+     from events e cross join lateral (
+       select sum(s.reserved)::int as reserved, sum(s.waitlist)::int as waitlist, sum(s.quota)::int as quota,
+         count(*) filter (where s.reserved <> (select coalesce(sum(spots), 0) from registrations r
+           where r.event_id = s.event_id and r.shard = s.shard and r.status = 'CONFIRMED'))::int as drifted_shards,
+         count(*) filter (where s.waiting <> (select count(*) > 0 from registrations r where r.event_id = s.event_id and r.status = 'WAITLIST'))::int as flags_wrong
+       from event_shards s where s.event_id = e.id) sh
+     where e.id = $1`,
     [eventId],
   );
   const e = rows[0];
   const problems = [
-    e.capacity !== null && e.confirmed > e.capacity && `OVERSOLD ${e.confirmed}/${e.capacity}`,
-    e.spots_reserved !== e.confirmed && `COUNTER ${e.spots_reserved} ≠ ${e.confirmed}`,
-    e.waitlist_count !== e.waiting && `WAITLIST ${e.waitlist_count} ≠ ${e.waiting}`,
-    e.head !== null && e.capacity - e.spots_reserved >= e.head && `HEAD FITS (${e.head} ≤ ${e.capacity - e.spots_reserved})`,
+    e.confirmed > e.capacity && `OVERSOLD ${e.confirmed}/${e.capacity}`,
+    e.quota !== e.capacity && `QUOTAS ${e.quota} ≠ CAPACITY ${e.capacity}`,
+    e.reserved !== e.confirmed && `COUNTER ${e.reserved} ≠ ${e.confirmed}`,
+    e.drifted_shards > 0 && `${e.drifted_shards} SHARDS ≠ THEIR ROWS`,
+    e.waitlist !== e.waiting && `WAITLIST ${e.waitlist} ≠ ${e.waiting}`,
+    e.flags_wrong > 0 && `${e.flags_wrong} WAITING FLAGS WRONG`,
+    e.head !== null && e.capacity - e.confirmed >= e.head && `HEAD FITS (${e.head} ≤ ${e.capacity - e.confirmed})`,
     e.duplicates > 0 && `${e.duplicates} DUPLICATE EMAILS`,
     e.passed > 0 && `${e.passed} CONFIRMED PAST A WAITER`,
-    e.out_of_order > 0 && `${e.out_of_order} createdAt OUT OF QUEUE ORDER`,
   ].filter(Boolean);
-  const spots = e.capacity === null ? `${e.confirmed}` : `${e.confirmed}/${e.capacity}`;
   if (problems.length) inexact.push(eventId);
-  return problems.length ? problems.join('; ') : `exact ${spots}, ${e.waiting} waiting`;
+  return problems.length ? problems.join('; ') : `exact ${e.confirmed}/${e.capacity}, ${e.waiting} waiting`;
 }
 
 const inexact: string[] = [];
@@ -258,8 +279,7 @@ const verdicts: string[] = [];
 const verdict = (met: boolean, text: string) => verdicts.push(`${met ? 'meets ' : 'MISSES'} ${text}`);
 const byClients = new Map<number, Record<'a' | 'b' | 'k' | 'w', Run>>();
 for (const clients of clientCounts) {
-  const a = await hotEvent('ceiling', null); // unlimited, so the CHECK never stops the bare increments
-  const ra = await drive(clients, ceiling(a.id));
+  const ra = await drive(clients, ceiling(await oneRow()));
   table.push(row(clients, '(a) one row: bare UPDATE', ra, 'n/a'));
   const b = await hotEvent('lockstep');
   const rb = await drive(clients, lockstep(b.slug));
@@ -284,7 +304,7 @@ table.push(row(most, `(x) lockstep, ${CANCELLING * 100}% of clients cancelling b
 const sellOut = await hotEvent('sell-out', SELL_OUT_CAPACITY, 0);
 let drawn = 0;
 const soldOut = async () =>
-  (await direct.query(`select waitlist_count > 0 as sold from events where id = $1`, [sellOut.id])).rows[0].sold as boolean;
+  (await direct.query(`select bool_or(waiting) as sold from event_shards where event_id = $1`, [sellOut.id])).rows[0].sold as boolean;
 const rs = await drive(most, withCancellations(sellOut.slug, 3, (_, status) => status === 'CONFIRMED' && drawn++ % every === 0), soldOut);
 table.push(row(most, `sell-out: capacity ${SELL_OUT_CAPACITY}, 1-3 spots, ${CANCELLING * 100}% of confirmed cancel`, rs, await exact(sellOut.id)));
 

@@ -27,7 +27,8 @@ export async function lockShards(tx: Db, eventId: string): Promise<boolean> {
  * A CTE body that writes the shards of one event as `next` has them (every shard, with event_id, shard, open,
  * max_spots, capacity, reserved and waitlist), under all of the event's shard locks: counters as given, `waiting`
  * on every shard exactly when anyone waits, and the free spots (capacity - Σ reserved) spread over the shards'
- * quotas, the remainder from the queue's shard up. Free spots below zero fail the quota CHECK
+ * quotas in chunks no smaller than the largest registration (lockstep_quota_share, drizzle/0016_event_shards.sql),
+ * so a registration finds a shard with room while the event has it. Free spots below zero fail the quota CHECK
  * (event_shards_reserved_within_quota): nothing can be spread that the capacity does not have.
  */
 export function settleShards(next: SQL): SQL {
@@ -35,7 +36,7 @@ export function settleShards(next: SQL): SQL {
       ${columnNames(s.open)} = n.open, ${columnNames(s.maxSpots)} = n.max_spots,
       ${columnNames(s.reserved)} = n.reserved, ${columnNames(s.waitlist)} = n.waitlist, ${columnNames(s.waiting)} = n.waiting_total > 0,
       ${columnNames(s.quota)} = case when n.capacity is null then null when n.free < 0 then -1
-        else n.reserved + n.free / n.shards + case when n.shard < n.free % n.shards then 1 else 0 end end
+        else n.reserved + lockstep_quota_share(n.free, n.shard, n.shards, n.max_spots) end
     from (
       -- In bigint: a sum of bigints is numeric, whose division is not the integer one.
       select x.*, (x.capacity - sum(x.reserved) over w)::bigint as free, sum(x.waitlist) over w as waiting_total, count(*) over w as shards

@@ -11,7 +11,7 @@ import { invalidField, LockstepError, notFound } from '../errors';
 import { events } from '../events/schema';
 import { findEventAsOrganizer } from '../events/service';
 import { eventForMessages } from '../events/changes';
-import { eventShards } from '../capacity/schema';
+import { eventShards, QUEUE_SHARD } from '../capacity/schema';
 import { lockShards, queueShard, settleShards, spotsReservedOf } from '../capacity/service';
 import { outboxCount, outboxWritten, registrationMessages, statusChangeMessages } from '../webhooks/outbox';
 import { keyset, toPage, type Page } from '../db/keyset';
@@ -170,18 +170,28 @@ function oneShard(ref: EventRef, spots: SQL, keys: RegistrationKeys): SQL {
 }
 
 /**
- * The CTEs that lock all of the event's shards in order, decide on their totals (confirmed if the spots fit the
- * capacity and nobody waits, else last in the queue), count the registration on the queue's shard and spread the
- * free spots again. Ends in an `event` CTE (see `decided`).
+ * The CTEs that lock the event's shards in order and decide on their totals: confirmed if the spots fit the
+ * capacity and nobody waits, else last in the queue. The queue's shard first: when someone waits already, the
+ * registration joins the queue through it and locks no other (the statements that started before the first waiter
+ * drain through one row, not all of them). Otherwise it locks every shard, counts the registration on the queue's
+ * shard and spreads the free spots again. Ends in an `event` CTE (see `decided`).
  */
 function allShards(ref: EventRef, spots: SQL, keys: RegistrationKeys): SQL {
-  return sql`locked as (
-      select ${sh.eventId} as event_id, ${sh.shard} as shard, ${sh.open} as open, ${sh.maxSpots} as max_spots,
-        ${sh.quota} as quota, ${sh.reserved} as reserved, ${sh.waitlist} as waitlist
+  const columns = sql`${sh.eventId} as event_id, ${sh.shard} as shard, ${sh.open} as open, ${sh.maxSpots} as max_spots,
+        ${sh.quota} as quota, ${sh.reserved} as reserved, ${sh.waitlist} as waitlist, ${sh.waiting} as waiting`;
+  return sql`queue_row as (
+      select ${columns}
       from ${lockWaitLimit()}, ${sh} join ${events} on ${events.id} = ${sh.eventId}
-      where ${and(eventIs(ref), keys.idempotency?.unused, withinDeadline())}
+      where ${and(eventIs(ref), eq(sh.shard, QUEUE_SHARD), keys.idempotency?.unused, withinDeadline())}
+      for update of ${sh}
+    ),
+    other_rows as (
+      select ${columns}
+      from ${sh} join queue_row on ${sh.eventId} = queue_row.event_id
+      where ${sh.shard} <> ${queueShard} and not queue_row.waiting
       order by ${sh.shard} for update of ${sh}
     ),
+    locked as (select * from queue_row union all select * from other_rows),
     totals as (
       select event_id, sum(quota) as capacity,
         sum(waitlist) = 0 and (sum(quota) is null or sum(reserved) + ${spots} <= sum(quota)) as confirmed

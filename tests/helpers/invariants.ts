@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { SHARDS } from '../../src/capacity/schema';
 import type { sqlClient } from './sql';
 
 /**
@@ -42,7 +43,7 @@ export async function assertEventInvariants(sql: ReturnType<typeof sqlClient>, e
      from events e where id = $1`,
     [eventId],
   );
-  expect(shards.length).toBe(8);
+  expect(shards.length).toBe(SHARDS);
   const quotas = shards.map((s) => s.quota);
   if (event!.capacity === null) expect(quotas.every((q) => q === null)).toBe(true);
   else expect(quotas.reduce((a, b) => a + b, 0)).toBe(event!.capacity);
