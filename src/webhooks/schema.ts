@@ -70,7 +70,7 @@ export const webhookMessages = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     subscriptionId: uuid('subscription_id').notNull(),
     eventId: uuid('event_id').notNull(),
-    /** The event's change counter after this change (events.change_seq): receivers drop a lower one as stale. */
+    /** The change's sequence number (event_change_seq, src/events/changes.ts): receivers drop a lower one as stale. */
     sequence: bigint('sequence', { mode: 'number' }).notNull(),
     type: text('type').notNull(),
     data: jsonb('data').notNull(),
@@ -84,11 +84,10 @@ export const webhookMessages = pgTable(
     deliveredAt: time('delivered_at'),
   },
   (table) => [
-    foreignKey({
-      name: 'webhook_messages_subscription_id_fkey',
-      columns: [table.subscriptionId],
-      foreignColumns: [webhookSubscriptions.id],
-    }).onDelete('cascade'),
+    // No foreign key to the subscription either: every registration's outbox insert would lock the subscription row
+    // KEY SHARE, a new MultiXact per concurrent registration of a ticket drop. A subscription's messages go with it
+    // (trigger webhook_subscriptions_delete_messages, drizzle/0017); one written by a statement that raced with the
+    // deletion is never claimed (the claim joins the subscription) and is purged.
     index('webhook_messages_due_idx').on(table.nextAttemptAt).where(sql`${table.status} = 'PENDING'`),
     index('webhook_messages_subscription_idx').on(table.subscriptionId, table.createdAt),
   ],

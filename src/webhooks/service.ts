@@ -274,11 +274,12 @@ export async function listWebhookAttempts(
 /** Days a message that is no longer pending (delivered, or failed for good) is kept, with its attempts, for replays. */
 export const MESSAGE_RETENTION_DAYS = 30;
 
-/** Delete finished messages past retention; their attempts go with them (ON DELETE CASCADE). */
+/**
+ * Delete finished messages past retention, and messages whose subscription is gone (written by a statement that
+ * raced with its deletion); their attempts go with them (ON DELETE CASCADE).
+ */
 export function purgeFinishedWebhookMessages(db: Db): Promise<number> {
-  return deleteInBatches(
-    db,
-    webhookMessages,
-    and(ne(webhookMessages.status, 'PENDING'), lt(webhookMessages.createdAt, sql`now() - make_interval(days => ${MESSAGE_RETENTION_DAYS})`))!,
-  );
+  const finished = and(ne(webhookMessages.status, 'PENDING'), lt(webhookMessages.createdAt, sql`now() - make_interval(days => ${MESSAGE_RETENTION_DAYS})`));
+  const orphaned = sql`not exists (select 1 from ${webhookSubscriptions} where ${webhookSubscriptions.id} = ${webhookMessages.subscriptionId})`;
+  return deleteInBatches(db, webhookMessages, or(finished, orphaned)!);
 }

@@ -43,7 +43,7 @@ const options = (clockOffsetMs: number): DeliveryOptions => ({
 
 describe('webhook delivery under faults', () => {
   it('every committed change is delivered at least once, nothing else, sequences in change order, never twice at once', { timeout: 60_000 }, async () => {
-    await emptyTables(sql, 'events', 'users');
+    await emptyTables(sql, 'events', 'users', 'webhook_messages');
     const slugs: string[] = [];
     for (const name of ['Faulty one', 'Faulty two']) {
       const event = await call(createEvent, { as: 'fault-organizer', body: { name, startsAt: '2027-05-01T10:00:00Z', capacity: 12 } });

@@ -67,7 +67,7 @@ const registerAs = (slug: string, who: string) => call(register, { params: { slu
 const attemptsOf = async (id: string) => (await call(listAttempts, { as: ORGANIZER, params: { id } })).body.items;
 
 beforeEach(async () => {
-  await emptyTables(sql, 'events', 'users');
+  await emptyTables(sql, 'events', 'users', 'webhook_messages');
   receiver.received.length = 0;
   receiver.rejected = 0;
   receiver.overlaps = 0;
