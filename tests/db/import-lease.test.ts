@@ -25,12 +25,16 @@ async function eventWithRegistrations(count: number) {
   await writeFile(join(folder(), '2-registrations.jsonl'), rows.join('\n'));
 }
 
-/** Hold the event's row until `release()`; `waited()` resolves once an import statement waits for it. */
+/**
+ * Hold the event's row and its shards (which every registration locks one of) until `release()`; `waited()` resolves
+ * once an import statement waits for them.
+ */
 async function holdEventRow() {
   const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
   await client.connect();
   await client.query('begin');
   await client.query(`select 1 from events where external_id = 'ev' for update`);
+  await client.query(`select 1 from event_shards where event_id = (select id from events where external_id = 'ev') order by shard for update`);
   const [{ pid }] = (await client.query('select pg_backend_pid() as pid')).rows;
   return {
     waited: () =>

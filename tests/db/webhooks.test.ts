@@ -4,6 +4,7 @@ import { database } from '../../src/db/client';
 import { transaction } from '../../src/db/transaction';
 import { changeStatus } from '../../src/registrations/service';
 import { deliverDue, RETRY_SCHEDULE_MS, type DeliveryOptions } from '../../src/webhooks/delivery';
+import { purgeFinishedWebhookMessages } from '../../src/webhooks/service';
 import type { LambdaHandler } from '../../src/http/route';
 import { call } from '../helpers/api';
 import { eventCounters } from '../helpers/invariants';
@@ -21,6 +22,7 @@ const { handler: deleteEvent } = (await import('../../functions/events-delete'))
 const { handler: updateEvent } = (await import('../../functions/events-update')) as { handler: LambdaHandler };
 const { handler: listAttempts } = (await import('../../functions/webhooks-attempts')) as { handler: LambdaHandler };
 const { handler: createWebhook } = (await import('../../functions/webhooks-create')) as { handler: LambdaHandler };
+const { handler: deleteWebhook } = (await import('../../functions/webhooks-delete')) as { handler: LambdaHandler };
 const { handler: getWebhook } = (await import('../../functions/webhooks-get')) as { handler: LambdaHandler };
 const { handler: replayWebhook } = (await import('../../functions/webhooks-replay')) as { handler: LambdaHandler };
 const { handler: rotateSecret } = (await import('../../functions/webhooks-rotate-secret')) as { handler: LambdaHandler };
@@ -102,6 +104,23 @@ describe('webhook subscriptions', () => {
       expect(refused.status, url).toBe(400);
       expect(refused.body.errors[0].path).toBe('url');
     }
+  });
+
+  it('deleting a subscription deletes its messages and their attempts', async () => {
+    const { event, hook } = await eventWithHook(5);
+    await registerAs(event.slug, 'delivered');
+    expect(await deliver()).toEqual({ attempted: 1, delivered: 1, disabled: 0 });
+    receiver.reply = () => ({ status: 500 });
+    await registerAs(event.slug, 'pending');
+    expect(await deliver()).toEqual({ attempted: 1, delivered: 0, disabled: 0 });
+    // No foreign key any more: the trigger webhook_subscriptions_delete_messages takes them (drizzle/0017).
+    const left = async () => ({
+      messages: (await sql(`select status from webhook_messages where subscription_id = $1 order by status`, [hook.id])).map((r) => r.status),
+      attempts: (await sql(`select count(*)::int as n from webhook_attempts where subscription_id = $1`, [hook.id]))[0]!.n,
+    });
+    expect(await left()).toEqual({ messages: ['PENDING', 'DELIVERED'], attempts: 2 });
+    expect((await call(deleteWebhook, { as: ORGANIZER, params: { id: hook.id } })).status).toBe(204);
+    expect(await left()).toEqual({ messages: [], attempts: 0 });
   });
 });
 
@@ -289,6 +308,28 @@ describe('delivery', () => {
     expect(String(message!.headers['webhook-signature']).split(' ')).toHaveLength(2);
     expect(() => new Webhook(old).verify(message!.raw, message!.headers as Record<string, string>)).not.toThrow();
     expect(() => new Webhook(rotated.body.secret).verify(message!.raw, message!.headers as Record<string, string>)).not.toThrow();
+  });
+
+  it('a message whose subscription is gone is never sent, and the purge removes it, not a live pending one', async () => {
+    const { event, hook } = await eventWithHook(5);
+    receiver.reply = () => ({ status: 500 }); // the live message stays PENDING
+    await registerAs(event.slug, 'live');
+    // The race the trigger cannot see: a message written by a statement that ran beside the subscription's deletion.
+    const [orphan] = await sql<{ id: string }>(
+      `insert into webhook_messages (subscription_id, event_id, sequence, type, data)
+       select gen_random_uuid(), event_id, sequence, type, data from webhook_messages returning id`,
+    );
+    // Due like the live one, which this run claims: the orphan is not.
+    expect(await deliver()).toEqual({ attempted: 1, delivered: 0, disabled: 0 });
+    const orphanRow = `select status, attempts, (select count(*)::int from webhook_attempts a where a.message_id = m.id) as recorded
+                       from webhook_messages m where id = $1`;
+    expect(await sql(orphanRow, [orphan!.id])).toEqual([{ status: 'PENDING', attempts: 0, recorded: 0 }]);
+
+    expect(await purgeFinishedWebhookMessages(database())).toBe(1);
+    expect(await sql(orphanRow, [orphan!.id])).toEqual([]);
+    expect(await sql(`select subscription_id, status, attempts from webhook_messages`)).toEqual([
+      { subscription_id: hook.id, status: 'PENDING', attempts: 1 },
+    ]);
   });
 
   it('never connects to loopback unless development allows it, though the name looked harmless', async () => {
