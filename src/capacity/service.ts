@@ -33,18 +33,23 @@ export async function lockShards(tx: Db, eventId: string): Promise<boolean> {
  */
 export function settleShards(next: SQL): SQL {
   return sql`update ${s} set
-      ${columnNames(s.open)} = n.open, ${columnNames(s.maxSpots)} = n.max_spots,
-      ${columnNames(s.reserved)} = n.reserved, ${columnNames(s.waitlist)} = n.waitlist, ${columnNames(s.waiting)} = n.waiting_total > 0,
-      ${columnNames(s.quota)} = case when n.capacity is null then null when n.free < 0 then -1
-        else n.reserved + lockstep_quota_share(n.free, n.shard, n.shards, n.max_spots) end
+      ${columnNames(s.open)} = n.open, ${columnNames(s.maxSpots)} = n.max_spots, ${columnNames(s.reserved)} = n.reserved,
+      ${columnNames(s.waitlist)} = n.waitlist, ${columnNames(s.waiting)} = n.waiting, ${columnNames(s.quota)} = n.quota
     from (
-      -- In bigint: a sum of bigints is numeric, whose division is not the integer one.
-      select x.*, (x.capacity - sum(x.reserved) over w)::bigint as free, sum(x.waitlist) over w as waiting_total, count(*) over w as shards
-      from (${next}) as x
-      window w as (partition by x.event_id)
+      select y.*, case when y.capacity is null then null when y.free < 0 then -1
+          else y.reserved + lockstep_quota_share(y.free, y.shard, y.shards, y.max_spots) end as quota
+      from (
+        -- In bigint: a sum of bigints is numeric, whose division is not the integer one.
+        select x.*, (x.capacity - sum(x.reserved) over w)::bigint as free, sum(x.waitlist) over w > 0 as waiting, count(*) over w as shards
+        from (${next}) as x
+        window w as (partition by x.event_id)
+      ) as y
     ) as n
+    -- Every shard of \`next\`, even one that stays as it is: a filter on the values would be checked first against the
+    -- row as this statement's snapshot has it, which for the registration that locked the shards itself may be older
+    -- than the version it locked (a shard skipped for looking unchanged would keep a newer, wrong value).
     where ${s.eventId} = n.event_id and ${s.shard} = n.shard
-    returning ${s.shard} as shard, ${s.waitlist} as waitlist`;
+    returning ${s.shard} as shard`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { eventShards } from '../capacity/schema';
 import { eventSettings, lockShards, queueShard, settleShards } from '../capacity/service';
 import type { Db } from '../db/handle';
@@ -24,23 +25,30 @@ const r = registrations;
 /**
  * Each event's shards beside what its rows and its event row say they should hold: a shard's reserved spots are
  * its confirmed registrations' spots, the queue's shard counts the waiting rows, every shard says whether anyone
- * waits, and the quotas add up to the capacity. Of every event, or of one.
+ * waits, and the quotas add up to the capacity. Of every event, or of one; the rows are summed once per shard.
  */
-const shardsAgainstRows = (eventId?: string) => sql`
+const shardsAgainstRows = (eventId?: string) => {
+  const only = (column: AnyPgColumn) => (eventId === undefined ? sql`true` : sql`${column} = ${eventId}`);
+  return sql`
+  with per_shard as (
+    select ${r.eventId} as event_id, ${r.shard} as shard, sum(${r.spots}) as confirmed
+    from ${r} where ${r.status} = 'CONFIRMED' and ${only(r.eventId)} group by 1, 2
+  ),
+  waiting as (
+    select ${r.eventId} as event_id, count(*)::int as rows from ${r} where ${r.status} = 'WAITLIST' and ${only(r.eventId)} group by 1
+  )
   select ${events.id} as event_id, ${events.capacity} as capacity,
-    sum(s.reserved)::int as spots_reserved, sum(s.confirmed)::int as confirmed_spots,
-    sum(s.waitlist)::int as waitlist_count, w.rows as waiting_rows,
-    bool_or(s.reserved <> s.confirmed) or sum(s.waitlist) <> w.rows or bool_or(s.waiting <> (w.rows > 0))
-      or sum(s.quota) is distinct from ${events.capacity} as drifted
+    sum(${sh.reserved})::int as spots_reserved, coalesce(sum(c.confirmed), 0)::int as confirmed_spots,
+    sum(${sh.waitlist})::int as waitlist_count, coalesce(w.rows, 0) as waiting_rows,
+    bool_or(${sh.reserved} <> coalesce(c.confirmed, 0)) or sum(${sh.waitlist}) <> coalesce(w.rows, 0)
+      or bool_or(${sh.waiting} <> (coalesce(w.rows, 0) > 0)) or sum(${sh.quota}) is distinct from ${events.capacity} as drifted
   from ${events}
-  join lateral (select count(*)::int as rows from ${r} where ${r.eventId} = ${events.id} and ${r.status} = 'WAITLIST') as w on true
-  join lateral (
-    select ${sh.reserved} as reserved, ${sh.waitlist} as waitlist, ${sh.waiting} as waiting, ${sh.quota} as quota,
-      (select coalesce(sum(${r.spots}), 0) from ${r}
-       where ${r.eventId} = ${sh.eventId} and ${r.shard} = ${sh.shard} and ${r.status} = 'CONFIRMED') as confirmed
-    from ${sh} where ${sh.eventId} = ${events.id}) as s on true
-  ${eventId === undefined ? sql`` : sql`where ${events.id} = ${eventId}`}
+  join ${sh} on ${sh.eventId} = ${events.id}
+  left join per_shard c on c.event_id = ${sh.eventId} and c.shard = ${sh.shard}
+  left join waiting w on w.event_id = ${events.id}
+  where ${only(events.id)}
   group by ${events.id}, w.rows`;
+};
 
 type Suspect = { event_id: string; spots_reserved: number; confirmed_spots: number; waitlist_count: number; waiting_rows: number; drifted: boolean };
 

@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, lte, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/handle';
@@ -203,8 +203,8 @@ function allShards(ref: EventRef, spots: SQL, keys: RegistrationKeys): SQL {
         l.waitlist + case when not t.confirmed and l.shard = ${queueShard} then 1 else 0 end as waitlist
       from locked l join totals t on t.event_id = l.event_id`)}),
     taken as (
-      select t.event_id, ${queueShard} as shard, t.confirmed, s.waitlist
-      from totals t join settled s on s.shard = ${queueShard}
+      select t.event_id, ${queueShard} as shard, t.confirmed, l.waitlist + case when t.confirmed then 0 else 1 end as waitlist
+      from totals t join locked l on l.shard = ${queueShard}
     ),
     ${decided('taken')}`;
 }
