@@ -47,6 +47,30 @@ beforeEach(async () => {
 });
 
 describe('a ticket drop', () => {
+  it('registrations spread over the event\'s shards: concurrent ones lock different rows', async () => {
+    const event = await newEvent('spread', 1000);
+    const responses = await Promise.all(Array.from({ length: 64 }, (_, i) => registerFor('spread', `s${i}@example.com`)));
+    expect(responses.map((r) => r.body.status)).toEqual(Array(64).fill('CONFIRMED'));
+    const [{ shards }] = await sql(`select count(*)::int as shards from event_shards where event_id = $1 and reserved > 0`, [event.id]);
+    // One row would be 1; random picks over 32 shards with room leave far more in use.
+    expect(shards).toBeGreaterThan(4);
+    await assertEventInvariants(sql, event.id);
+  });
+
+  it('registrations go on while the event row is locked: they lock a shard, never the event', async () => {
+    const event = await newEvent('unlocked', 10);
+    const hold = await holdEventRow(event.id);
+    try {
+      const started = Date.now();
+      const res = await registerFor('unlocked', 'free@example.com');
+      expect(res.status).toBe(201);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await hold.release();
+    }
+    await assertEventInvariants(sql, event.id);
+  });
+
   it('createdAt follows the queue order the list returns, through a rush that fills the waitlist', async () => {
     const event = await newEvent('rush', 10);
     await Promise.all(Array.from({ length: 120 }, (_, i) => registerFor('rush', `r${i}@example.com`)));
