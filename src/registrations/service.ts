@@ -130,22 +130,23 @@ type RegistrationOutcome = { status: RegistrationStatus | null; public_body: str
 
 const sh = eventShards;
 
-/** The event's shards a registration of `spots` may take, of the event `ref` names, before any decision on room. */
-const admits = (ref: EventRef, spots: SQL, keys: RegistrationKeys) =>
-  and(eventIs(ref), eq(sh.open, true), lte(spots, sh.maxSpots), keys.idempotency?.unused);
+/** The shards a registration of `spots` may take, before any decision on room. */
+const admits = (spots: SQL, keys: RegistrationKeys) => and(eq(sh.open, true), lte(spots, sh.maxSpots), keys.idempotency?.unused);
 
 /**
  * The CTEs that lock one shard and take the spots or a place in the queue on it: a shard that can decide alone is
- * one with room when nobody waits, or the queue's shard when someone does. Ends in an `event` CTE (see `decided`).
+ * one with room when nobody waits, or the queue's shard when someone does. The event is found first (`ev`), so each
+ * pick plans a scan of its shards alone. Ends in an `event` CTE (see `decided`).
  */
 function oneShard(ref: EventRef, spots: SQL, keys: RegistrationKeys): SQL {
   const decides = sql`case when ${sh.waiting} then ${sh.shard} = ${queueShard} else ${sh.quota} is null or ${sh.reserved} + ${spots} <= ${sh.quota} end`;
-  const candidates = sql`${sh} join ${events} on ${events.id} = ${sh.eventId}
+  const candidates = sql`${sh}
     -- Checked by the server's clock at the start and again on the row's newer version after a lock wait.
-    where ${and(admits(ref, spots, keys), decides, withinDeadline())}`;
+    where ${sh.eventId} = (select id from ev) and ${and(admits(spots, keys), decides, withinDeadline())}`;
   // In random order, so concurrent registrations spread. The blocking pick waits for ONE shard, chosen first: a
   // shard it waited for and found full stays locked until the statement ends, so waiting for a second could deadlock.
-  return sql`free_shard as (
+  return sql`ev as (select ${events.id} as id from ${events} where ${eventIs(ref)}),
+    free_shard as (
       select ${sh.eventId} as event_id, ${sh.shard} as shard from ${lockWaitLimit()}, ${candidates}
       order by random() limit 1 for update of ${sh} skip locked
     ),
@@ -228,7 +229,7 @@ function insertRegistration(db: Db, statement: RegistrationStatement) {
   const head = statement.shards === 'one' ? oneShard(ref, spots, keys) : allShards(ref, spots, keys);
   // Only the one-shard statement asks, and only when it took nothing: would a shard take it if it had room?
   const undecided =
-    statement.shards === 'one' ? sql`exists (select 1 from ${sh} join ${events} on ${events.id} = ${sh.eventId} where ${admits(ref, spots, keys)})` : sql`false`;
+    statement.shards === 'one' ? sql`exists (select 1 from ${sh} where ${sh.eventId} = (select id from ev) and ${admits(spots, keys)})` : sql`false`;
   return db.execute<RegistrationOutcome>(sql`
     with ${head},
     inserted as (
