@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, lte, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { Db } from '../db/handle';
 import { columnNames, qualifiedColumn } from '../db/columns';
 import { lockWaitLimit, withinDeadline } from '../db/deadline';
@@ -11,7 +11,7 @@ import { invalidField, LockstepError, notFound } from '../errors';
 import { events } from '../events/schema';
 import { findEventAsOrganizer } from '../events/service';
 import { eventForMessages } from '../events/changes';
-import { eventShards, QUEUE_SHARD } from '../capacity/schema';
+import { eventShards, QUEUE_SHARD, SHARDS } from '../capacity/schema';
 import { lockShards, queueShard, settleShards, spotsReservedOf } from '../capacity/service';
 import { outboxCount, outboxWritten, registrationMessages, statusChangeMessages } from '../webhooks/outbox';
 import { keyset, toPage, type Page } from '../db/keyset';
@@ -143,16 +143,21 @@ function oneShard(ref: EventRef, spots: SQL, keys: RegistrationKeys): SQL {
   const candidates = sql`${sh}
     -- Checked by the server's clock at the start and again on the row's newer version after a lock wait.
     where ${sh.eventId} = (select id from ev) and ${and(admits(spots, keys), decides, withinDeadline())}`;
-  // In random order, so concurrent registrations spread. The blocking pick waits for ONE shard, chosen first: a
-  // shard it waited for and found full stays locked until the statement ends, so waiting for a second could deadlock.
+  // In an order of its own for each registration, so concurrent ones spread. The blocking pick waits for ONE shard,
+  // chosen first: a shard it waited for and found full stays locked until the statement ends, so waiting for a
+  // second could deadlock. The choice is no random() in SQL: Postgres re-evaluates that subquery when it re-checks
+  // the row it waited for, and a new draw names another shard (the row fails, and the registration fell through
+  // to the all-shards statement).
+  const start = sql`${randomInt(SHARDS)}::int`;
+  const spread = sql`(${sh.shard} + ${start}) % ${SHARDS}`;
   return sql`ev as (select ${events.id} as id from ${events} where ${eventIs(ref)}),
     free_shard as (
       select ${sh.eventId} as event_id, ${sh.shard} as shard from ${lockWaitLimit()}, ${candidates}
-      order by random() limit 1 for update of ${sh} skip locked
+      order by ${spread} limit 1 for update of ${sh} skip locked
     ),
     any_shard as (
       select ${sh.eventId} as event_id, ${sh.shard} as shard from ${lockWaitLimit()}, ${candidates}
-        and ${sh.shard} = (select ${sh.shard} from ${candidates} order by random() limit 1)
+        and ${sh.shard} = (select ${sh.shard} from ${candidates} order by ${spread} limit 1)
       for update of ${sh}
     ),
     picked as materialized (

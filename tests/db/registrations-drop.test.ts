@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as createEvent } from '../../functions/events-create';
 import { handler as getMe } from '../../functions/me-get';
 import { handler as addMember } from '../../functions/team-members-add';
@@ -54,6 +54,29 @@ describe('a ticket drop', () => {
     const [used] = await sql(`select count(*)::int as shards from event_shards where event_id = $1 and reserved > 0`, [event.id]);
     // One row would be 1; random picks over the shards with room leave far more in use.
     expect(used!.shards).toBeGreaterThan(4);
+    await assertEventInvariants(sql, event.id);
+  });
+
+  it('a registration that waited for a busy shard takes it, not the all-shards statement', async () => {
+    const event = await newEvent('waited', 10);
+    // Room on shards 1 and 2 alone, so the all-shards statement would put the registration on the queue's shard 0.
+    await sql(`update event_shards set quota = case when shard in (1, 2) then 5 else 0 end where event_id = $1`, [event.id]);
+    for (let round = 0; round < 6; round++) {
+      // Another session updates both shards and holds them: the registration waits for one, then re-checks its new version.
+      const holder = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await holder.connect();
+      await holder.query('begin');
+      await holder.query(`update event_shards set reserved = reserved where event_id = $1 and shard in (1, 2)`, [event.id]);
+      const [{ pid }] = (await holder.query('select pg_backend_pid() as pid')).rows;
+      const pending = registerFor('waited', `w${round}@example.com`);
+      await vi.waitFor(async () => expect(await sql('select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [pid])).toHaveLength(1), { timeout: 10_000, interval: 20 });
+      await holder.query('commit');
+      await holder.end();
+      const res = await pending;
+      expect(res.body.status).toBe('CONFIRMED');
+      const [row] = await sql(`select shard from registrations where id = $1`, [res.body.id]);
+      expect([1, 2]).toContain(row!.shard);
+    }
     await assertEventInvariants(sql, event.id);
   });
 
