@@ -9,7 +9,7 @@ CREATE TABLE "event_shards" (
 	"waitlist" integer DEFAULT 0 NOT NULL,
 	"waiting" boolean DEFAULT false NOT NULL,
 	CONSTRAINT "event_shards_pkey" PRIMARY KEY("event_id","shard"),
-	CONSTRAINT "event_shards_shard_range" CHECK ("event_shards"."shard" between 0 and 63),
+	CONSTRAINT "event_shards_shard_range" CHECK ("event_shards"."shard" between 0 and 7),
 	CONSTRAINT "event_shards_reserved_within_quota" CHECK ("event_shards"."reserved" >= 0 and ("event_shards"."quota" is null or "event_shards"."reserved" <= "event_shards"."quota")),
 	CONSTRAINT "event_shards_waitlist_on_queue_shard" CHECK ("event_shards"."waitlist" >= 0 and ("event_shards"."shard" = 0 or "event_shards"."waitlist" = 0))
 );
@@ -34,7 +34,7 @@ SELECT e."id", g, e."status" = 'OPEN',
   CASE WHEN g = 0 THEN e."spots_reserved" ELSE 0 END,
   CASE WHEN g = 0 THEN e."waitlist_count" ELSE 0 END,
   e."waitlist_count" > 0
-FROM "events" e CROSS JOIN generate_series(0, 63) AS g;--> statement-breakpoint
+FROM "events" e CROSS JOIN generate_series(0, 7) AS g;--> statement-breakpoint
 -- Webhook sequence numbers continue above every number already sent.
 SELECT setval('event_change_seq', greatest(1, (SELECT max("change_seq") FROM "events"), (SELECT max("sequence") FROM "webhook_messages")));--> statement-breakpoint
 -- A shard's share of `free` spots spread over `shards` shards in chunks of at least `chunk` (the largest
@@ -46,15 +46,15 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
   SELECT CASE WHEN shard < spread THEN free / spread + CASE WHEN shard < free % spread THEN 1 ELSE 0 END ELSE 0 END
   FROM (SELECT least(shards, greatest(1, free / greatest(chunk, 1))) AS spread) AS s
 $$;--> statement-breakpoint
--- Every event gets its 64 shards (event_shards_shard_range) as it is created, its capacity spread over their quotas.
+-- Every event gets its 8 shards (event_shards_shard_range) as it is created, its capacity spread over their quotas.
 CREATE FUNCTION lockstep_create_event_shards() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
   max_spots integer := least(NEW.max_spots_per_registration, coalesce(NEW.capacity, NEW.max_spots_per_registration));
 BEGIN
   INSERT INTO event_shards (event_id, shard, open, max_spots, quota)
-  SELECT NEW.id, g, NEW.status = 'OPEN', max_spots, lockstep_quota_share(NEW.capacity, g, 64, max_spots)
-  FROM generate_series(0, 63) AS g;
+  SELECT NEW.id, g, NEW.status = 'OPEN', max_spots, lockstep_quota_share(NEW.capacity, g, 8, max_spots)
+  FROM generate_series(0, 7) AS g;
   RETURN NULL;
 END
 $$;--> statement-breakpoint

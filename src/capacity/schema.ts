@@ -3,7 +3,7 @@ import { boolean, check, integer, pgTable, primaryKey, smallint, uuid } from 'dr
 import { events } from '../events/schema';
 
 /** How many rows an event's capacity is split over: registrations on different shards never wait for each other. */
-export const SHARDS = 64;
+export const SHARDS = 8;
 
 /** The shard that counts the waitlist: while anyone waits, every registration joins the queue through it. */
 export const QUEUE_SHARD = 0;
