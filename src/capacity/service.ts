@@ -48,26 +48,14 @@ export function settleShards(next: SQL): SQL {
     -- Every shard of \`next\`, even one that stays as it is: a filter on the values would be checked first against the
     -- row as this statement's snapshot has it, which for the registration that locked the shards itself may be older
     -- than the version it locked (a shard skipped for looking unchanged would keep a newer, wrong value).
-    where ${s.eventId} = n.event_id and ${s.shard} = n.shard
-    returning ${s.shard} as shard`;
-}
-
-/**
- * Write the event row's capacity, status and limit per registration onto its shards, with the free spots spread
- * again; the caller holds the event's row lock and all of its shard locks. A capacity below the reserved spots
- * fails on the quota CHECK (event_shards_reserved_within_quota).
- */
-export async function settleEvent(tx: Db, eventId: string): Promise<void> {
-  await tx.execute(sql`with settled as (${settleShards(sql`
-    select l.event_id, l.shard, ${eventSettings}, l.reserved, l.waitlist
-    from ${s} as l join ${events} on ${events.id} = l.event_id
-    where l.event_id = ${eventId}`)}) select count(*) from settled`);
+    where ${s.eventId} = n.event_id and ${s.shard} = n.shard`;
 }
 
 /**
  * The columns of `next` that come from the event row (`events`, joined): open, max_spots (the limit per
  * registration, never above the capacity) and capacity. The same as the shards get when the event is created
- * (lockstep_create_event_shards, drizzle/0016_event_shards.sql).
+ * (lockstep_create_event_shards, drizzle/0016_event_shards.sql); every later change of the event row reaches its
+ * shards through the promotion that follows it (src/registrations/waitlist.ts).
  */
 export const eventSettings = sql`${events.status} = 'OPEN' as open,
   least(${events.maxSpotsPerRegistration}, coalesce(${events.capacity}, ${events.maxSpotsPerRegistration})) as max_spots,

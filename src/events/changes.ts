@@ -10,8 +10,11 @@ import { eventChangeSequence, events } from './schema';
  */
 export const nextChangeSeq = sql`nextval(${sql.raw(`'${eventChangeSequence.seqName}'`)})`;
 
-/** The columns of a statement's `event` CTE that the outbox reads besides its id (src/webhooks/outbox.ts). */
-export const eventForMessages = sql`${events.organizerId} as organizer_id, ${events.teamId} as team_id, ${nextChangeSeq} as change_seq`;
+/** Who hears about the event: the columns of a statement's `event` CTE that the outbox matches subscriptions by. */
+export const eventAudience = sql`${events.organizerId} as organizer_id, ${events.teamId} as team_id`;
+
+/** The columns of a statement's `event` CTE that the outbox reads besides its id, for one change (src/webhooks/outbox.ts). */
+export const eventForMessages = sql`${eventAudience}, ${nextChangeSeq} as change_seq`;
 
 /**
  * The webhook message of a change to the event itself, in ONE statement. Call it inside the transaction that made

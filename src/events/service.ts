@@ -7,7 +7,7 @@ import { keyset, toPage, type Page } from '../db/keyset';
 import { registrations } from '../registrations/schema';
 import { promoteWaitlist } from '../registrations/waitlist';
 import { recordChange } from './changes';
-import { lockShards, settleEvent, spotsReservedOf, waitlistCountOf } from '../capacity/service';
+import { lockShards, spotsReservedOf, waitlistCountOf } from '../capacity/service';
 import { qualifiedColumn } from '../db/columns';
 import type { ExternalKey } from '../contract/external-key';
 import type { ExternalEventInput } from './contract';
@@ -198,10 +198,10 @@ export async function updateEvent(db: Db, user: UserRow, slug: string, patch: Up
       .set({ ...fields, teamId, updatedAt: sql`now()` })
       .where(eq(events.id, event.id))
       .returning();
-    // Below the reserved spots, this fails on event_shards_reserved_within_quota (the first reason).
-    await settleEvent(tx, event.id);
-    if (typeof fields.capacity === 'number') await refuseCapacityBelowWaiting(tx, event.id, fields.capacity);
+    // The shards take the new capacity, status and limit in the promotion; below the reserved spots it fails on
+    // event_shards_reserved_within_quota (the first reason).
     await promoteWaitlist(tx, event.id);
+    if (typeof fields.capacity === 'number') await refuseCapacityBelowWaiting(tx, event.id, fields.capacity);
     const view = eventView(await findEvent(tx, row!.slug));
     const closed = event.status === 'OPEN' && row!.status === 'CLOSED';
     await recordChange(tx, event.id, { type: closed ? 'event.closed' : 'event.changed', data: { event: view } });

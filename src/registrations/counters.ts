@@ -92,12 +92,12 @@ async function repairEvent(db: Db, eventId: string): Promise<CounterDrift | unde
     const { rows } = await tx.execute<Suspect>(shardsAgainstRows(eventId));
     const actual = rows[0];
     if (!actual?.drifted) return undefined;
-    await tx.execute(sql`with settled as (${settleShards(sql`
+    await tx.execute(settleShards(sql`
       select l.event_id, l.shard, ${eventSettings},
         (select coalesce(sum(${r.spots}), 0) from ${r} where ${r.eventId} = l.event_id and ${r.shard} = l.shard and ${r.status} = 'CONFIRMED') as reserved,
         case when l.shard = ${queueShard} then ${actual.waiting_rows}::int else 0 end as waitlist
       from ${sh} as l join ${events} on ${events.id} = l.event_id
-      where l.event_id = ${eventId}`)}) select count(*) from settled`);
+      where l.event_id = ${eventId}`));
     await promoteWaitlist(tx, eventId);
     return drift(actual, true);
   });
