@@ -4,7 +4,7 @@ import { columnNames } from '../db/columns';
 import type { Db } from '../db/handle';
 import type { WebhookConfig } from '../config';
 import { logger } from '../logger';
-import { webhookAttempts, webhookMessages, webhookSubscriptions } from './schema';
+import { webhookAttempts, webhookMessages, webhookMessageStatusEnum, webhookSubscriptions } from './schema';
 import { send, type SendOptions, type SendOutcome } from './send';
 import { signatureHeader } from './signing';
 
@@ -173,7 +173,8 @@ interface Recording {
  * One statement per attempt: the attempt's row, the message's new state (only if this deliverer still holds its
  * lease), and the subscription's health: a success clears its failure streak, a failure starts one or, when it
  * has lasted longer than disableAfterMs, disables it; 410 disables it at once. A disabled subscription's pending
- * messages become FAILED, ready for a replay once it is enabled again. Returns whether this attempt disabled it.
+ * messages become FAILED, this one included (trigger webhook_subscriptions_fail_pending, drizzle/0018), ready for a
+ * replay once it is enabled again. Returns whether this attempt disabled it.
  */
 async function record(db: Db, { message, token, outcome, verdict, options }: Recording): Promise<boolean> {
   const m = webhookMessages;
@@ -193,8 +194,8 @@ async function record(db: Db, { message, token, outcome, verdict, options }: Rec
     verdict === 'delivered'
       ? sql`${columnNames(s.failingSince)} = null`
       : sql`${columnNames(s.failingSince)} = ${failing},
-          ${columnNames(s.disabledReason)} = coalesce(${disableReason}, ${s.disabledReason}),
-          ${columnNames(s.disabledAt)} = case when ${disableReason} is not null then ${now(options)} else ${s.disabledAt} end,
+          ${columnNames(s.disabledReason)} = case when ${s.enabled} then coalesce(${disableReason}, ${s.disabledReason}) else ${s.disabledReason} end,
+          ${columnNames(s.disabledAt)} = case when ${s.enabled} and ${disableReason} is not null then ${now(options)} else ${s.disabledAt} end,
           ${columnNames(s.enabled)} = ${s.enabled} and ${disableReason} is null
           ${slowDown ? sql`, ${columnNames(s.pausedUntil)} = ${later(options, delayMs)}` : sql``}`;
   const { rows } = await db.execute<{ disabled: boolean }>(sql`
@@ -203,23 +204,21 @@ async function record(db: Db, { message, token, outcome, verdict, options }: Rec
       values (${message.id}, ${message.subscription_id}, ${now(options)}, ${outcome.statusCode ?? null}::int, ${outcome.latencyMs},
         ${outcome.error ?? null}::text, ${outcome.responseBody ?? null}::text)
     ),
+    -- The subscription as it is once this attempt holds its row (the batch's attempts run at once): only the
+    -- attempt that finds it enabled can disable it.
+    was as (select ${s.enabled} as enabled from ${s} where ${s.id} = ${message.subscription_id} for update),
+    subscription as (
+      update ${s} set ${health} from was where ${s.id} = ${message.subscription_id}
+      returning ${s.enabled} as enabled, was.enabled and not ${s.enabled} as disabled_now
+    ),
     message as (
-      update ${m} set ${columnNames(m.status)} = ${status}, ${columnNames(m.attempts)} = ${m.attempts} + 1,
+      -- Not retried once the subscription is disabled (by this attempt or one of its batch that got the row first).
+      update ${m} set ${columnNames(m.status)} = case when (select enabled from subscription) then ${status} else 'FAILED' end::${sql.identifier(webhookMessageStatusEnum.enumName)},
+        ${columnNames(m.attempts)} = ${m.attempts} + 1,
         ${columnNames(m.nextAttemptAt)} = ${later(options, delayMs)},
         ${columnNames(m.deliveredAt)} = ${verdict === 'delivered' ? now(options) : sql`null`},
         ${columnNames(m.leaseUntil)} = null, ${columnNames(m.leaseToken)} = null
       where ${m.id} = ${message.id} and ${m.leaseToken} = ${token}
-    ),
-    subscription as (
-      update ${s} set ${health} where ${s.id} = ${message.subscription_id}
-      -- The subquery reads the row as the statement found it: enabled then, disabled now.
-      returning ${s.enabled} as enabled,
-        (select was.enabled from ${s} as was where was.id = ${message.subscription_id}) and not ${s.enabled} as disabled_now
-    ),
-    failed as (
-      update ${m} set ${columnNames(m.status)} = 'FAILED'
-      where ${m.subscriptionId} = ${message.subscription_id} and ${m.status} = 'PENDING' and ${m.id} <> ${message.id}
-        and exists (select 1 from subscription where not enabled)
     )
     select coalesce((select disabled_now from subscription), false) as disabled`);
   return rows[0]?.disabled === true;

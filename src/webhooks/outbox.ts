@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { columnNames } from '../db/columns';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { columnNames, qualifiedColumn } from '../db/columns';
 import { webhookMessages, webhookMessageStatusEnum, webhookSubscriptions, type WebhookEventType } from './schema';
 import { noteMessagesWritten } from './wake';
 
@@ -14,7 +15,7 @@ import { noteMessagesWritten } from './wake';
 /** The name of the outbox CTE in a statement that includes `registrationMessages`. */
 const OUTBOX_CTE = sql.identifier('webhook_outbox');
 
-const s = (column: { name: string }) => sql`s.${sql.identifier(column.name)}`;
+const s = (column: AnyPgColumn) => qualifiedColumn(column, 's');
 
 /**
  * Subscriptions that hear a change of type `type` to event `e` (a relation with id, organizer_id, team_id): the

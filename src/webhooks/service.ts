@@ -113,17 +113,9 @@ export async function updateWebhook(db: Db, user: UserRow, id: string, patch: Up
       .set({ ...fields, ...health, updatedAt: sql`now()` })
       .where(eq(subs.id, id))
       .returning();
-    if (enabled === false && current.enabled) await failPending(tx, id);
+    // Disabled, its pending messages become FAILED, waiting for a replay (trigger webhook_subscriptions_fail_pending).
     return webhookView(row!);
   });
-}
-
-/** A disabled subscription sends nothing: its pending messages wait, FAILED, for a replay. */
-async function failPending(tx: Db, subscriptionId: string): Promise<void> {
-  await tx
-    .update(webhookMessages)
-    .set({ status: 'FAILED' })
-    .where(and(eq(webhookMessages.subscriptionId, subscriptionId), eq(webhookMessages.status, 'PENDING')));
 }
 
 export async function deleteWebhook(db: Db, user: UserRow, id: string): Promise<void> {

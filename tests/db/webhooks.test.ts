@@ -294,6 +294,24 @@ describe('delivery', () => {
     const read = await call(getWebhook, { as: ORGANIZER, params: { id: hook.id } });
     expect(read.body.enabled).toBe(false);
     expect(read.body.disabledReason).toMatch(/^Every attempt failed since \d{4}-/);
+    // The message whose failure disabled it waits, FAILED, for a replay like the others: none stays PENDING.
+    expect(await sql(`select status from webhook_messages where subscription_id = $1`, [hook.id])).toEqual([{ status: 'FAILED' }]);
+  });
+
+  it('failures of one batch disable a subscription once, and leave none of its messages pending', async () => {
+    const { event, hook } = await eventWithHook(5);
+    receiver.reply = () => ({ status: 503 });
+    for (const who of ['batch-a', 'batch-b', 'batch-c']) await registerAs(event.slug, who);
+    const limits = { disableAfterMs: 10 * MINUTE };
+    const reports = [];
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      if (attempt > 1) pastDelayBefore(attempt);
+      reports.push(await deliver(limits));
+    }
+    expect(reports.at(-1)).toEqual({ attempted: 3, delivered: 0, disabled: 1 });
+    const [row] = await sql(`select enabled, disabled_at from webhook_subscriptions where id = $1`, [hook.id]);
+    expect(row!.enabled).toBe(false);
+    expect(await sql(`select distinct status from webhook_messages where subscription_id = $1`, [hook.id])).toEqual([{ status: 'FAILED' }]);
   });
 
   it('during a rotation every message is signed with both secrets', async () => {
