@@ -85,7 +85,8 @@ export async function openTab(chromium: string): Promise<Tab> {
       socket.close();
       browser.kill('SIGTERM');
       await new Promise((resolve) => (browser.exitCode === null ? browser.once('exit', resolve) : resolve(undefined)));
-      await rm(profile, { recursive: true, force: true });
+      // Chromium's helper processes can still be writing to the profile when the browser process exits (ENOTEMPTY).
+      await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
