@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isIP, type Socket } from 'node:net';
-import { BlockedAddressError, guardedLookup, isPermittedAddress, literalHost } from './ssrf';
+import type { Socket } from 'node:net';
+import { BlockedAddressError, endpointProblem, guardedLookup, isPermittedAddress } from './ssrf';
 
 /** What one POST to an endpoint came to: the answer's status, or why there was none. Never the payload. */
 export interface SendOutcome {
@@ -30,9 +30,8 @@ const MAX_RESPONSE_BYTES = 1024;
 export async function send(url: URL, headers: Record<string, string>, body: string, options: SendOptions): Promise<SendOutcome> {
   const started = performance.now();
   const latencyMs = () => Math.round(performance.now() - started);
-  const host = literalHost(url);
-  // An address literal is connected to without a lookup: judge it here.
-  if (isIP(host) !== 0 && !isPermittedAddress(host, options.allowLoopback)) return { error: 'blocked_address', latencyMs: 0 };
+  // An address literal is connected to without a lookup: judged here, with the rest of what a subscription checks.
+  if (endpointProblem(url, options.allowLoopback) !== undefined) return { error: 'blocked_address', latencyMs: 0 };
   try {
     const answer = await post(url, headers, body, options);
     return { ...answer, latencyMs: latencyMs() };

@@ -50,4 +50,4 @@ export function endpointProblem(url: URL, allowLoopback: boolean): string | unde
 }
 
 /** The URL's host without IPv6 brackets. */
-export const literalHost = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
+const literalHost = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
