@@ -95,12 +95,16 @@ export const importCheckpoints = pgTable(
  * crashed run's lapses), so two runs of one source never overlap. The watermark: every object whose name sorts at or
  * before it (bytewise, as S3 lists) is done, so a run lists only the names after it.
  */
-export const importSources = pgTable('import_sources', {
-  source: text('source').primaryKey(),
-  leaseRunId: uuid('lease_run_id'),
-  leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true, mode: 'date' }),
-  watermark: text('watermark'),
-  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-});
+export const importSources = pgTable(
+  'import_sources',
+  {
+    source: text('source').primaryKey(),
+    leaseRunId: uuid('lease_run_id'),
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true, mode: 'date' }),
+    watermark: text('watermark'),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [check('import_sources_lease_pair', sql`(${table.leaseRunId} is null) = (${table.leaseExpiresAt} is null)`)],
+);
 
 export type ImportRunRow = typeof importRuns.$inferSelect;

@@ -18,6 +18,9 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
+/** WEBHOOK_EVENT_TYPES as an SQL list for the checks: a type added there changes them, and the next migration. */
+const knownTypes = sql.raw(WEBHOOK_EVENT_TYPES.map((type) => `'${type}'`).join(', '));
+
 /**
  * An organizer's endpoint: the events its owner organizes (team_id null), or the events of a team its OWNER and
  * ADMINs manage together. The signing secret is kept in clear (HMAC needs it); it is shown once and never logged.
@@ -54,6 +57,11 @@ export const webhookSubscriptions = pgTable(
     // The outbox matches a change's event to subscriptions through these two.
     index('webhook_subscriptions_owner_idx').on(table.ownerId).where(sql`${table.teamId} is null`),
     index('webhook_subscriptions_team_idx').on(table.teamId),
+    check('webhook_subscriptions_disabled_at', sql`${table.enabled} = (${table.disabledAt} is null)`),
+    check('webhook_subscriptions_previous_secret_pair', sql`(${table.previousSecret} is null) = (${table.previousSecretExpiresAt} is null)`),
+    // The contract refuses an empty list: null means every type.
+    check('webhook_subscriptions_event_types_not_empty', sql`${table.eventTypes} is null or cardinality(${table.eventTypes}) > 0`),
+    check('webhook_subscriptions_event_types_known', sql`${table.eventTypes} is null or ${table.eventTypes} <@ array[${knownTypes}]::text[]`),
   ],
 );
 
@@ -90,6 +98,10 @@ export const webhookMessages = pgTable(
     // deletion is never claimed (the claim joins the subscription) and is purged.
     index('webhook_messages_due_idx').on(table.nextAttemptAt).where(sql`${table.status} = 'PENDING'`),
     index('webhook_messages_subscription_idx').on(table.subscriptionId, table.createdAt),
+    check('webhook_messages_lease_pair', sql`(${table.leaseUntil} is null) = (${table.leaseToken} is null)`),
+    // Not the converse: a 2xx that lands after the subscription was disabled leaves a FAILED message with delivered_at.
+    check('webhook_messages_pending_not_delivered', sql`${table.status} <> 'PENDING' or ${table.deliveredAt} is null`),
+    check('webhook_messages_type_known', sql`${table.type} in (${knownTypes})`),
   ],
 );
 
