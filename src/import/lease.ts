@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/handle';
+import { nowPlusMs } from '../db/sql-time';
 import { importSources } from './schema';
 
 /** How long a run holds its source without renewing: a crashed run's lease lapses this long after its last renewal. */
@@ -18,8 +19,6 @@ export interface LeaseHeld {
   runId: string | null;
   until: Date | null;
 }
-
-const expiresAfter = (ms: number) => sql`now() + make_interval(secs => ${ms / 1000}::float8)`;
 
 /**
  * A run's exclusive hold on its source, in one row of import_sources, so two runs of a source never overlap (Lambda's
@@ -45,7 +44,7 @@ export class SourceLease {
     const s = importSources;
     const [taken] = await db
       .insert(s)
-      .values({ source: key.source, leaseRunId: key.runId, leaseExpiresAt: expiresAfter(ms) })
+      .values({ source: key.source, leaseRunId: key.runId, leaseExpiresAt: nowPlusMs(ms) })
       .onConflictDoUpdate({
         target: s.source,
         set: { leaseRunId: sql`excluded.${sql.identifier('lease_run_id')}`, leaseExpiresAt: sql`excluded.${sql.identifier('lease_expires_at')}`, updatedAt: sql`now()` },
@@ -82,7 +81,7 @@ export class SourceLease {
   private async renew(): Promise<boolean> {
     const rows = await this.db
       .update(importSources)
-      .set({ leaseExpiresAt: expiresAfter(this.ms), updatedAt: sql`now()` })
+      .set({ leaseExpiresAt: nowPlusMs(this.ms), updatedAt: sql`now()` })
       .where(this.held())
       .returning({ source: importSources.source });
     return rows.length > 0;

@@ -7,6 +7,7 @@ import { logger } from '../logger';
 import { webhookAttempts, webhookMessages, webhookMessageStatusEnum, webhookSubscriptions } from './schema';
 import { send, type SendOptions, type SendOutcome } from './send';
 import { signatureHeader } from './signing';
+import { nowPlusMs } from '../db/sql-time';
 
 /**
  * The Standard Webhooks retry schedule: the delay before each attempt, the first immediate. After the last
@@ -70,8 +71,8 @@ export async function deliverDue(db: Db, options: DeliveryOptions): Promise<Deli
 }
 
 /** The database's now, moved by the test clock. */
-const now = (options: DeliveryOptions): SQL => sql`(now() + ${options.clockOffsetMs ?? 0}::int * interval '1 millisecond')`;
-const later = (options: DeliveryOptions, ms: number): SQL => sql`(${now(options)} + ${Math.round(ms)}::bigint * interval '1 millisecond')`;
+const now = (options: DeliveryOptions): SQL => nowPlusMs(options.clockOffsetMs ?? 0);
+const later = (options: DeliveryOptions, ms: number): SQL => nowPlusMs((options.clockOffsetMs ?? 0) + ms);
 
 /** A lease outlives the attempt it covers by a wide margin, so it never expires while its deliverer still sends. */
 const leaseMs = (options: DeliveryOptions) => options.timeoutMs * 3 + 10_000;
@@ -81,7 +82,10 @@ async function claim(db: Db, token: string, options: DeliveryOptions): Promise<C
   const s = webhookSubscriptions;
   const { rows } = await db.execute<Claimed>(sql`
     with due as (
-      select ${m.id} as id from ${m} join ${s} on ${s.id} = ${m.subscriptionId}
+      -- One join: the row that admits the message (enabled, not paused) also gives its endpoint and secrets.
+      select ${m.id} as id, ${s.url} as url, ${s.secret} as secret,
+        case when ${s.previousSecretExpiresAt} > ${now(options)} then ${s.previousSecret} end as previous_secret
+      from ${m} join ${s} on ${s.id} = ${m.subscriptionId}
       where ${m.status} = 'PENDING' and ${m.nextAttemptAt} <= ${now(options)}
         and (${m.leaseUntil} is null or ${m.leaseUntil} <= ${now(options)})
         and ${s.enabled} and (${s.pausedUntil} is null or ${s.pausedUntil} <= ${now(options)})
@@ -90,12 +94,11 @@ async function claim(db: Db, token: string, options: DeliveryOptions): Promise<C
       for update of ${m} skip locked
     )
     update ${m} set ${columnNames(m.leaseUntil)} = ${later(options, leaseMs(options))}, ${columnNames(m.leaseToken)} = ${token}
-    from due, ${s}
-    where ${m.id} = due.id and ${s.id} = ${m.subscriptionId}
+    from due
+    where ${m.id} = due.id
     returning ${m.id} as id, ${m.eventId} as event_id, ${m.sequence} as sequence, ${m.type} as type, ${m.data} as data,
       to_char(${m.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, ${m.attempts} as attempts,
-      ${s.id} as subscription_id, ${s.url} as url, ${s.secret} as secret,
-      case when ${s.previousSecretExpiresAt} > ${now(options)} then ${s.previousSecret} end as previous_secret`);
+      ${m.subscriptionId} as subscription_id, due.url, due.secret, due.previous_secret`);
   return rows;
 }
 

@@ -1,5 +1,7 @@
 import { and, eq, getTableColumns, gte, inArray, isNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import { webhookConfig } from '../config';
+import { columnNames } from '../db/columns';
+import { lockWaitLimit, withinDeadline } from '../db/deadline';
 import type { Db } from '../db/handle';
 import { keyset, sequenceKeyset, toPage, type Page } from '../db/keyset';
 import { deleteInBatches } from '../db/purge';
@@ -11,6 +13,7 @@ import type { UserRow } from '../users/schema';
 import type { CreatedWebhook, CreateWebhook, ReplayWebhook, UpdateWebhook, WebhookAttemptView, WebhookMessageView, WebhookView } from './contract';
 import { webhookAttempts, webhookMessages, webhookSubscriptions, type WebhookEventType, type WebhookSubscriptionRow } from './schema';
 import { newSecret } from './signing';
+import { nowPlusMs } from '../db/sql-time';
 import { endpointProblem } from './ssrf';
 import { noteMessagesWritten } from './wake';
 
@@ -118,35 +121,42 @@ export async function updateWebhook(db: Db, user: UserRow, id: string, patch: Up
   });
 }
 
+/**
+ * One DELETE whose WHERE is the management check, in a transaction: the trigger that deletes its messages
+ * (drizzle/0017) runs after any check a statement could make of its own deadline, and only the transaction's
+ * statement_timeout bounds it.
+ */
 export async function deleteWebhook(db: Db, user: UserRow, id: string): Promise<void> {
   await transaction(db, async (tx) => {
-    await findManaged(tx, user, id, { lock: true });
-    await tx.delete(subs).where(eq(subs.id, id));
+    const deleted = await tx.delete(subs).where(and(eq(subs.id, id), managedBy(user))).returning({ id: subs.id });
+    if (deleted.length === 0) throw notFound('Webhook subscription');
   });
 }
 
-/** A new secret; the old one keeps signing (a second `v1,` signature) for `previousSecretTtlSeconds`. */
+/**
+ * A new secret; the old one keeps signing (a second `v1,` signature) for `previousSecretTtlSeconds`. One statement,
+ * its WHERE the management check; no BEGIN carries the deadline, so lockWaitLimit and withinDeadline do.
+ */
 export async function rotateWebhookSecret(
   db: Db,
   user: UserRow,
   id: string,
   input: { previousSecretTtlSeconds: number },
 ): Promise<{ secret: string; previousSecretExpiresAt: string }> {
-  return transaction(db, async (tx) => {
-    await findManaged(tx, user, id, { lock: true });
-    const secret = newSecret();
-    const [row] = await tx
-      .update(subs)
-      .set({
-        previousSecret: subs.secret,
-        previousSecretExpiresAt: sql`now() + ${input.previousSecretTtlSeconds}::int * interval '1 second'`,
-        secret,
-        updatedAt: sql`now()`,
-      })
-      .where(eq(subs.id, id))
-      .returning({ expiresAt: subs.previousSecretExpiresAt });
-    return { secret, previousSecretExpiresAt: row!.expiresAt!.toISOString() };
-  });
+  const secret = newSecret();
+  const [row] = await db
+    .update(subs)
+    .set({
+      previousSecret: subs.secret,
+      previousSecretExpiresAt: nowPlusMs(input.previousSecretTtlSeconds * 1000),
+      secret,
+      updatedAt: sql`now()`,
+    })
+    .from(lockWaitLimit())
+    .where(and(eq(subs.id, id), managedBy(user), withinDeadline()))
+    .returning({ expiresAt: subs.previousSecretExpiresAt });
+  if (!row) throw notFound('Webhook subscription');
+  return { secret, previousSecretExpiresAt: row.expiresAt!.toISOString() };
 }
 
 /**
@@ -155,33 +165,34 @@ export async function rotateWebhookSecret(
  */
 export async function replayWebhook(db: Db, user: UserRow, id: string, input: ReplayWebhook): Promise<{ replayed: number }> {
   const m = webhookMessages;
-  const subscription = await findManaged(db, user, id, { lock: false });
-  // A disabled subscription's messages are never claimed: replayed, they would stay PENDING for good.
-  if (!subscription.enabled) throw invalidField('enabled', 'Enable the subscription before asking for a replay');
   const { messageId, since, until } = input;
   const which =
     messageId !== undefined
       ? eq(m.id, messageId)
       : and(gte(m.createdAt, new Date(since!)), until === undefined ? undefined : lt(m.createdAt, new Date(until)));
-  const replayed = await db
-    .update(m)
-    .set({ status: 'PENDING', attempts: 0, nextAttemptAt: sql`now()`, deliveredAt: null, leaseUntil: null, leaseToken: null })
-    .where(
-      and(
-        eq(m.subscriptionId, subscription.id),
-        which,
-        ne(m.status, 'PENDING'),
-        // Disabled meanwhile: nothing is replayed (the check above answers the next attempt).
-        sql`exists (select 1 from ${subs} where ${subs.id} = ${subscription.id} and ${subs.enabled})`,
-      ),
+  // FOR SHARE: a disable committed first is seen here, a later one waits and then fails what this made PENDING (drizzle/0018).
+  const { rows } = await db.execute<{ enabled: boolean | null; replayed: number; message_found: boolean | null }>(sql`
+    with subscription as (
+      select ${subs.id} as id, ${subs.enabled} as enabled from ${lockWaitLimit()}, ${subs}
+      where ${and(eq(subs.id, id), managedBy(user), withinDeadline())}
+      for share of ${subs}
+    ),
+    replayed as (
+      update ${m} set ${columnNames(m.status)} = 'PENDING', ${columnNames(m.attempts)} = 0, ${columnNames(m.nextAttemptAt)} = now(),
+        ${columnNames(m.deliveredAt)} = null, ${columnNames(m.leaseUntil)} = null, ${columnNames(m.leaseToken)} = null
+      where ${m.subscriptionId} = (select id from subscription where enabled) and ${and(which, ne(m.status, 'PENDING'))}
+      returning ${m.id}
     )
-    .returning({ id: m.id });
-  if (messageId !== undefined && replayed.length === 0) {
-    const [exists] = await db.select({ id: m.id }).from(m).where(and(eq(m.id, messageId), eq(m.subscriptionId, subscription.id)));
-    if (!exists) throw notFound('Message');
-  }
-  if (replayed.length > 0) noteMessagesWritten();
-  return { replayed: replayed.length };
+    select (select enabled from subscription) as enabled, (select count(*)::int from replayed) as replayed,
+      ${messageId === undefined ? sql`null::boolean` : sql`exists (select 1 from ${m} where ${and(eq(m.id, messageId), eq(m.subscriptionId, id))})`} as message_found
+    where ${withinDeadline()}`);
+  const outcome = rows[0]!;
+  if (outcome.enabled === null) throw notFound('Webhook subscription');
+  // A disabled subscription's messages are never claimed: replayed, they would stay PENDING for good.
+  if (!outcome.enabled) throw invalidField('enabled', 'Enable the subscription before asking for a replay');
+  if (messageId !== undefined && outcome.replayed === 0 && !outcome.message_found) throw notFound('Message');
+  if (outcome.replayed > 0) noteMessagesWritten();
+  return { replayed: outcome.replayed };
 }
 
 const messageOrder = keyset(webhookMessages.createdAt, webhookMessages.id);

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { database } from '../../src/db/client';
@@ -27,6 +29,9 @@ const { handler: getWebhook } = (await import('../../functions/webhooks-get')) a
 const { handler: replayWebhook } = (await import('../../functions/webhooks-replay')) as { handler: LambdaHandler };
 const { handler: rotateSecret } = (await import('../../functions/webhooks-rotate-secret')) as { handler: LambdaHandler };
 const { handler: updateWebhook } = (await import('../../functions/webhooks-update')) as { handler: LambdaHandler };
+const { handler: getMe } = (await import('../../functions/me-get')) as { handler: LambdaHandler };
+const { handler: createTeam } = (await import('../../functions/teams-create')) as { handler: LambdaHandler };
+const { handler: addMember } = (await import('../../functions/team-members-add')) as { handler: LambdaHandler };
 
 const sql = sqlClient();
 const receiver = await new WebhookReceiver().start();
@@ -356,5 +361,131 @@ describe('delivery', () => {
     expect(await deliver({ allowLoopback: false })).toEqual({ attempted: 1, delivered: 0, disabled: 0 });
     expect((await attemptsOf(hook.id)).map((a: any) => a.error)).toEqual(['blocked_address']);
     expect(receiver.received).toHaveLength(0);
+  });
+});
+
+describe('delete, rotate and replay: one guarded statement each', () => {
+  /** Another session's open transaction on the subscription row, as a PATCH or a delivery's record would hold it. */
+  async function holdSubscription(id: string, change: string): Promise<pg.Client> {
+    const holder = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query(change, [id]);
+    return holder;
+  }
+  const stored = async (id: string) => (await sql(`select secret, previous_secret from webhook_subscriptions where id = $1`, [id]))[0];
+
+  it('another organizer and a plain team member get 404 and change nothing; a team ADMIN rotates and deletes', async () => {
+    const team = await call(createTeam, { as: ORGANIZER, body: { name: 'Hook crew' } });
+    expect(team.status).toBe(201);
+    for (const [sub, role] of [['hook-admin', 'ADMIN'], ['hook-member', 'MEMBER']]) {
+      const userId = (await call(getMe, { as: sub })).body.id;
+      expect((await call(addMember, { as: ORGANIZER, params: { slug: team.body.slug }, body: { userId, role } })).status).toBe(201);
+    }
+    const hook = (await call(createWebhook, { as: ORGANIZER, body: { url: receiver.url, teamSlug: team.body.slug } })).body;
+    const before = await stored(hook.id);
+    for (const outsider of ['someone-else', 'hook-member']) {
+      const params = { id: hook.id };
+      const refusals = [
+        await call(deleteWebhook, { as: outsider, params }),
+        await call(rotateSecret, { as: outsider, params, body: { previousSecretTtlSeconds: 60 } }),
+        await call(replayWebhook, { as: outsider, params, body: { since: hook.createdAt } }),
+      ];
+      expect(refusals.map((r) => [r.status, r.body.code, r.body.detail])).toEqual(
+        Array(3).fill([404, 'not_found', 'Webhook subscription not found']),
+      );
+    }
+    expect(await stored(hook.id)).toEqual(before);
+
+    const rotated = await call(rotateSecret, { as: 'hook-admin', params: { id: hook.id }, body: { previousSecretTtlSeconds: 60 } });
+    expect(rotated.status).toBe(200);
+    expect(await stored(hook.id)).toEqual({ secret: rotated.body.secret, previous_secret: before!.secret });
+    expect((await call(deleteWebhook, { as: 'hook-admin', params: { id: hook.id } })).status).toBe(204);
+    expect((await call(deleteWebhook, { as: ORGANIZER, params: { id: hook.id } })).status).toBe(404);
+    expect((await call(rotateSecret, { as: ORGANIZER, params: { id: hook.id }, body: { previousSecretTtlSeconds: 60 } })).status).toBe(404);
+  });
+
+  it('a rotation keeps the secret it replaces until now + the TTL; the next one replaces that', async () => {
+    const { hook } = await eventWithHook(5);
+    const started = Date.now();
+    const first = await call(rotateSecret, { as: ORGANIZER, params: { id: hook.id }, body: { previousSecretTtlSeconds: 3600 } });
+    expect(first.status).toBe(200);
+    const expires = Date.parse(first.body.previousSecretExpiresAt);
+    // The database's clock, not this process's: a few seconds of leeway either side.
+    expect(Math.abs(expires - (started + 3600 * SECOND))).toBeLessThan(5 * SECOND);
+    expect((await call(getWebhook, { as: ORGANIZER, params: { id: hook.id } })).body.previousSecretExpiresAt).toBe(first.body.previousSecretExpiresAt);
+    const second = await call(rotateSecret, { as: ORGANIZER, params: { id: hook.id }, body: { previousSecretTtlSeconds: 0 } });
+    expect(await stored(hook.id)).toEqual({ secret: second.body.secret, previous_secret: first.body.secret });
+  });
+
+  it('a replay of one message: 404 for a message not of this subscription, 0 for a pending one, 1 for a delivered one', async () => {
+    const { event, hook } = await eventWithHook(5);
+    receiver.reply = () => ({ status: 500 });
+    await registerAs(event.slug, 'replayed');
+    await deliver();
+    const [message] = await sql<{ id: string }>(`select id from webhook_messages where subscription_id = $1`, [hook.id]);
+    const replay = (messageId: string) => call(replayWebhook, { as: ORGANIZER, params: { id: hook.id }, body: { messageId } });
+    expect(await replay(message!.id)).toMatchObject({ status: 202, body: { replayed: 0 } });
+    const unknown = await replay(randomUUID());
+    expect([unknown.status, unknown.body.code, unknown.body.detail]).toEqual([404, 'not_found', 'Message not found']);
+    const other = (await call(createWebhook, { as: ORGANIZER, body: { url: receiver.url } })).body;
+    const foreign = await call(replayWebhook, { as: ORGANIZER, params: { id: other.id }, body: { messageId: message!.id } });
+    expect([foreign.status, foreign.body.detail]).toEqual([404, 'Message not found']);
+
+    receiver.reply = () => ({ status: 204 });
+    pastDelayBefore(2);
+    expect(await deliver()).toMatchObject({ delivered: 1 });
+    expect(await replay(message!.id)).toMatchObject({ status: 202, body: { replayed: 1 } });
+    expect(await sql(`select status, attempts, lease_until from webhook_messages where id = $1`, [message!.id])).toEqual([
+      { status: 'PENDING', attempts: 0, lease_until: null },
+    ]);
+  });
+
+  it('a replay meeting a disable in flight waits for it, then answers 400 and leaves nothing pending', async () => {
+    const { event, hook } = await eventWithHook(5);
+    await registerAs(event.slug, 'raced');
+    expect(await deliver()).toMatchObject({ delivered: 1 });
+    const holder = await holdSubscription(
+      hook.id,
+      `update webhook_subscriptions set enabled = false, disabled_reason = 'Disabled by the organizer', disabled_at = now() where id = $1`,
+    );
+    try {
+      const replay = call(replayWebhook, { as: ORGANIZER, params: { id: hook.id }, body: { since: event.createdAt } });
+      // Read from a snapshot, the subscription still looked enabled: a replay that did not wait would make it PENDING now.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await holder.query('commit');
+      expect(await replay).toMatchObject({ status: 400, body: { code: 'validation_failed', errors: [{ path: 'enabled' }] } });
+    } finally {
+      await holder.end();
+    }
+    expect(await sql(`select status from webhook_messages where subscription_id = $1`, [hook.id])).toEqual([{ status: 'DELIVERED' }]);
+  });
+
+  it('waiting on a subscription held past the deadline: 503 with Retry-After in time, nothing changed after', async () => {
+    const { event, hook } = await eventWithHook(5);
+    await registerAs(event.slug, 'late');
+    expect(await deliver()).toMatchObject({ delivered: 1 });
+    const before = await stored(hook.id);
+    const holder = await holdSubscription(hook.id, `select 1 from webhook_subscriptions where id = $1 for update`);
+    const remainingMs = 1_200;
+    try {
+      const params = { id: hook.id };
+      for (const request of [
+        () => call(deleteWebhook, { as: ORGANIZER, params, remainingMs }),
+        () => call(rotateSecret, { as: ORGANIZER, params, body: { previousSecretTtlSeconds: 60 }, remainingMs }),
+        () => call(replayWebhook, { as: ORGANIZER, params, body: { since: event.createdAt }, remainingMs }),
+      ]) {
+        const started = performance.now();
+        const res = await request();
+        expect([res.status, res.body.code, res.headers['retry-after']]).toEqual([503, 'database_unavailable', '1']);
+        expect(performance.now() - started).toBeLessThan(remainingMs);
+      }
+      await holder.query('commit');
+    } finally {
+      await holder.end();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await stored(hook.id)).toEqual(before);
+    expect(await sql(`select status from webhook_messages where subscription_id = $1`, [hook.id])).toEqual([{ status: 'DELIVERED' }]);
   });
 });
