@@ -9,6 +9,13 @@ import { freePort } from './local-postgres';
 /** A running PgBouncer: clients connect to 127.0.0.1:port with the target's user, password and database names. */
 export interface PgBouncer {
   port: number;
+  /** Its process, for the benchmarks' CPU accounting. */
+  pid: number;
+  /**
+   * Whether it tracks protocol-level prepared statements across server connections (PgBouncer 1.21 and later,
+   * as Neon's pooler): without, the app must run with DATABASE_PREPARED_STATEMENTS=false behind it.
+   */
+  preparedStatements: boolean;
   /** `url` with its host and port replaced by the pooler's. */
   through: (url: string) => string;
   stop: () => Promise<void>;
@@ -34,6 +41,9 @@ export async function findPgBouncer(): Promise<{ path: string } | { missing: str
  */
 export async function startPgBouncer(binary: string, targetUrl: string, poolSize: number): Promise<PgBouncer> {
   const target = new URL(targetUrl);
+  const { stdout: version } = await promisify(execFile)(binary, ['--version']);
+  const [major = 0, minor = 0] = (/PgBouncer (\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  const preparedStatements = major > 1 || (major === 1 && minor >= 21);
   const dir = await mkdtemp(join(tmpdir(), 'lockstep-pgbouncer-'));
   const port = await freePort();
   const user = decodeURIComponent(target.username);
@@ -58,6 +68,7 @@ export async function startPgBouncer(binary: string, targetUrl: string, poolSize
       // node-postgres sends these at startup; Neon's pooler ignores them too.
       'ignore_startup_parameters = extra_float_digits,options',
       'server_login_retry = 1',
+      ...(preparedStatements ? ['max_prepared_statements = 200'] : []),
       'log_connections = 0',
       'log_disconnections = 0',
       '',
@@ -75,6 +86,8 @@ export async function startPgBouncer(binary: string, targetUrl: string, poolSize
   await waitForPort(port, exited, () => log);
   return {
     port,
+    pid: child.pid!,
+    preparedStatements,
     through: (url) => {
       const pooled = new URL(url);
       pooled.hostname = '127.0.0.1';

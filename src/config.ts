@@ -15,6 +15,12 @@ const DatabaseSettings = z.object({
   DATABASE_POOL_MAX: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(200)), 5),
   /** A pool idle longer than this (a frozen Lambda) is replaced before use: its sockets may be dead. */
   DATABASE_MAX_IDLE_SECONDS: z._default(z.coerce.number().check(z.minimum(0)), 60),
+  /**
+   * The hot statements run as named prepared statements, planned once per connection. A pooler in transaction mode
+   * must track them (PgBouncer 1.21 and later with max_prepared_statements, as Neon's pooler); set false behind an
+   * older one.
+   */
+  DATABASE_PREPARED_STATEMENTS: z._default(z.stringbool(), true),
 });
 
 /**

@@ -6,6 +6,7 @@ import { columnNames, qualifiedColumn } from '../db/columns';
 import { lockWaitLimit, withinDeadline } from '../db/deadline';
 import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { resendAfterLostConnection } from '../db/retry';
+import { executePrepared } from '../db/prepared';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events } from '../events/schema';
@@ -236,7 +237,7 @@ function insertRegistration(db: Db, statement: RegistrationStatement) {
   // Only the one-shard statement asks, and only when it took nothing: would a shard take it if it had room?
   const undecided =
     statement.shards === 'one' ? sql`exists (select 1 from ${sh} where ${sh.eventId} = (select id from ev) and ${admits(spots, keys)})` : sql`false`;
-  return db.execute<RegistrationOutcome>(sql`
+  return executePrepared<RegistrationOutcome>(db, sql`
     with ${head},
     inserted as (
       insert into ${r} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.shard, r.cancelTokenHash, r.importSource, r.externalId, r.createdAt)})
@@ -338,7 +339,7 @@ const enumValue = (status: RegistrationStatus) => sql`${status}::${sql.identifie
 async function cancelOnItsShard(db: Db, found: FoundForChange): Promise<{ moved: boolean; messages: number }> {
   const r = registrations;
   // Columns named apart from the registration's: `moved` returns the row's own through registrationJson.
-  const { rows } = await db.execute<{ moved: boolean; messages: number }>(sql`
+  const { rows } = await executePrepared<{ moved: boolean; messages: number }>(db, sql`
     with target as (
       select ${sh.eventId} as t_event, ${sh.shard} as t_shard, ${r.id} as reg_id
       from ${lockWaitLimit()}, ${sh}

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handler as health } from '../../functions/health';
 import { databaseConfig } from '../../src/config';
 import { connection, database } from '../../src/db/client';
+import { register } from '../../src/registrations/service';
 import { call } from '../helpers/api';
 import { sqlClient } from '../helpers/sql';
 
@@ -30,6 +31,22 @@ describe('database client', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const res = await call(health);
     expect(res.status).toBe(200);
+  });
+
+  it('prepares the registration statement once per connection and then runs it on a generic plan (no planning)', async () => {
+    const [organizer] = await sql(`insert into users (sub) values ('prepared-organizer') returning id`);
+    await sql(`insert into events (slug, name, starts_at, capacity, organizer_id) values ('prepared', 'Prepared', now() + interval '1 day', 100, $1)`, [organizer!.id]);
+    const client = await connection().pool.connect();
+    try {
+      const db = connection().onClient(client);
+      for (let n = 0; n < 8; n++) await register(db, 'prepared', { name: `P ${n}`, email: `p${n}@example.com`, spots: 1 });
+      const { rows } = await client.query<{ generic_plans: string }>(`select generic_plans from pg_prepared_statements where name like 'lockstep\\_%'`);
+      if (!databaseConfig().DATABASE_PREPARED_STATEMENTS) return expect(rows).toEqual([]);
+      expect(rows).toHaveLength(1);
+      expect(Number(rows[0]!.generic_plans)).toBeGreaterThanOrEqual(3);
+    } finally {
+      client.release();
+    }
   });
 
   it('keeps its connection when Postgres refuses a statement', async () => {

@@ -27,6 +27,7 @@ if ('path' in found) {
   bouncer = await startPgBouncer(found.path, directUrl, POOL_SIZE);
   // Before the app reads its configuration: the handlers are imported after this.
   process.env.DATABASE_URL = bouncer.through(directUrl);
+  if (!bouncer.preparedStatements) process.env.DATABASE_PREPARED_STATEMENTS = 'false';
   const { handler: createEvent } = (await import('../../functions/events-create')) as { handler: LambdaHandler };
   ({ handler: register } = (await import('../../functions/registrations-create')) as { handler: LambdaHandler });
   await emptyTables(sql, 'events', 'users', 'slug_counters', 'idempotency_keys');

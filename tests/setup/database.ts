@@ -34,6 +34,7 @@ export const testDatabaseUrl = url.toString();
 process.env.DATABASE_URL = testDatabaseUrl;
 process.env.DATABASE_DRIVER = process.env.LOCKSTEP_TEST_DRIVER ?? 'pg';
 process.env.NEON_WS_PROXY = inject('wsProxy');
+if (!inject('poolerPreparedStatements')) process.env.DATABASE_PREPARED_STATEMENTS = 'false';
 
 afterAll(async () => {
   await closeDatabase();

@@ -18,11 +18,14 @@ declare module 'vitest' {
     wsProxy: string;
     /** host:port of the PgBouncer the app connects through (project db-pgbouncer), or '' for a direct connection. */
     pooler: string;
+    /** Whether that PgBouncer tracks prepared statements (else the app runs without them behind it). */
+    poolerPreparedStatements: boolean;
   }
 }
 
 interface Server {
   adminUrl: string;
+  preparedStatements?: boolean;
   stop: () => Promise<void>;
 }
 
@@ -67,6 +70,7 @@ export default async function setup(project: TestProject) {
   project.provide('templateDatabase', TEMPLATE_DATABASE);
   project.provide('wsProxy', proxy.server.adminUrl);
   project.provide('pooler', pooler?.server.adminUrl ?? '');
+  project.provide('poolerPreparedStatements', pooler?.server.preparedStatements ?? true);
   return async () => {
     await pooler?.release();
     await proxy.release();
@@ -84,7 +88,7 @@ async function startPooler(targetUrl: string): Promise<Server> {
   const found = await findPgBouncer();
   if ('missing' in found) throw new Error(`project ${POOLER_PROJECT} runs behind PgBouncer: ${found.missing}`);
   const bouncer = await startPgBouncer(found.path, targetUrl, POOLER_POOL_SIZE);
-  return { adminUrl: `127.0.0.1:${bouncer.port}`, stop: bouncer.stop };
+  return { adminUrl: `127.0.0.1:${bouncer.port}`, preparedStatements: bouncer.preparedStatements, stop: bouncer.stop };
 }
 
 async function startDatabase(packageName?: string): Promise<Server> {

@@ -167,7 +167,7 @@ describe('import locations', () => {
 
   it('the scheduled settings take IMPORT_SOURCE as a location, or refuse it at once, naming the variable', () => {
     const cfg: ImportConfig = {
-      DATABASE_URL: 'postgres://localhost/lockstep', DATABASE_DRIVER: 'auto', DATABASE_POOL_MAX: 5, DATABASE_MAX_IDLE_SECONDS: 60,
+      DATABASE_URL: 'postgres://localhost/lockstep', DATABASE_DRIVER: 'auto', DATABASE_POOL_MAX: 5, DATABASE_MAX_IDLE_SECONDS: 60, DATABASE_PREPARED_STATEMENTS: true,
       IMPORT_SOURCE: 's3://lockstep-imports/incoming/', IMPORT_OWNER_SUB: 'importer', IMPORT_CONCURRENCY: 8,
     };
     expect(importSettings(cfg)).toEqual({ location: 's3://lockstep-imports/incoming/', ownerSub: 'importer', concurrency: 8, s3Endpoint: undefined });
