@@ -10,17 +10,22 @@
  *   (b) lockstep  POST /events/{slug}/registrations through the real handler, in-process
  *   (k) keyed     the same with a fresh Idempotency-Key on every request
  *   (w) webhooks  (b) on an event with a webhook subscription: the statement also writes the outbox message
- * Each event starts with 10,000 confirmed registrations and room for a few thousand more, so runs also cross into
- * the waitlist. Then, at the largest client count: (x) lockstep with 10% of the clients cancelling what they
+ * Each event starts with 10,000 confirmed registrations and room for 6,000 more, more than a cell takes (the
+ * sell-out cell is the one that crosses into the waitlist). Then, at the largest client count: (x) lockstep with 10% of the clients cancelling what they
  * registered (by token), and a sell-out (capacity 2,000, 1-3 spots, 10% of the confirmed cancelling by token) whose
- * exactness is checked in SQL. Prints ok/s, p50/p99, failures and the ratios against the targets of issue 19.
+ * exactness is checked in SQL. Every cell is timed after a second's warm-up on a target of its own. Prints ok/s,
+ * p50/p99, failures, the CPU milliseconds each process spent per success (this one runs the handlers; Postgres counts
+ * its backends) and how busy the cores were, and the ratios against the targets of issue 19.
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { loadavg, uptime } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, uptime } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { writeLineChart } from './bench-chart';
+import { cpuMeter, type CpuSplit } from './bench-cpu';
 import { benchDatabase } from './bench-harness';
 import { freePort } from './local-postgres';
 import { findPgBouncer, startPgBouncer } from './pgbouncer';
@@ -41,7 +46,7 @@ const rttMs = cpuBound ? 0 : Number(args.rtt);
 const clientCounts = args.clients.split(',').map(Number);
 const poolSize = Number(args.pool);
 const EXISTING = 10_000;
-const ROOM = 3_000;
+const ROOM = 6_000;
 const SELL_OUT_CAPACITY = 2_000;
 const CANCELLING = 0.1;
 
@@ -81,6 +86,8 @@ const proxied = new URL(bench.url);
 proxied.port = String(proxyPort);
 process.env.DATABASE_URL = proxied.toString();
 process.env.DATABASE_POOL_MAX = String(poolSize);
+if (pooler && !pooler.preparedStatements) process.env.DATABASE_PREPARED_STATEMENTS = 'false';
+const prepared = process.env.DATABASE_PREPARED_STATEMENTS !== 'false';
 
 const { handler: register } = await import('../functions/registrations-create');
 const { handler: cancel } = await import('../functions/registrations-cancel');
@@ -88,6 +95,11 @@ const { closeDatabase } = await import('../src/db/client');
 const direct = new pg.Pool({ connectionString: bench.url, max: 4 });
 const measured = new pg.Pool({ connectionString: proxied.toString(), max: poolSize });
 for (const pool of [direct, measured]) pool.on('error', () => undefined); // idle clients killed at shutdown
+
+/** The server's postmaster (its pid file), for the CPU a cell spends in Postgres. */
+const { rows: dataDir } = await direct.query<{ data_directory: string }>('show data_directory');
+const postmaster = Number((await readFile(join(dataDir[0]!.data_directory, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+const cpuParts = { postmaster, others: { proxy: proxy.pid, pgbouncer: pooler?.pid } };
 
 /** An event (its shards made by the trigger) holding `existing` confirmed registrations, spread over its shards. */
 async function hotEvent(label: string, capacity = EXISTING + ROOM, existing = EXISTING): Promise<{ id: string; slug: string }> {
@@ -111,7 +123,8 @@ async function hotEvent(label: string, capacity = EXISTING + ROOM, existing = EX
      where s.event_id = $1 and s.shard = c.shard`,
     [rows[0].id, capacity, existing],
   );
-  await direct.query('analyze registrations');
+  // Settled as autovacuum would leave them, so no vacuum of the seed runs during a cell.
+  await direct.query('vacuum analyze registrations, event_shards');
   return { id: rows[0].id, slug };
 }
 
@@ -132,21 +145,51 @@ interface Run {
   wallSeconds: number;
   /** Cancellations, for the cells that cancel. */
   cancelled: number;
+  /** CPU seconds spent by each process during the run. */
+  cpu: CpuSplit;
+}
+
+type Op = (n: number, client: number, run: Run) => Promise<boolean>;
+
+/** What a cell measures: an op on a target of its own, and the target's check in SQL afterwards. */
+interface Target {
+  op: Op;
+  check: () => Promise<string>;
+  /** Keep going after the cell's time until this holds (checked every 250 ms, for at most a minute). */
+  until?: (run: Run) => Promise<boolean> | boolean;
 }
 
 /**
- * `clients` loops calling `op(n, client)` until the time is up (and, with `until`, until it holds, checked every
- * 250 ms, for at most a minute); an op answers whether its registration succeeded.
+ * Before each cell, untimed, on a target of the same kind: at least this long, and until each connection the cell
+ * uses has served this many operations.
  */
-async function drive(clients: number, op: (n: number, client: number, run: Run) => Promise<boolean>, until?: () => Promise<boolean>): Promise<Run> {
-  const run: Run = { ok: 0, failed: 0, latencies: [], wallSeconds: 0, cancelled: 0 };
+const WARM_UP = { seconds: 1, perConnection: 20 };
+
+/**
+ * One cell: a warm-up on a target of its own, then the timed run. The warm-up opens the pool's connections and gives
+ * each backend the executions a busy server's have behind them: its catalog caches loaded, its plans made (a
+ * prepared statement's generic plan comes after five custom ones). Warmed for one second only, the first lockstep
+ * cell at 128 clients spent 3.7 ms of Postgres CPU per registration, the same cell run again 1.9 ms.
+ */
+async function cell(clients: number, target: () => Promise<Target>): Promise<{ run: Run; check: string }> {
+  const warmed = WARM_UP.perConnection * Math.min(clients, poolSize);
+  await drive(clients, { ...(await target()), until: (run) => run.ok >= warmed }, WARM_UP.seconds);
+  const measuredTarget = await target();
+  const run = await drive(clients, measuredTarget, seconds);
+  return { run, check: await measuredTarget.check() };
+}
+
+/** `clients` loops calling the target's op for `forSeconds` (and until its `until` holds); an op answers whether its registration succeeded. */
+async function drive(clients: number, { op, until }: Target, forSeconds: number): Promise<Run> {
+  const run: Run = { ok: 0, failed: 0, latencies: [], wallSeconds: 0, cancelled: 0, cpu: {} };
+  const cpu = await cpuMeter(cpuParts);
   let counter = 0;
   const started = performance.now();
   let done = false;
   const watcher = (async () => {
-    while (until && !(await until()) && performance.now() - started < 60_000) await new Promise((resolve) => setTimeout(resolve, 250));
+    while (until && !(await until(run)) && performance.now() - started < 60_000) await new Promise((resolve) => setTimeout(resolve, 250));
   })();
-  const finished = Promise.all([watcher, new Promise((resolve) => setTimeout(resolve, seconds * 1000))]).then(() => (done = true));
+  const finished = Promise.all([watcher, new Promise((resolve) => setTimeout(resolve, forSeconds * 1000))]).then(() => (done = true));
   await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
       while (!done) {
@@ -160,6 +203,7 @@ async function drive(clients: number, op: (n: number, client: number, run: Run) 
   );
   await finished;
   run.wallSeconds = (performance.now() - started) / 1000;
+  run.cpu = await cpu();
   return run;
 }
 
@@ -271,6 +315,11 @@ const row = (clients: number, label: string, run: Run, check: string) => ({
   failed: run.failed,
   'p50 ms': Math.round(percentile(run.latencies, 50)),
   'p99 ms': Math.round(percentile(run.latencies, 99)),
+  // Where the CPU goes, per successful operation, and how much of the machine's cores the cell kept busy.
+  'cpu ms/op': Object.entries(run.cpu)
+    .map(([part, seconds]) => `${part} ${((seconds * 1000) / Math.max(1, run.ok)).toFixed(1)}`)
+    .join(' '),
+  'cpu %': Math.round((100 * Object.values(run.cpu).reduce((sum, n) => sum + n, 0)) / (run.wallSeconds * availableParallelism())),
   check,
 });
 
@@ -278,35 +327,52 @@ const table: Array<Record<string, unknown>> = [];
 const verdicts: string[] = [];
 const verdict = (met: boolean, text: string) => verdicts.push(`${met ? 'meets ' : 'MISSES'} ${text}`);
 const byClients = new Map<number, Record<'a' | 'b' | 'k' | 'w', Run>>();
+/** A hot event (see hotEvent) registered for by `op`, checked by `exact`. */
+const onEvent = (event: { id: string; slug: string }, op: Op): Target => ({ op, check: () => exact(event.id) });
+
 for (const clients of clientCounts) {
-  const ra = await drive(clients, ceiling(await oneRow()));
-  table.push(row(clients, '(a) one row: bare UPDATE', ra, 'n/a'));
-  const b = await hotEvent('lockstep');
-  const rb = await drive(clients, lockstep(b.slug));
-  table.push(row(clients, '(b) lockstep', rb, await exact(b.id)));
-  const k = await hotEvent('keyed');
-  const rk = await drive(clients, lockstep(k.slug, true));
-  table.push(row(clients, '(k) lockstep + Idempotency-Key', rk, await exact(k.id)));
-  const w = await hotEvent('webhooks');
-  await subscribed(w.id);
-  const rw = await drive(clients, lockstep(w.slug));
-  table.push(row(clients, '(w) lockstep, event with a webhook subscription', rw, await exact(w.id)));
-  byClients.set(clients, { a: ra, b: rb, k: rk, w: rw });
+  const a = await cell(clients, async () => ({ op: ceiling(await oneRow()), check: async () => 'n/a' }));
+  table.push(row(clients, '(a) one row: bare UPDATE', a.run, a.check));
+  const b = await cell(clients, async () => {
+    const event = await hotEvent('lockstep');
+    return onEvent(event, lockstep(event.slug));
+  });
+  table.push(row(clients, '(b) lockstep', b.run, b.check));
+  const k = await cell(clients, async () => {
+    const event = await hotEvent('keyed');
+    return onEvent(event, lockstep(event.slug, true));
+  });
+  table.push(row(clients, '(k) lockstep + Idempotency-Key', k.run, k.check));
+  const w = await cell(clients, async () => {
+    const event = await hotEvent('webhooks');
+    await subscribed(event.id);
+    return onEvent(event, lockstep(event.slug));
+  });
+  table.push(row(clients, '(w) lockstep, event with a webhook subscription', w.run, w.check));
+  byClients.set(clients, { a: a.run, b: b.run, k: k.run, w: w.run });
+  const [ra, rb, rk, rw] = [a.run, b.run, k.run, w.run];
   table.push({ clients, column: `b/a ${(rate(rb) / rate(ra)).toFixed(2)}  k/a ${(rate(rk) / rate(ra)).toFixed(2)}  w/b ${(rate(rw) / rate(rb)).toFixed(2)}` });
 }
 
 const most = Math.max(...clientCounts);
 const least = Math.min(...clientCounts);
-const x = await hotEvent('cancelling');
 const every = Math.round(1 / CANCELLING);
-const rx = await drive(most, withCancellations(x.slug, 1, (client) => client % every === 0));
-table.push(row(most, `(x) lockstep, ${CANCELLING * 100}% of clients cancelling by token`, rx, await exact(x.id)));
-const sellOut = await hotEvent('sell-out', SELL_OUT_CAPACITY, 0);
-let drawn = 0;
-const soldOut = async () =>
-  (await direct.query(`select bool_or(waiting) as sold from event_shards where event_id = $1`, [sellOut.id])).rows[0].sold as boolean;
-const rs = await drive(most, withCancellations(sellOut.slug, 3, (_, status) => status === 'CONFIRMED' && drawn++ % every === 0), soldOut);
-table.push(row(most, `sell-out: capacity ${SELL_OUT_CAPACITY}, 1-3 spots, ${CANCELLING * 100}% of confirmed cancel`, rs, await exact(sellOut.id)));
+const x = await cell(most, async () => {
+  const event = await hotEvent('cancelling');
+  return onEvent(event, withCancellations(event.slug, 1, (client) => client % every === 0));
+});
+table.push(row(most, `(x) lockstep, ${CANCELLING * 100}% of clients cancelling by token`, x.run, x.check));
+const sellOut = await cell(most, async () => {
+  const event = await hotEvent('sell-out', SELL_OUT_CAPACITY, 0);
+  let drawn = 0;
+  return {
+    ...onEvent(event, withCancellations(event.slug, 3, (_, status) => status === 'CONFIRMED' && drawn++ % every === 0)),
+    until: async () =>
+      (await direct.query(`select bool_or(waiting) as sold from event_shards where event_id = $1`, [event.id])).rows[0].sold as boolean,
+  };
+});
+table.push(row(most, `sell-out: capacity ${SELL_OUT_CAPACITY}, 1-3 spots, ${CANCELLING * 100}% of confirmed cancel`, sellOut.run, sellOut.check));
+const [rx, rs] = [x.run, sellOut.run];
 
 for (const [clients, runs] of byClients) {
   for (const key of ['b', 'k'] as const) {
@@ -329,6 +395,7 @@ verdict(inexact.length === 0, `every lockstep cell exact in SQL, the sell-out in
 console.log(
  `${seconds}s per cell, pool of ${poolSize}${pooler ? ', through PgBouncer (transaction mode)' : ''}, ${EXISTING} existing registrations per event (the sell-out starts empty); ` +
     (cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip to the database`) +
+    `, prepared statements ${prepared ? 'on' : 'off'}` +
     `; load average before: ${loadBefore}, after: ${loadavg().map((n) => n.toFixed(2)).join(' ')} (up ${Math.round(uptime() / 60)} min)`,
 );
 console.table(table);
