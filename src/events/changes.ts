@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/handle';
+import { renderedOnce } from '../db/prepared';
 import { changeMessage, outboxWritten, type EventChange } from '../webhooks/outbox';
 import { eventChangeSequence, events } from './schema';
 
@@ -11,10 +12,10 @@ import { eventChangeSequence, events } from './schema';
 export const nextChangeSeq = sql`nextval(${sql.raw(`'${eventChangeSequence.seqName}'`)})`;
 
 /** Who hears about the event: the columns of a statement's `event` CTE that the outbox matches subscriptions by. */
-export const eventAudience = sql`${events.organizerId} as organizer_id, ${events.teamId} as team_id`;
+export const eventAudience = renderedOnce(sql`${events.organizerId} as organizer_id, ${events.teamId} as team_id`);
 
 /** The columns of a statement's `event` CTE that the outbox reads besides its id, for one change (src/webhooks/outbox.ts). */
-export const eventForMessages = sql`${eventAudience}, ${nextChangeSeq} as change_seq`;
+export const eventForMessages = renderedOnce(sql`${eventAudience}, ${nextChangeSeq} as change_seq`);
 
 /**
  * The webhook message of a change to the event itself, in ONE statement. Call it inside the transaction that made

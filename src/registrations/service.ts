@@ -6,7 +6,7 @@ import { columnNames, qualifiedColumn } from '../db/columns';
 import { lockWaitLimit, withinDeadline } from '../db/deadline';
 import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { resendAfterLostConnection } from '../db/retry';
-import { executePrepared } from '../db/prepared';
+import { executePrepared, renderedOnce } from '../db/prepared';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events } from '../events/schema';
@@ -174,7 +174,7 @@ function oneShard(ref: EventRef, spots: SQL, keys: RegistrationKeys): SQL {
       from picked where ${sh.eventId} = picked.event_id and ${sh.shard} = picked.shard
       returning ${sh.eventId} as event_id, ${sh.shard} as shard, not ${sh.waiting} as confirmed, ${sh.waitlist} as waitlist
     ),
-    ${decided('taken')}`;
+    ${decided}`;
 }
 
 /**
@@ -214,19 +214,28 @@ function allShards(ref: EventRef, spots: SQL, keys: RegistrationKeys): SQL {
       select t.event_id, ${queueShard} as shard, t.confirmed, l.waitlist + case when t.confirmed then 0 else 1 end as waitlist
       from totals t join locked l on l.shard = ${queueShard}
     ),
-    ${decided('taken')}`;
+    ${decided}`;
 }
 
 /**
  * The `event` CTE both registration statements end in, from their `taken` CTE (event_id, shard, confirmed, and
  * the queue's length when it joined the queue): the outcome, with what the outbox reads of the event.
  */
-const decided = (taken: string) => sql`event as (
-      select ${events.id} as id, ${sql.identifier(taken)}.shard, ${sql.identifier(taken)}.waitlist as waitlist_count,
-        (case when ${sql.identifier(taken)}.confirmed then 'CONFIRMED' else 'WAITLIST' end)::${sql.identifier(registrationStatusEnum.enumName)} as status,
+const decided = renderedOnce(sql`event as (
+      select ${events.id} as id, taken.shard, taken.waitlist as waitlist_count,
+        (case when taken.confirmed then 'CONFIRMED' else 'WAITLIST' end)::${sql.identifier(registrationStatusEnum.enumName)} as status,
         ${eventForMessages}
-      from ${sql.identifier(taken)} join ${events} on ${events.id} = ${sql.identifier(taken)}.event_id
-    )`;
+      from taken join ${events} on ${events.id} = taken.event_id
+    )`);
+
+/** What the registration statement inserts, and what it returns of the row (for the answer, the key and the outbox). */
+const insertedColumns = renderedOnce(
+  columnNames(registrations.eventId, registrations.name, registrations.email, registrations.spots, registrations.status, registrations.shard,
+    registrations.cancelTokenHash, registrations.importSource, registrations.externalId, registrations.createdAt),
+);
+const insertedReturns = renderedOnce(
+  sql`${column(registrations.status)} as status, ${registrationJson} as public_body, ${column(registrations.name)} as name, ${column(registrations.email)} as email`,
+);
 
 function insertRegistration(db: Db, statement: RegistrationStatement) {
   const { ref, input, personal, keys } = statement;
@@ -240,16 +249,16 @@ function insertRegistration(db: Db, statement: RegistrationStatement) {
   return executePrepared<RegistrationOutcome>(db, sql`
     with ${head},
     inserted as (
-      insert into ${r} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.shard, r.cancelTokenHash, r.importSource, r.externalId, r.createdAt)})
+      insert into ${r} (${insertedColumns})
       select event.id, ${input.name}, ${input.email}, ${spots}, event.status, event.shard,
         ${hashToken(personal.cancelToken)}, ${keys.external?.source ?? null}::text, ${keys.external?.externalId ?? null}::text,
         -- The moment the queue place was decided, under the shard lock that decided it (not the transaction's start,
         -- before the lock wait): createdAt follows the queue order.
         clock_timestamp()
       from event
-      returning ${column(r.status)} as status, ${registrationJson} as public_body
+      returning ${insertedReturns}
     )${record ? sql`, recorded as (${record})` : sql``},
-    ${registrationMessages(personal)}
+    ${registrationMessages}
     select inserted.status, inserted.public_body, ${outboxCount} as messages,
       case when inserted.status is null then ${undecided} end as undecided
     from (select 1) as one left join inserted on true

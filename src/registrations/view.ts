@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { columnNames } from '../db/columns';
+import { renderedOnce } from '../db/prepared';
 import type { RegistrationView } from './contract';
 import { registrations, type RegistrationRow } from './schema';
 
@@ -55,7 +56,9 @@ export function registrationView(row: RowWithPosition): RegistrationView {
 }
 
 /** The view as JSON text, built by the registration statement that knows the outcome (see ViewField). */
-export const registrationJson = sql`json_build_object(${sql.join(
-  fields.map(([name, field]) => sql`${sql.raw(`'${name}'`)}, ${field.write}`),
-  sql`, `,
-)})::text`;
+export const registrationJson = renderedOnce(
+  sql`json_build_object(${sql.join(
+    fields.map(([name, field]) => sql`${sql.raw(`'${name}'`)}, ${field.write}`),
+    sql`, `,
+  )})::text`,
+);

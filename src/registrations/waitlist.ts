@@ -48,7 +48,7 @@ export async function promoteWaitlist(tx: Db, eventId: string): Promise<void> {
         l.reserved + case when l.shard = ${queueShard} then (select coalesce(sum(spots), 0) from promoted) else 0 end as reserved,
         l.waitlist - case when l.shard = ${queueShard} then (select count(*) from promoted) else 0 end as waitlist
       from ${sh} as l join ${events} on ${events.id} = l.event_id where l.event_id = ${eventId}`)}),
-    ${promotionMessages()}
+    ${promotionMessages}
     select ${outboxCount} as messages`);
   outboxWritten(rows[0]?.messages ?? 0);
 }

@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { columnNames, qualifiedColumn } from '../db/columns';
+import { renderedOnce } from '../db/prepared';
 import { webhookMessages, webhookMessageStatusEnum, webhookSubscriptions, type WebhookEventType } from './schema';
 import { noteMessagesWritten } from './wake';
 
@@ -42,44 +43,54 @@ function insertMessages(from: SQL, e: SQL): SQL {
 
 /**
  * The registration statement's outbox CTE: `registration.confirmed` or `.waitlisted` for the row of its `inserted`
- * CTE (status, public_body), about the event of its `event` CTE (with `changedEventColumns`). The public view
- * holds no name or email: the organizer's view adds them from the request.
+ * CTE (status, public_body, name, email), about the event of its `event` CTE (with `changedEventColumns`). The
+ * public view holds no name or email: the organizer's view adds them.
  */
-export function registrationMessages(personal: { name: string; email: string }): SQL {
-  const data = sql`jsonb_build_object('registration',
-    inserted.public_body::jsonb || jsonb_build_object('name', ${personal.name}::text, 'email', ${personal.email}::text))`;
-  const from = sql`from event cross join inserted cross join lateral (select
+export const registrationMessages = renderedOnce(
+  sql`${OUTBOX_CTE} as (${insertMessages(
+    sql`from event cross join inserted cross join lateral (select
       (case when inserted.status = 'CONFIRMED' then 'registration.confirmed' else 'registration.waitlisted' end) as type,
-      event.change_seq as sequence, ${data} as data) as change`;
-  return sql`${OUTBOX_CTE} as (${insertMessages(from, sql`event`)})`;
-}
+      event.change_seq as sequence,
+      jsonb_build_object('registration', inserted.public_body::jsonb || jsonb_build_object('name', inserted.name, 'email', inserted.email)) as data) as change`,
+    sql`event`,
+  )})`,
+);
+
+/** Who cancelled, as a cancellation's message says. */
+type CancelledBy = 'organizer' | 'registrant';
 
 /**
  * A change of status's outbox CTE: `registration.cancelled` (and by whom) or `.moved` (and from which status) for the
  * row of the statement's `moved` CTE (status, previous_status, public_body, name, email), about its `event` CTE.
  */
-export function statusChangeMessages(by: 'organizer' | 'registrant'): SQL {
+function statusChangeCte(by: CancelledBy): SQL {
   const registration = sql`moved.public_body::jsonb || jsonb_build_object('name', moved.name, 'email', moved.email)`;
   const from = sql`from event cross join moved cross join lateral (select
       (case when moved.status = 'CANCELLED' then 'registration.cancelled' else 'registration.moved' end) as type,
       event.change_seq as sequence,
-      (case when moved.status = 'CANCELLED' then jsonb_build_object('registration', ${registration}, 'cancelledBy', ${by}::text)
+      (case when moved.status = 'CANCELLED' then jsonb_build_object('registration', ${registration}, 'cancelledBy', ${sql.raw(`'${by}'`)}::text)
         else jsonb_build_object('registration', ${registration}, 'previousStatus', moved.previous_status) end) as data) as change`;
-  return sql`${OUTBOX_CTE} as (${insertMessages(from, sql`event`)})`;
+  return renderedOnce(sql`${OUTBOX_CTE} as (${insertMessages(from, sql`event`)})`);
 }
+
+const statusChanges: Record<CancelledBy, SQL> = { organizer: statusChangeCte('organizer'), registrant: statusChangeCte('registrant') };
+
+export const statusChangeMessages = (by: CancelledBy): SQL => statusChanges[by];
 
 /**
  * A promotion's outbox CTE: `registration.promoted` for each row of the statement's `promoted` CTE (public_body,
  * name, email, and its own change_seq), about its `event` CTE.
  */
-export function promotionMessages(): SQL {
-  const from = sql`from event cross join promoted cross join lateral (select 'registration.promoted' as type, promoted.change_seq as sequence,
-      jsonb_build_object('registration', promoted.public_body::jsonb || jsonb_build_object('name', promoted.name, 'email', promoted.email)) as data) as change`;
-  return sql`${OUTBOX_CTE} as (${insertMessages(from, sql`event`)})`;
-}
+export const promotionMessages = renderedOnce(
+  sql`${OUTBOX_CTE} as (${insertMessages(
+    sql`from event cross join promoted cross join lateral (select 'registration.promoted' as type, promoted.change_seq as sequence,
+      jsonb_build_object('registration', promoted.public_body::jsonb || jsonb_build_object('name', promoted.name, 'email', promoted.email)) as data) as change`,
+    sql`event`,
+  )})`,
+);
 
 /** A statement's count of the messages its outbox CTE wrote, for `outboxWritten`. */
-export const outboxCount = sql`(select count(*) from ${OUTBOX_CTE})::int`;
+export const outboxCount = renderedOnce(sql`(select count(*) from ${OUTBOX_CTE})::int`);
 
 /** After a statement that wrote `count` messages: wake the deliverer if it wrote any. */
 export function outboxWritten(count: number): void {
