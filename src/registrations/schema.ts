@@ -44,8 +44,9 @@ export const registrations = pgTable(
     index('registrations_event_status_arrival_idx').on(table.eventId, table.status, table.createdAt, table.id),
     // The registration list's order within an event; the index above serves it filtered by status.
     index('registrations_event_arrival_idx').on(table.eventId, table.createdAt, table.id),
-    // A violation fails the whole registration statement, its counter update included.
-    uniqueIndex('registrations_external_key').on(table.importSource, table.externalId),
+    // A violation fails the whole registration statement, its counter update included. Imported rows only: every
+    // registration through the API would add a null key, all at the same place in the index.
+    uniqueIndex('registrations_external_key').on(table.importSource, table.externalId).where(sql`${table.importSource} is not null`),
     check('registrations_external_key_complete', sql`(${table.importSource} is null) = (${table.externalId} is null)`),
   ],
 );

@@ -1,0 +1,2 @@
+DROP INDEX "registrations_external_key";--> statement-breakpoint
+CREATE UNIQUE INDEX "registrations_external_key" ON "registrations" USING btree ("import_source","external_id") WHERE "registrations"."import_source" is not null;
