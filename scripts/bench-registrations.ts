@@ -7,6 +7,8 @@
  * measured connections go through Debian's PgBouncer in transaction mode (as Neon's pooler), `--pool` server
  * connections, behind the delay proxy.
  *   (a) one row   a bare `UPDATE one_row SET n = n + 1` of a single row: one row's ceiling
+ *   (h) raw SQL   the sharded design's own ceiling: one statement locks one of 8 shard rows (SKIP LOCKED, else
+ *                 waits for a random one), bumps it and inserts a row, and nothing else
  *   (b) lockstep  POST /events/{slug}/registrations through the real handler, in-process
  *   (k) keyed     the same with a fresh Idempotency-Key on every request
  *   (w) webhooks  (b) on an event with a webhook subscription: the statement also writes the outbox message
@@ -18,7 +20,7 @@
  * its backends) and how busy the cores were, and the ratios against the targets of issue 19.
  */
 import { fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, uptime } from 'node:os';
 import { join } from 'node:path';
@@ -92,9 +94,25 @@ const prepared = process.env.DATABASE_PREPARED_STATEMENTS !== 'false';
 const { handler: register } = await import('../functions/registrations-create');
 const { handler: cancel } = await import('../functions/registrations-cancel');
 const { closeDatabase } = await import('../src/db/client');
+const { SHARDS } = await import('../src/capacity/schema');
 const direct = new pg.Pool({ connectionString: bench.url, max: 4 });
-const measured = new pg.Pool({ connectionString: proxied.toString(), max: poolSize });
-for (const pool of [direct, measured]) pool.on('error', () => undefined); // idle clients killed at shutdown
+/** The raw SQL cells' own pool, through the proxy as the handlers' is. */
+const rawPool = () => {
+  const pool = new pg.Pool({ connectionString: proxied.toString(), max: poolSize });
+  pool.on('error', () => undefined); // idle clients killed at shutdown
+  return pool;
+};
+let measured = rawPool();
+direct.on('error', () => undefined);
+
+/**
+ * Close a pool's connections between cells: an idle pool closes them on a timer, and backends that exit during a
+ * later cell spend that cell's CPU (it counted above 100 % of the cores, and its rate fell).
+ */
+async function closePools(): Promise<void> {
+  await Promise.all([measured.end(), closeDatabase()]);
+  measured = rawPool();
+}
 
 /** The server's postmaster (its pid file), for the CPU a cell spends in Postgres. */
 const { rows: dataDir } = await direct.query<{ data_directory: string }>('show data_directory');
@@ -216,6 +234,31 @@ async function oneRow(): Promise<number> {
 
 const ceiling = (id: number) => async () => (await measured.query('update one_row set n = n + 1 where id = $1', [id])).rowCount === 1;
 
+/** Shard rows of their own for (h), as many as an event has, and the table their rows go to. */
+async function rawShards(): Promise<number> {
+  await direct.query(`create table if not exists raw_shards (id int, shard int, n bigint not null, primary key (id, shard)) with (fillfactor = 20)`);
+  await direct.query(`create table if not exists raw_rows (id int not null, shard int not null, at timestamptz not null default clock_timestamp())`);
+  const { rows } = await direct.query(`select coalesce(max(id), 0) + 1 as id from raw_shards`);
+  await direct.query(`insert into raw_shards (id, shard, n) select $1, s, 0 from generate_series(0, $2 - 1) s`, [rows[0].id, SHARDS]);
+  return rows[0].id;
+}
+
+/**
+ * (h), the sharded design's ceiling without lockstep: ONE statement locks a free shard row (SKIP LOCKED, in an order
+ * starting at a random shard), or else waits for that random one, bumps it and inserts a row; no event, checks,
+ * view, key or outbox. Issue 19 measured this headroom in raw SQL.
+ */
+const rawEscrow = (id: number) => async () => {
+  const start = randomInt(SHARDS);
+  const { rowCount } = await measured.query(
+    `with pick as (select shard from raw_shards where id = $1 order by (shard + $2) % $3 limit 1 for update skip locked),
+       bumped as (update raw_shards r set n = n + 1 where r.id = $1 and r.shard = coalesce((select shard from pick), $2) returning r.shard)
+     insert into raw_rows (id, shard) select $1, shard from bumped`,
+    [id, start, SHARDS],
+  );
+  return rowCount === 1;
+};
+
 type Created = { statusCode: number; body?: string };
 
 const registerOnce = (slug: string, n: number, spots: number, withKey: boolean) =>
@@ -333,6 +376,9 @@ const onEvent = (event: { id: string; slug: string }, op: Op): Target => ({ op, 
 for (const clients of clientCounts) {
   const a = await cell(clients, async () => ({ op: ceiling(await oneRow()), check: async () => 'n/a' }));
   table.push(row(clients, '(a) one row: bare UPDATE', a.run, a.check));
+  const h = await cell(clients, async () => ({ op: rawEscrow(await rawShards()), check: async () => 'n/a' }));
+  table.push(row(clients, `(h) ${SHARDS} shard rows, raw SQL: UPDATE + INSERT`, h.run, h.check));
+  await closePools();
   const b = await cell(clients, async () => {
     const event = await hotEvent('lockstep');
     return onEvent(event, lockstep(event.slug));
@@ -350,8 +396,12 @@ for (const clients of clientCounts) {
   });
   table.push(row(clients, '(w) lockstep, event with a webhook subscription', w.run, w.check));
   byClients.set(clients, { a: a.run, b: b.run, k: k.run, w: w.run });
+  await closePools();
   const [ra, rb, rk, rw] = [a.run, b.run, k.run, w.run];
-  table.push({ clients, column: `b/a ${(rate(rb) / rate(ra)).toFixed(2)}  k/a ${(rate(rk) / rate(ra)).toFixed(2)}  w/b ${(rate(rw) / rate(rb)).toFixed(2)}` });
+  table.push({
+    clients,
+    column: `b/a ${(rate(rb) / rate(ra)).toFixed(2)}  k/a ${(rate(rk) / rate(ra)).toFixed(2)}  w/b ${(rate(rw) / rate(rb)).toFixed(2)}  h/a ${(rate(h.run) / rate(ra)).toFixed(2)}  b/h ${(rate(rb) / rate(h.run)).toFixed(2)}`,
+  });
 }
 
 const most = Math.max(...clientCounts);
@@ -404,8 +454,8 @@ const chart = await writeLineChart({
   name: 'registrations',
   title: 'Registrations per second on one hot event',
   conditions: `${seconds}s per run, pool of ${poolSize}${pooler ? ' through PgBouncer' : ''}, ${cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip`}`,
-  // The (a), (b), (k) and (w) columns at every client count; the cancelling cells run at one count only.
-  rows: table.filter((row) => 'ok/s' in row && /^\([abkw]\)/.test(String(row.column))),
+  // The (a), (h), (b), (k) and (w) columns at every client count; the cancelling cells run at one count only.
+  rows: table.filter((row) => 'ok/s' in row && /^\([abhkw]\)/.test(String(row.column))),
   x: { field: 'clients', title: 'concurrent clients' },
   y: { field: 'ok/s', title: 'registrations/s' },
   series: 'column',
