@@ -7,8 +7,7 @@ import { keyset, toPage, type Page } from '../db/keyset';
 import { registrations } from '../registrations/schema';
 import { promoteWaitlist } from '../registrations/waitlist';
 import { recordChange } from './changes';
-import { lockShards, spotsReservedOf, waitlistCountOf } from '../capacity/service';
-import { qualifiedColumn } from '../db/columns';
+import { eventCounters, lockShards } from '../capacity/service';
 import type { ExternalKey } from '../contract/external-key';
 import type { ExternalEventInput } from './contract';
 import { insertWithDerivedSlug, insertWithSlug, type InsertWithSlug, type SlugTarget } from '../slug/allocate';
@@ -22,10 +21,11 @@ const eventSlugs: SlugTarget = { namespace: 'events', table: events, slugColumn:
 /** An event with its counters, summed over its shards. */
 export type EventWithCounters = EventRow & { spotsReserved: number; waitlistCount: number };
 
+/** Selected from `events` cross-joined LATERAL to `eventCounters`. */
 const withCounters = {
   ...getTableColumns(events),
-  spotsReserved: spotsReservedOf(qualifiedColumn(events.id)),
-  waitlistCount: waitlistCountOf(qualifiedColumn(events.id)),
+  spotsReserved: eventCounters.spotsReserved,
+  waitlistCount: eventCounters.waitlistCount,
 };
 
 export function eventView(row: EventWithCounters): EventView {
@@ -110,6 +110,7 @@ export async function listOpenEvents(db: Db, query: { limit: number; cursor?: st
   const rows = await db
     .select({ ...withCounters, cursorTime: soonestFirst.cursorTime })
     .from(events)
+    .crossJoinLateral(eventCounters)
     .where(and(eq(events.status, 'OPEN'), soonestFirst.after(query.cursor)))
     .orderBy(...soonestFirst.orderBy)
     .limit(query.limit + 1);
@@ -117,7 +118,7 @@ export async function listOpenEvents(db: Db, query: { limit: number; cursor?: st
 }
 
 export async function findEvent(db: Db, slug: string): Promise<EventWithCounters> {
-  const [row] = await db.select(withCounters).from(events).where(eq(events.slug, slug));
+  const [row] = await db.select(withCounters).from(events).crossJoinLateral(eventCounters).where(eq(events.slug, slug));
   if (!row) throw notFound('Event');
   return row;
 }

@@ -119,10 +119,8 @@ async function* readCsv(stream: Readable, bound: RecordBound): AsyncGenerator<Ra
     const line = lastLine + 1 + info.empty_lines - emptyLines;
     [lastLine, emptyLines] = [info.lines, info.empty_lines];
     if (broken && line >= broken.line) break;
-    if (header === undefined && (bound.oversize[0] ?? Infinity) < line) {
-      yield { line: bound.oversize[0]!, reason: headerTooLong, rest: true };
-      return;
-    }
+    // After a header left out for its length no record can be read: the object is one row, below.
+    if (header === undefined && (bound.oversize[0] ?? Infinity) < line) break;
     yield* oversizeBefore(bound, line, tooLong);
     if (header === undefined) {
       header = record.map((column) => column.trim());

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, inArray, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, inArray, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/handle';
 import { transaction } from '../db/transaction';
 import { forbidden, LockstepError, notFound } from '../errors';
@@ -240,28 +240,32 @@ export async function isTeamManager(db: Db, teamId: string, userId: string, opti
 }
 
 /**
- * Whether the user manages team `teamId`, with the team row (FOR KEY SHARE) and the caller's membership (FOR
- * SHARE) locked until commit, as `lockManagedTeam` locks them: an event write by a co-organizer takes these before
- * the event row, in the order deleting the team does.
+ * The team `where` picks, locked FOR KEY SHARE, and whether the user manages it, with their membership locked FOR
+ * SHARE: both until commit, the team row first, in the order deleting or transferring the team locks them.
+ */
+async function lockTeamForManager(tx: Db, where: SQL, userId: string): Promise<{ id: string; manages: boolean } | undefined> {
+  const [team] = await tx.select({ id: teams.id }).from(teams).where(where).for('key share');
+  return team && { id: team.id, manages: await isTeamManager(tx, team.id, userId, { lock: true }) };
+}
+
+/**
+ * Whether the user manages team `teamId`, under the locks of `lockTeamForManager`: an event write by a co-organizer
+ * takes them before the event row, in the order deleting the team does.
  */
 export async function lockTeamManager(tx: Db, teamId: string, userId: string): Promise<boolean> {
-  const [team] = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, teamId)).for('key share');
-  return team !== undefined && isTeamManager(tx, team.id, userId, { lock: true });
+  return (await lockTeamForManager(tx, eq(teams.id, teamId), userId))?.manages ?? false;
 }
 
 /**
  * The id of team `slug` when the user is its OWNER or ADMIN, for attaching an event to it. Call it inside the
- * transaction that writes the event: the team row (FOR KEY SHARE) and the caller's membership (FOR SHARE) stay
- * locked until commit, so the team cannot be deleted, nor the caller demoted or removed, before the event is
- * written. The team row first, in the order team deletion and transfer lock.
+ * transaction that writes the event: its locks (`lockTeamForManager`) hold until commit, so the team cannot be
+ * deleted, nor the caller demoted or removed, before the event is written.
  */
 export async function lockManagedTeam(tx: Db, userId: string, slug: string): Promise<string> {
-  const [team] = await tx.select({ id: teams.id }).from(teams).where(eq(teams.slug, slug)).for('key share');
+  const team = await lockTeamForManager(tx, eq(teams.slug, slug), userId);
   if (!team) {
     throw new LockstepError('not_found', 'Team not found', { errors: [{ path: 'teamSlug', message: 'No team with this slug' }] });
   }
-  if (!(await isTeamManager(tx, team.id, userId, { lock: true }))) {
-    throw forbidden("Only the team's owner and admins may attach events to it");
-  }
+  if (!team.manages) throw forbidden("Only the team's owner and admins may attach events to it");
   return team.id;
 }

@@ -106,6 +106,12 @@ describe('readRows: records longer than the bound', () => {
       { line: 1, reason: 'the header record is longer than 40 bytes; the object was not read', rest: true },
     ]);
   });
+
+  it('CSV: an object that is only an oversize header (and blank lines) is that one row too', async () => {
+    const headerOnly = [{ line: 1, reason: 'the header record is longer than 40 bytes; the object was not read', rest: true }];
+    expect(await rowsOf(`id,${long}`, 'csv', 40)).toEqual(headerOnly);
+    expect(await rowsOf(`id,${long}\r\n\n`, 'csv', 40)).toEqual(headerOnly);
+  });
 });
 
 describe('parseImportRow', () => {
