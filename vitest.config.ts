@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
-import { LongestFirstSequencer } from './tests/setup/sequencer';
+import { LongestFirstSequencer } from './tests/setup/sequencer.ts';
 
 const testSecret = 'lockstep-test-secret-0123456789abcdef';
 
