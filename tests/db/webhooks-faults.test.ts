@@ -35,7 +35,8 @@ const options = (clockOffsetMs: number): DeliveryOptions => ({
   schedule: [0, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000],
   timeoutMs: 2000,
   allowLoopback: true,
-  disableAfterMs: 3600e3,
+  // Far past the drain's clock (an hour on): a failure then must not disable the subscription (and fail its messages).
+  disableAfterMs: 24 * 3600e3,
   batch: 8,
   deadlineAt: Date.now() + 30_000,
   clockOffsetMs,
