@@ -62,18 +62,13 @@ export const eventSettings = sql`${events.status} = 'OPEN' as open,
   least(${events.maxSpotsPerRegistration}, coalesce(${events.capacity}, ${events.maxSpotsPerRegistration})) as max_spots,
   ${events.capacity} as capacity`;
 
-const reservedSum = sql<number>`coalesce(sum(${s.reserved}), 0)::int`;
-
-/** An event's reserved spots, summed over its shards: for `events` rows read in the same statement. */
-export const spotsReservedOf = (eventId: SQL) => sql<number>`(select ${reservedSum} from ${s} where ${s.eventId} = ${eventId})`;
-
 /**
  * An event's counters, summed over its shards in one pass: cross-joined LATERAL to `events` (an aggregate without
  * GROUP BY, so exactly one row for each event).
  */
 export const eventCounters = new QueryBuilder()
   .select({
-    spotsReserved: reservedSum.as('spots_reserved'),
+    spotsReserved: sql<number>`coalesce(sum(${s.reserved}), 0)::int`.as('spots_reserved'),
     waitlistCount: sql<number>`coalesce(sum(${s.waitlist}), 0)::int`.as('waitlist_count'),
   })
   .from(s)

@@ -13,7 +13,7 @@ import { events } from '../events/schema';
 import { findEventAsOrganizer } from '../events/service';
 import { eventForMessages } from '../events/changes';
 import { eventShards, QUEUE_SHARD, SHARDS } from '../capacity/schema';
-import { lockShards, queueShard, settleShards, spotsReservedOf } from '../capacity/service';
+import { eventCounters, lockShards, queueShard, settleShards } from '../capacity/service';
 import { outboxCount, outboxWritten, registrationMessages, statusChangeMessages } from '../webhooks/outbox';
 import { keyset, toPage, type Page } from '../db/keyset';
 import type { StatementKey } from '../idempotency/store';
@@ -544,16 +544,17 @@ export async function eventStats(db: Db, user: UserRow, slug: string): Promise<E
   const [stats] = await db
     .select({
       capacity: events.capacity,
-      spotsReserved: spotsReservedOf(qualifiedColumn(events.id)),
+      spotsReserved: eventCounters.spotsReserved,
       confirmedSpots: sql<number>`coalesce(sum(${registrations.spots}) filter (where ${registrations.status} = 'CONFIRMED'), 0)::int`,
       waitlistSpots: sql<number>`coalesce(sum(${registrations.spots}) filter (where ${registrations.status} = 'WAITLIST'), 0)::int`,
       waitlistCount: sql<number>`(count(*) filter (where ${registrations.status} = 'WAITLIST'))::int`,
       cancelledCount: sql<number>`(count(*) filter (where ${registrations.status} = 'CANCELLED'))::int`,
     })
     .from(events)
+    .crossJoinLateral(eventCounters)
     .leftJoin(registrations, eq(registrations.eventId, events.id))
     .where(eq(events.id, event.id))
-    .groupBy(events.id);
+    .groupBy(events.id, eventCounters.spotsReserved);
   if (!stats) throw notFound('Event');
   return { ...stats, consistent: stats.spotsReserved === stats.confirmedSpots };
 }
