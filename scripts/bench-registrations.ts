@@ -9,10 +9,14 @@
  *   (a) one row   a bare `UPDATE one_row SET n = n + 1` of a single row: one row's ceiling
  *   (h) raw SQL   the sharded design's own ceiling: one statement locks one of 8 shard rows (SKIP LOCKED, else
  *                 waits for a random one), bumps it and inserts a row, and nothing else
+ *   (q) raw SQL   the other design's ceiling, sequenced intake with a batch admitter: one CALL inserts and commits an
+ *                 intake row, then queues for the event's advisory lock; whoever holds it returns if its row was
+ *                 decided, else decides every pending row that arrived before it, in arrival order (one statement,
+ *                 one counter update, one commit)
  *   (b) lockstep  POST /events/{slug}/registrations through the real handler, in-process
  *   (k) keyed     the same with a fresh Idempotency-Key on every request
  *   (w) webhooks  (b) on an event with a webhook subscription: the statement also writes the outbox message
- * Each event starts with 10,000 confirmed registrations and room for 6,000 more, more than a cell takes (the
+ * Each event starts with 10,000 confirmed registrations and room for 10,000 more, more than a cell takes (the
  * sell-out cell is the one that crosses into the waitlist). Then, at the largest client count: (x) lockstep with 10% of the clients cancelling what they
  * registered (by token), and a sell-out (capacity 2,000, 1-3 spots, 10% of the confirmed cancelling by token) whose
  * exactness is checked in SQL. Every cell is timed after a second's warm-up on a target of its own. Prints ok/s,
@@ -48,7 +52,7 @@ const rttMs = cpuBound ? 0 : Number(args.rtt);
 const clientCounts = args.clients.split(',').map(Number);
 const poolSize = Number(args.pool);
 const EXISTING = 10_000;
-const ROOM = 6_000;
+const ROOM = 10_000;
 const SELL_OUT_CAPACITY = 2_000;
 const CANCELLING = 0.1;
 
@@ -259,6 +263,63 @@ const rawEscrow = (id: number) => async () => {
   return rowCount === 1;
 };
 
+/**
+ * (q)'s tables and procedure, once per run. Arrival order is the intake row's transaction id. An intake holds the
+ * event's intake lock (shared) from before its id is drawn to its commit; the admitter takes it exclusively for the
+ * moment it reads the next id to be drawn (the horizon), so every intake below the horizon has committed, and every
+ * later one draws a larger id: deciding in xid order below the horizon is FIFO. (A sequence would not be: its numbers
+ * commit out of order; the snapshot's xmin would be, but one long transaction anywhere would stall every event.)
+ * Each CALL waits until its own row is decided; one cancelled meanwhile would leave its row to the next admitter
+ * (lockstep must answer for that: docs/ticket-drop.md).
+ */
+async function rawIntakeTables(): Promise<void> {
+  await direct.query(`
+    create table if not exists raw_counter (id int primary key, reserved bigint not null, capacity bigint not null) with (fillfactor = 20);
+    create table if not exists raw_intake (id bigint generated always as identity primary key, target int not null,
+      xid xid8 not null default pg_current_xact_id(), spots int not null, state text not null default 'PENDING');
+    create index if not exists raw_intake_pending on raw_intake (target, xid, id) where state = 'PENDING';
+    create or replace procedure raw_register(p_target int, inout p_state text default null) language plpgsql as $$
+    declare
+      mine bigint;
+      horizon xid8;
+    begin
+      perform pg_advisory_xact_lock_shared(1, p_target);
+      insert into raw_intake (target, spots) values (p_target, 1) returning id into mine;
+      commit;
+      loop
+        perform pg_advisory_xact_lock(p_target);
+        select state into p_state from raw_intake where id = mine;
+        if p_state <> 'PENDING' then
+          commit;
+          return;
+        end if;
+        perform pg_advisory_lock(1, p_target);
+        horizon := pg_snapshot_xmax(pg_current_snapshot());
+        perform pg_advisory_unlock(1, p_target);
+        with batch as (
+          select i.id, i.spots, sum(i.spots) over (order by i.xid, i.id) as running
+          from raw_intake i where i.target = p_target and i.state = 'PENDING' and i.xid < horizon
+        ),
+        counter as (select reserved, capacity from raw_counter where id = p_target),
+        decided as (
+          update raw_intake i set state = case when counter.reserved + b.running <= counter.capacity then 'CONFIRMED' else 'WAITLIST' end
+          from batch b, counter where i.id = b.id returning i.state, i.spots
+        )
+        update raw_counter set reserved = reserved + (select coalesce(sum(spots), 0) from decided where state = 'CONFIRMED')
+        where id = p_target;
+        commit;
+      end loop;
+    end $$`);
+}
+
+/** A counter of its own for (q), with room for every registration a cell takes. */
+async function rawIntake(): Promise<number> {
+  const { rows } = await direct.query(`insert into raw_counter (id, reserved, capacity) select coalesce(max(id), 0) + 1, 0, 1e9 from raw_counter returning id`);
+  return rows[0].id;
+}
+
+const rawSequenced = (id: number) => async () => (await measured.query('call raw_register($1)', [id])).rows[0].p_state === 'CONFIRMED';
+
 type Created = { statusCode: number; body?: string };
 
 const registerOnce = (slug: string, n: number, spots: number, withKey: boolean) =>
@@ -369,6 +430,7 @@ const row = (clients: number, label: string, run: Run, check: string) => ({
 const table: Array<Record<string, unknown>> = [];
 const verdicts: string[] = [];
 const verdict = (met: boolean, text: string) => verdicts.push(`${met ? 'meets ' : 'MISSES'} ${text}`);
+await rawIntakeTables();
 const byClients = new Map<number, Record<'a' | 'b' | 'k' | 'w', Run>>();
 /** A hot event (see hotEvent) registered for by `op`, checked by `exact`. */
 const onEvent = (event: { id: string; slug: string }, op: Op): Target => ({ op, check: () => exact(event.id) });
@@ -378,6 +440,8 @@ for (const clients of clientCounts) {
   table.push(row(clients, '(a) one row: bare UPDATE', a.run, a.check));
   const h = await cell(clients, async () => ({ op: rawEscrow(await rawShards()), check: async () => 'n/a' }));
   table.push(row(clients, `(h) ${SHARDS} shard rows, raw SQL: UPDATE + INSERT`, h.run, h.check));
+  const q = await cell(clients, async () => ({ op: rawSequenced(await rawIntake()), check: async () => 'n/a' }));
+  table.push(row(clients, '(q) intake + batch admitter, raw SQL', q.run, q.check));
   await closePools();
   const b = await cell(clients, async () => {
     const event = await hotEvent('lockstep');
@@ -400,7 +464,7 @@ for (const clients of clientCounts) {
   const [ra, rb, rk, rw] = [a.run, b.run, k.run, w.run];
   table.push({
     clients,
-    column: `b/a ${(rate(rb) / rate(ra)).toFixed(2)}  k/a ${(rate(rk) / rate(ra)).toFixed(2)}  w/b ${(rate(rw) / rate(rb)).toFixed(2)}  h/a ${(rate(h.run) / rate(ra)).toFixed(2)}  b/h ${(rate(rb) / rate(h.run)).toFixed(2)}`,
+    column: `b/a ${(rate(rb) / rate(ra)).toFixed(2)}  k/a ${(rate(rk) / rate(ra)).toFixed(2)}  w/b ${(rate(rw) / rate(rb)).toFixed(2)}  h/a ${(rate(h.run) / rate(ra)).toFixed(2)}  q/a ${(rate(q.run) / rate(ra)).toFixed(2)}  b/h ${(rate(rb) / rate(h.run)).toFixed(2)}`,
   });
 }
 
@@ -454,8 +518,8 @@ const chart = await writeLineChart({
   name: 'registrations',
   title: 'Registrations per second on one hot event',
   conditions: `${seconds}s per run, pool of ${poolSize}${pooler ? ' through PgBouncer' : ''}, ${cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip`}`,
-  // The (a), (h), (b), (k) and (w) columns at every client count; the cancelling cells run at one count only.
-  rows: table.filter((row) => 'ok/s' in row && /^\([abhkw]\)/.test(String(row.column))),
+  // The (a), (h), (q), (b), (k) and (w) columns at every client count; the cancelling cells run at one count only.
+  rows: table.filter((row) => 'ok/s' in row && /^\([abhkqw]\)/.test(String(row.column))),
   x: { field: 'clients', title: 'concurrent clients' },
   y: { field: 'ok/s', title: 'registrations/s' },
   series: 'column',
