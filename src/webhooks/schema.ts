@@ -101,6 +101,7 @@ export const webhookMessages = pgTable(
     check('webhook_messages_lease_pair', sql`(${table.leaseUntil} is null) = (${table.leaseToken} is null)`),
     // Not the converse: a 2xx that lands after the subscription was disabled leaves a FAILED message with delivered_at.
     check('webhook_messages_pending_not_delivered', sql`${table.status} <> 'PENDING' or ${table.deliveredAt} is null`),
+    check('webhook_messages_delivered_when', sql`${table.status} <> 'DELIVERED' or ${table.deliveredAt} is not null`),
     check('webhook_messages_type_known', sql`${table.type} in (${knownTypes})`),
   ],
 );

@@ -81,6 +81,7 @@ describe('check constraints', () => {
     ['a message lease without its token', 'webhook_messages_lease_pair', (db) => db.update(webhookMessages).set({ leaseUntil: sql`now()` }).where(message())],
     ['a message lease token without its expiry', 'webhook_messages_lease_pair', (db) => db.update(webhookMessages).set({ leaseToken: randomUUID() }).where(message())],
     ['a PENDING message with delivered_at', 'webhook_messages_pending_not_delivered', (db) => db.update(webhookMessages).set({ deliveredAt: sql`now()` }).where(message())],
+    ['a DELIVERED message without delivered_at', 'webhook_messages_delivered_when', (db) => db.update(webhookMessages).set({ status: 'DELIVERED' }).where(message())],
     ['a message of an unknown type', 'webhook_messages_type_known', (db) => db.update(webhookMessages).set({ type: 'registration.refunded' }).where(message())],
     ['a source lease without its expiry', 'import_sources_lease_pair', (db) => db.update(importSources).set({ leaseRunId: randomUUID() }).where(source())],
     ['a source lease expiry without its run', 'import_sources_lease_pair', (db) => db.update(importSources).set({ leaseExpiresAt: sql`now()` }).where(source())],

@@ -92,8 +92,9 @@ describe('maintenance', () => {
     );
     const message = (label: string, status: string, age: string) =>
       sql(
-        `insert into webhook_messages (id, subscription_id, event_id, sequence, type, data, status, created_at)
-         values ($1, $2, gen_random_uuid(), 1, 'event.changed', '{}', $3, now() - $4::interval)`,
+        `insert into webhook_messages (id, subscription_id, event_id, sequence, type, data, status, created_at, delivered_at)
+         values ($1, $2, gen_random_uuid(), 1, 'event.changed', '{}', $3::webhook_message_status, now() - $4::interval,
+           case when $3::webhook_message_status = 'DELIVERED' then now() - $4::interval end)`,
         [label, hook!.id, status, age],
       );
     const ids = { old: randomUUID(), oldFailed: randomUUID(), oldPending: randomUUID(), recent: randomUUID() };

@@ -1,0 +1,1 @@
+ALTER TABLE "webhook_messages" ADD CONSTRAINT "webhook_messages_delivered_when" CHECK ("webhook_messages"."status" <> 'DELIVERED' or "webhook_messages"."delivered_at" is not null);
