@@ -13,6 +13,8 @@
  *                 intake row, then queues for the event's advisory lock; whoever holds it returns if its row was
  *                 decided, else decides every pending row that arrived before it, in arrival order (one statement,
  *                 one counter update, one commit)
+ *   (s) SQL       lockstep's own registration SQL through that intake and admitter, the statement built from the
+ *                 registration statement's fragments, without the handler (scripts/bench-intake.ts)
  *   (b) lockstep  POST /events/{slug}/registrations through the real handler, in-process
  *   (k) keyed     the same with a fresh Idempotency-Key on every request
  *   (w) webhooks  (b) on an event with a webhook subscription: the statement also writes the outbox message
@@ -33,6 +35,7 @@ import pg from 'pg';
 import { writeLineChart } from './bench-chart';
 import { cpuMeter, type CpuSplit } from './bench-cpu';
 import { benchDatabase } from './bench-harness';
+import { batchRegister, createBatchIntake } from './bench-intake';
 import { freePort } from './local-postgres';
 import { findPgBouncer, startPgBouncer } from './pgbouncer';
 
@@ -287,6 +290,14 @@ async function rawIntakeTables(): Promise<void> {
       insert into raw_intake (target, spots) values (p_target, 1) returning id into mine;
       commit;
       loop
+        -- Wait out the admitter at work (shared: every waiter wakes at its commit), then look.
+        perform pg_advisory_xact_lock_shared(p_target);
+        select state into p_state from raw_intake where id = mine;
+        commit;
+        if p_state <> 'PENDING' then
+          return;
+        end if;
+        -- Still pending: queue to admit, unless the admitter before it decided this row.
         perform pg_advisory_xact_lock(p_target);
         select state into p_state from raw_intake where id = mine;
         if p_state <> 'PENDING' then
@@ -431,6 +442,7 @@ const table: Array<Record<string, unknown>> = [];
 const verdicts: string[] = [];
 const verdict = (met: boolean, text: string) => verdicts.push(`${met ? 'meets ' : 'MISSES'} ${text}`);
 await rawIntakeTables();
+await createBatchIntake(direct);
 const byClients = new Map<number, Record<'a' | 'b' | 'k' | 'w', Run>>();
 /** A hot event (see hotEvent) registered for by `op`, checked by `exact`. */
 const onEvent = (event: { id: string; slug: string }, op: Op): Target => ({ op, check: () => exact(event.id) });
@@ -442,6 +454,11 @@ for (const clients of clientCounts) {
   table.push(row(clients, `(h) ${SHARDS} shard rows, raw SQL: UPDATE + INSERT`, h.run, h.check));
   const q = await cell(clients, async () => ({ op: rawSequenced(await rawIntake()), check: async () => 'n/a' }));
   table.push(row(clients, '(q) intake + batch admitter, raw SQL', q.run, q.check));
+  const batched = await cell(clients, async () => {
+    const event = await hotEvent('batched');
+    return onEvent(event, (n) => batchRegister(measured, event.id, n));
+  });
+  table.push(row(clients, "(s) lockstep's SQL, intake + batch admitter", batched.run, batched.check));
   await closePools();
   const b = await cell(clients, async () => {
     const event = await hotEvent('lockstep');
@@ -464,7 +481,7 @@ for (const clients of clientCounts) {
   const [ra, rb, rk, rw] = [a.run, b.run, k.run, w.run];
   table.push({
     clients,
-    column: `b/a ${(rate(rb) / rate(ra)).toFixed(2)}  k/a ${(rate(rk) / rate(ra)).toFixed(2)}  w/b ${(rate(rw) / rate(rb)).toFixed(2)}  h/a ${(rate(h.run) / rate(ra)).toFixed(2)}  q/a ${(rate(q.run) / rate(ra)).toFixed(2)}  b/h ${(rate(rb) / rate(h.run)).toFixed(2)}`,
+    column: `b/a ${(rate(rb) / rate(ra)).toFixed(2)}  k/a ${(rate(rk) / rate(ra)).toFixed(2)}  w/b ${(rate(rw) / rate(rb)).toFixed(2)}  h/a ${(rate(h.run) / rate(ra)).toFixed(2)}  q/a ${(rate(q.run) / rate(ra)).toFixed(2)}  s/a ${(rate(batched.run) / rate(ra)).toFixed(2)}  b/h ${(rate(rb) / rate(h.run)).toFixed(2)}`,
   });
 }
 
@@ -518,8 +535,8 @@ const chart = await writeLineChart({
   name: 'registrations',
   title: 'Registrations per second on one hot event',
   conditions: `${seconds}s per run, pool of ${poolSize}${pooler ? ' through PgBouncer' : ''}, ${cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip`}`,
-  // The (a), (h), (q), (b), (k) and (w) columns at every client count; the cancelling cells run at one count only.
-  rows: table.filter((row) => 'ok/s' in row && /^\([abhkqw]\)/.test(String(row.column))),
+  // The (a), (h), (q), (s), (b), (k) and (w) columns at every client count; the cancelling cells run at one count only.
+  rows: table.filter((row) => 'ok/s' in row && /^\([abhkqsw]\)/.test(String(row.column))),
   x: { field: 'clients', title: 'concurrent clients' },
   y: { field: 'ok/s', title: 'registrations/s' },
   series: 'column',

@@ -1,0 +1,126 @@
+/**
+ * Column (s) of `npm run bench:registrations`: lockstep's own registration SQL decided in batches, the design of
+ * docs/ticket-drop.md ("sequenced intake") before it is in src/. One CALL per registration commits an intake row,
+ * then waits for the event's admitter; the admitter decides every pending row that arrived before its horizon with
+ * ONE statement built from the registration statement's own fragments: the event's shards locked, email
+ * duplicates refused, confirmed in arrival order while the spots fit and nobody waits (strict FIFO), else queued,
+ * the rows inserted with the view's JSON, the shards settled and the webhook messages written. No keys, no import,
+ * no deadline: what it measures is the cost of the shared work, not the handler's.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import type pg from 'pg';
+
+/** The admit statement, rendered from the app's fragments; `p_event` and `horizon` are the procedure's variables. */
+async function admitStatement(): Promise<string> {
+  const { events } = await import('../src/events/schema');
+  const { eventShards: sh, QUEUE_SHARD } = await import('../src/capacity/schema');
+  const { registrations: r } = await import('../src/registrations/schema');
+  const { settleShards, eventSettings } = await import('../src/capacity/service');
+  const { registrationJson } = await import('../src/registrations/view');
+  const { registrationMessages } = await import('../src/webhooks/outbox');
+  const { eventForMessages } = await import('../src/events/changes');
+  const { columnNames } = await import('../src/db/columns');
+  const event = sql.raw('p_event');
+  const queue = sql.raw(String(QUEUE_SHARD));
+  const statement = sql`
+    with batch as (
+      select i.id as intake_id, i.name, i.email, i.spots, i.token_hash, i.arrival,
+        row_number() over (partition by lower(i.email) order by i.arrival, i.id) as email_rank
+      from bench_intake i where i.event_id = ${event} and not i.decided and i.arrival < horizon
+    ),
+    totals as (
+      select ${events.capacity} as capacity, ${events.capacity} - sum(${sh.reserved}) as free, sum(${sh.waitlist}) as waitlist,
+        bool_and(${sh.open}) as open, min(${sh.maxSpots}) as max_spots
+      from ${sh} join ${events} on ${events.id} = ${sh.eventId} where ${sh.eventId} = ${event} group by ${events.capacity}
+    ),
+    valid as (
+      select b.* from batch b, totals t
+      where t.open and b.spots <= t.max_spots and b.email_rank = 1 and not exists (
+        select 1 from ${r} where ${r.eventId} = ${event} and lower(${r.email}) = lower(b.email) and ${r.status} in ('CONFIRMED', 'WAITLIST'))
+    ),
+    ranked as (select v.*, sum(v.spots) over w as running, row_number() over w as n from valid v window w as (order by v.arrival, v.intake_id)),
+    fifo as (
+      -- Confirmed while every row before it was: the first that does not fit queues, and every later one with it.
+      select k.*, bool_and(k.fits) over (order by k.arrival, k.intake_id) as confirmed
+      from (select ranked.*, t.waitlist = 0 and (t.capacity is null or ranked.running <= t.free) as fits from ranked, totals t) as k
+    ),
+    event as (
+      select ${events.id} as id, (select waitlist from totals) + (select count(*) from fifo where not confirmed) as waitlist_count, ${eventForMessages}
+      from ${events} where ${events.id} = ${event}
+    ),
+    inserted as (
+      insert into ${r} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.shard, r.cancelTokenHash, r.createdAt)})
+      select ${event}, f.name, f.email, f.spots, (case when f.confirmed then 'CONFIRMED' else 'WAITLIST' end)::registration_status, ${queue},
+        f.token_hash, base.at + f.n * interval '1 microsecond'
+      from fifo f, (select clock_timestamp() as at) as base
+      returning ${columnNames(r.status)} as status, ${registrationJson} as public_body, ${columnNames(r.name)} as name, ${columnNames(r.email)} as email
+    ),
+    settled as (${settleShards(sql`select l.event_id, l.shard, ${eventSettings},
+        l.reserved + case when l.shard = ${queue} then (select coalesce(sum(spots), 0) from fifo where confirmed) else 0 end as reserved,
+        l.waitlist + case when l.shard = ${queue} then (select count(*) from fifo where not confirmed) else 0 end as waitlist
+      from ${sh} as l join ${events} on ${events.id} = l.event_id where l.event_id = ${event}`)}),
+    ${registrationMessages}
+    update bench_intake i set decided = true, status = ins.status::text, body = ins.public_body
+    from batch b left join inserted ins on lower(ins.email) = lower(b.email) and b.email_rank = 1
+    where i.id = b.intake_id`;
+  const { sql: text, params } = new PgDialect().sqlToQuery(statement);
+  if (params.length > 0) throw new Error('the admit statement holds values');
+  return text;
+}
+
+/**
+ * The intake table and the procedure, once per run. The waits: an intake holds the event's intake lock (shared)
+ * until it commits, so the horizon read under it exclusively leaves no earlier arrival uncommitted; a waiter first
+ * waits out the admitter at work in shared mode (all of them wake at its commit) and queues to admit only if its
+ * row is still pending.
+ */
+export async function createBatchIntake(db: pg.Pool): Promise<void> {
+  await db.query(`
+    create table if not exists bench_intake (id bigint generated always as identity primary key, event_id uuid not null,
+      arrival xid8 not null default pg_current_xact_id(), name text not null, email text not null, spots int not null,
+      token_hash text not null, decided boolean not null default false, status text, body text);
+    create index if not exists bench_intake_pending on bench_intake (event_id, arrival, id) where not decided;
+    create or replace procedure bench_register(p_event uuid, p_name text, p_email text, p_spots int, p_token_hash text,
+      inout p_status text default null, inout p_body text default null) language plpgsql as $proc$
+    declare
+      mine bigint;
+      horizon xid8;
+      done boolean;
+    begin
+      perform pg_advisory_xact_lock_shared(1, hashtext(p_event::text));
+      insert into bench_intake (event_id, name, email, spots, token_hash) values (p_event, p_name, p_email, p_spots, p_token_hash)
+      returning id into mine;
+      commit;
+      loop
+        perform pg_advisory_xact_lock_shared(2, hashtext(p_event::text));
+        select decided, status, body into done, p_status, p_body from bench_intake where id = mine;
+        commit;
+        exit when done;
+        perform pg_advisory_xact_lock(2, hashtext(p_event::text));
+        select decided, status, body into done, p_status, p_body from bench_intake where id = mine;
+        if not done then
+          perform pg_advisory_lock(1, hashtext(p_event::text));
+          horizon := pg_snapshot_xmax(pg_current_snapshot());
+          perform pg_advisory_unlock(1, hashtext(p_event::text));
+          perform 1 from event_shards where event_id = p_event order by shard for update;
+          ${await admitStatement()};
+        end if;
+        commit;
+        exit when done;
+      end loop;
+    end $proc$`);
+}
+
+/** One registration of one spot through the procedure; true when confirmed. */
+export async function batchRegister(db: pg.Pool, eventId: string, n: number): Promise<boolean> {
+  const token = randomBytes(32).toString('base64url');
+  const { rows } = await db.query({
+    name: 'bench_register',
+    text: 'call bench_register($1, $2, $3, $4, $5)',
+    values: [eventId, `Bench ${n}`, `s${n}-${eventId}@example.com`, 1, createHash('sha256').update(token).digest('base64url')],
+  });
+  JSON.parse(rows[0].p_body as string);
+  return rows[0].p_status === 'CONFIRMED';
+}
