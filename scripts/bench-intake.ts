@@ -71,10 +71,10 @@ async function admitStatement(): Promise<string> {
 }
 
 /**
- * The intake table and the procedure, once per run. The waits: an intake holds the event's intake lock (shared)
- * until it commits, so the horizon read under it exclusively leaves no earlier arrival uncommitted; a waiter first
- * waits out the admitter at work in shared mode (all of them wake at its commit) and queues to admit only if its
- * row is still pending.
+ * The intake table and the procedure, once per run. An intake holds the event's intake lock (shared) until it
+ * commits, so the horizon read under it exclusively leaves no earlier arrival uncommitted. Waiters queue for the
+ * event's admission lock: each holder finds its row decided, or decides every row below its horizon. (Waiting out
+ * the admitter in shared mode first, so a whole batch wakes at once, measured 0.86-0.95× of this side by side.)
  */
 export async function createBatchIntake(db: pg.Pool): Promise<void> {
   await db.query(`
@@ -94,10 +94,6 @@ export async function createBatchIntake(db: pg.Pool): Promise<void> {
       returning id into mine;
       commit;
       loop
-        perform pg_advisory_xact_lock_shared(2, hashtext(p_event::text));
-        select decided, status, body into done, p_status, p_body from bench_intake where id = mine;
-        commit;
-        exit when done;
         perform pg_advisory_xact_lock(2, hashtext(p_event::text));
         select decided, status, body into done, p_status, p_body from bench_intake where id = mine;
         if not done then

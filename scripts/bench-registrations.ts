@@ -290,14 +290,6 @@ async function rawIntakeTables(): Promise<void> {
       insert into raw_intake (target, spots) values (p_target, 1) returning id into mine;
       commit;
       loop
-        -- Wait out the admitter at work (shared: every waiter wakes at its commit), then look.
-        perform pg_advisory_xact_lock_shared(p_target);
-        select state into p_state from raw_intake where id = mine;
-        commit;
-        if p_state <> 'PENDING' then
-          return;
-        end if;
-        -- Still pending: queue to admit, unless the admitter before it decided this row.
         perform pg_advisory_xact_lock(p_target);
         select state into p_state from raw_intake where id = mine;
         if p_state <> 'PENDING' then
