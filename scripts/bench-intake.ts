@@ -13,7 +13,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import type pg from 'pg';
 
 /** The admit statement, rendered from the app's fragments; `p_event` and `horizon` are the procedure's variables. */
-async function admitStatement(): Promise<string> {
+export async function admitStatement(): Promise<string> {
   const { events } = await import('../src/events/schema');
   const { eventShards: sh, QUEUE_SHARD } = await import('../src/capacity/schema');
   const { registrations: r } = await import('../src/registrations/schema');
@@ -50,21 +50,33 @@ async function admitStatement(): Promise<string> {
       select ${events.id} as id, (select waitlist from totals) + (select count(*) from fifo where not confirmed) as waitlist_count, ${eventForMessages}
       from ${events} where ${events.id} = ${event}
     ),
+    -- Each row as it will be inserted, its view's JSON included, so the intake rows are written from this CTE
+    -- through their primary key: joining two CTEs of a batch was planned as a nested loop over every pair (their
+    -- row estimates are the planner's default), half of the statement at 112 rows.
+    decided as (
+      select d.*, ${registrationJson} as public_body from (
+        select gen_random_uuid() as id, f.intake_id, ${event} as event_id, f.name, f.email, f.spots,
+          (case when f.confirmed then 'CONFIRMED' else 'WAITLIST' end)::registration_status as status, ${queue}::smallint as shard,
+          f.token_hash as cancel_token_hash, base.at + f.n * interval '1 microsecond' as created_at, now() as updated_at
+        from fifo f, (select clock_timestamp() as at) as base
+      ) as d
+    ),
     inserted as (
-      insert into ${r} (${columnNames(r.eventId, r.name, r.email, r.spots, r.status, r.shard, r.cancelTokenHash, r.createdAt)})
-      select ${event}, f.name, f.email, f.spots, (case when f.confirmed then 'CONFIRMED' else 'WAITLIST' end)::registration_status, ${queue},
-        f.token_hash, base.at + f.n * interval '1 microsecond'
-      from fifo f, (select clock_timestamp() as at) as base
+      insert into ${r} (${columnNames(r.id, r.eventId, r.name, r.email, r.spots, r.status, r.shard, r.cancelTokenHash, r.createdAt, r.updatedAt)})
+      select id, event_id, name, email, spots, status, shard, cancel_token_hash, created_at, updated_at from decided
       returning ${columnNames(r.status)} as status, ${registrationJson} as public_body, ${columnNames(r.name)} as name, ${columnNames(r.email)} as email
     ),
     settled as (${settleShards(sql`select l.event_id, l.shard, ${eventSettings},
         l.reserved + case when l.shard = ${queue} then (select coalesce(sum(spots), 0) from fifo where confirmed) else 0 end as reserved,
         l.waitlist + case when l.shard = ${queue} then (select count(*) from fifo where not confirmed) else 0 end as waitlist
       from ${sh} as l join ${events} on ${events.id} = l.event_id where l.event_id = ${event}`)}),
-    ${registrationMessages}
-    update bench_intake i set decided = true, status = ins.status::text, body = ins.public_body
-    from batch b left join inserted ins on lower(ins.email) = lower(b.email) and b.email_rank = 1
-    where i.id = b.intake_id`;
+    ${registrationMessages},
+    refused as (
+      update bench_intake i set decided = true from batch b
+      where i.id = b.intake_id and b.intake_id not in (select intake_id from decided)
+    )
+    update bench_intake i set decided = true, status = d.status::text, body = d.public_body
+    from decided d where i.id = d.intake_id`;
   const { sql: text, params } = new PgDialect().sqlToQuery(statement);
   if (params.length > 0) throw new Error('the admit statement holds values');
   return text;
@@ -82,12 +94,16 @@ export async function createBatchIntake(db: pg.Pool): Promise<void> {
       arrival xid8 not null default pg_current_xact_id(), name text not null, email text not null, spots int not null,
       token_hash text not null, decided boolean not null default false, status text, body text);
     create index if not exists bench_intake_pending on bench_intake (event_id, arrival, id) where not decided;
+    create table if not exists bench_batches (event_id uuid not null, decided int not null, took_ms double precision not null,
+      at timestamptz not null default clock_timestamp());
     create or replace procedure bench_register(p_event uuid, p_name text, p_email text, p_spots int, p_token_hash text,
       inout p_status text default null, inout p_body text default null) language plpgsql as $proc$
     declare
       mine bigint;
       horizon xid8;
       done boolean;
+      started timestamptz;
+      batch_size int;
     begin
       perform pg_advisory_xact_lock_shared(1, hashtext(p_event::text));
       insert into bench_intake (event_id, name, email, spots, token_hash) values (p_event, p_name, p_email, p_spots, p_token_hash)
@@ -100,8 +116,11 @@ export async function createBatchIntake(db: pg.Pool): Promise<void> {
           perform pg_advisory_lock(1, hashtext(p_event::text));
           horizon := pg_snapshot_xmax(pg_current_snapshot());
           perform pg_advisory_unlock(1, hashtext(p_event::text));
+          started := clock_timestamp();
           perform 1 from event_shards where event_id = p_event order by shard for update;
           ${await admitStatement()};
+          get diagnostics batch_size = row_count;
+          insert into bench_batches (event_id, decided, took_ms) values (p_event, batch_size, extract(epoch from clock_timestamp() - started) * 1000);
         end if;
         commit;
         exit when done;
@@ -119,4 +138,19 @@ export async function batchRegister(db: pg.Pool, eventId: string, n: number): Pr
   });
   JSON.parse(rows[0].p_body as string);
   return rows[0].p_status === 'CONFIRMED';
+}
+
+/**
+ * How the event's admitters worked: batches, their mean size, the mean time from the horizon to the end of the
+ * admit statement, and the share of the cell's span the admission lock spent deciding.
+ */
+export async function batchStats(db: pg.Pool, eventId: string): Promise<string> {
+  const { rows } = await db.query(
+    `select count(*)::int as batches, avg(decided) as size, avg(took_ms) as took,
+       sum(took_ms) / nullif(extract(epoch from max(at) - min(at)) * 1000, 0) as busy
+     from bench_batches where event_id = $1`,
+    [eventId],
+  );
+  const b = rows[0];
+  return `${b.batches} batches of ${Number(b.size).toFixed(1)}, ${Number(b.took).toFixed(2)} ms each, deciding ${Math.round(100 * Number(b.busy))} % of the time`;
 }

@@ -35,7 +35,7 @@ import pg from 'pg';
 import { writeLineChart } from './bench-chart';
 import { cpuMeter, type CpuSplit } from './bench-cpu';
 import { benchDatabase } from './bench-harness';
-import { batchRegister, createBatchIntake } from './bench-intake';
+import { batchRegister, batchStats, createBatchIntake } from './bench-intake';
 import { freePort } from './local-postgres';
 import { findPgBouncer, startPgBouncer } from './pgbouncer';
 
@@ -448,7 +448,7 @@ for (const clients of clientCounts) {
   table.push(row(clients, '(q) intake + batch admitter, raw SQL', q.run, q.check));
   const batched = await cell(clients, async () => {
     const event = await hotEvent('batched');
-    return onEvent(event, (n) => batchRegister(measured, event.id, n));
+    return { op: (n) => batchRegister(measured, event.id, n), check: async () => `${await exact(event.id)}; ${await batchStats(direct, event.id)}` };
   });
   table.push(row(clients, "(s) lockstep's SQL, intake + batch admitter", batched.run, batched.check));
   await closePools();
