@@ -22,6 +22,7 @@ export async function admitStatement(): Promise<string> {
   const { registrationMessages } = await import('../src/webhooks/outbox');
   const { eventForMessages } = await import('../src/events/changes');
   const { columnNames } = await import('../src/db/columns');
+  const { renderedOnce } = await import('../src/db/prepared');
   const event = sql.raw('p_event');
   const queue = sql.raw(String(QUEUE_SHARD));
   const statement = sql`
@@ -77,17 +78,43 @@ export async function admitStatement(): Promise<string> {
     )
     update bench_intake i set decided = true, status = d.status::text, body = d.public_body
     from decided d where i.id = d.intake_id`;
-  const { sql: text, params } = new PgDialect().sqlToQuery(statement);
-  if (params.length > 0) throw new Error('the admit statement holds values');
-  return text;
+  return new PgDialect().sqlToQuery(renderedOnce(statement)).sql;
 }
 
 /**
- * The intake table and the procedure, once per run. An intake holds the event's intake lock (shared) until it
- * commits, so the horizon read under it exclusively leaves no earlier arrival uncommitted. Waiters queue for the
- * event's admission lock: each holder finds its row decided, or decides every row below its horizon. (Waiting out
- * the admitter in shared mode first, so a whole batch wakes at once, measured 0.86-0.95× of this side by side.)
+ * The intake-and-admit protocol as a procedure, for (q) and (s): `intake` inserts the caller's row (its id into
+ * `mine`) under the intake lock (shared) and commits; then each turn of the admission lock runs `decided` (the row's
+ * outcome, and `done`), and while it is not done reads the horizon under the intake lock (exclusive: every earlier
+ * arrival has committed) and runs `admit`, which decides every pending row below it. `key` names the event's locks.
+ * (Waiting out the admitter in shared mode first, so a whole batch wakes at once, measured 0.86-0.95× of this side
+ * by side.)
  */
+export function intakeProcedure(p: { name: string; args: string; key: string; intake: string; decided: string; admit: string }): string {
+  return `create or replace procedure ${p.name}(${p.args}) language plpgsql as $proc$
+    declare
+      mine bigint;
+      horizon xid8;
+      done boolean;
+    begin
+      perform pg_advisory_xact_lock_shared(1, ${p.key});
+      ${p.intake} returning id into mine;
+      commit;
+      loop
+        perform pg_advisory_xact_lock(2, ${p.key});
+        ${p.decided};
+        if not done then
+          perform pg_advisory_lock(1, ${p.key});
+          horizon := pg_snapshot_xmax(pg_current_snapshot());
+          perform pg_advisory_unlock(1, ${p.key});
+          ${p.admit};
+        end if;
+        commit;
+        exit when done;
+      end loop;
+    end $proc$`;
+}
+
+/** (s)'s intake table, its admitters' log (bench_batches) and its procedure, once per run. */
 export async function createBatchIntake(db: pg.Pool): Promise<void> {
   await db.query(`
     create table if not exists bench_intake (id bigint generated always as identity primary key, event_id uuid not null,
@@ -95,37 +122,25 @@ export async function createBatchIntake(db: pg.Pool): Promise<void> {
       token_hash text not null, decided boolean not null default false, status text, body text);
     create index if not exists bench_intake_pending on bench_intake (event_id, arrival, id) where not decided;
     create table if not exists bench_batches (event_id uuid not null, decided int not null, took_ms double precision not null,
-      at timestamptz not null default clock_timestamp());
-    create or replace procedure bench_register(p_event uuid, p_name text, p_email text, p_spots int, p_token_hash text,
-      inout p_status text default null, inout p_body text default null) language plpgsql as $proc$
-    declare
-      mine bigint;
-      horizon xid8;
-      done boolean;
-      started timestamptz;
-      batch_size int;
-    begin
-      perform pg_advisory_xact_lock_shared(1, hashtext(p_event::text));
-      insert into bench_intake (event_id, name, email, spots, token_hash) values (p_event, p_name, p_email, p_spots, p_token_hash)
-      returning id into mine;
-      commit;
-      loop
-        perform pg_advisory_xact_lock(2, hashtext(p_event::text));
-        select decided, status, body into done, p_status, p_body from bench_intake where id = mine;
-        if not done then
-          perform pg_advisory_lock(1, hashtext(p_event::text));
-          horizon := pg_snapshot_xmax(pg_current_snapshot());
-          perform pg_advisory_unlock(1, hashtext(p_event::text));
-          started := clock_timestamp();
+      at timestamptz not null default clock_timestamp())`);
+  await db.query(
+    intakeProcedure({
+      name: 'bench_register',
+      args: 'p_event uuid, p_name text, p_email text, p_spots int, p_token_hash text, inout p_status text default null, inout p_body text default null',
+      key: 'hashtext(p_event::text)',
+      intake: 'insert into bench_intake (event_id, name, email, spots, token_hash) values (p_event, p_name, p_email, p_spots, p_token_hash)',
+      decided: 'select decided, status, body into done, p_status, p_body from bench_intake where id = mine',
+      admit: `declare
+          started timestamptz := clock_timestamp();
+          batch_size int;
+        begin
           perform 1 from event_shards where event_id = p_event order by shard for update;
           ${await admitStatement()};
           get diagnostics batch_size = row_count;
           insert into bench_batches (event_id, decided, took_ms) values (p_event, batch_size, extract(epoch from clock_timestamp() - started) * 1000);
-        end if;
-        commit;
-        exit when done;
-      end loop;
-    end $proc$`);
+        end`,
+    }),
+  );
 }
 
 /** One registration of one spot through the procedure; true when confirmed. */

@@ -35,7 +35,7 @@ import pg from 'pg';
 import { writeLineChart } from './bench-chart';
 import { cpuMeter, type CpuSplit } from './bench-cpu';
 import { benchDatabase } from './bench-harness';
-import { batchRegister, batchStats, createBatchIntake } from './bench-intake';
+import { batchRegister, batchStats, createBatchIntake, intakeProcedure } from './bench-intake';
 import { freePort } from './local-postgres';
 import { findPgBouncer, startPgBouncer } from './pgbouncer';
 
@@ -280,26 +280,15 @@ async function rawIntakeTables(): Promise<void> {
     create table if not exists raw_counter (id int primary key, reserved bigint not null, capacity bigint not null) with (fillfactor = 20);
     create table if not exists raw_intake (id bigint generated always as identity primary key, target int not null,
       xid xid8 not null default pg_current_xact_id(), spots int not null, state text not null default 'PENDING');
-    create index if not exists raw_intake_pending on raw_intake (target, xid, id) where state = 'PENDING';
-    create or replace procedure raw_register(p_target int, inout p_state text default null) language plpgsql as $$
-    declare
-      mine bigint;
-      horizon xid8;
-    begin
-      perform pg_advisory_xact_lock_shared(1, p_target);
-      insert into raw_intake (target, spots) values (p_target, 1) returning id into mine;
-      commit;
-      loop
-        perform pg_advisory_xact_lock(p_target);
-        select state into p_state from raw_intake where id = mine;
-        if p_state <> 'PENDING' then
-          commit;
-          return;
-        end if;
-        perform pg_advisory_lock(1, p_target);
-        horizon := pg_snapshot_xmax(pg_current_snapshot());
-        perform pg_advisory_unlock(1, p_target);
-        with batch as (
+    create index if not exists raw_intake_pending on raw_intake (target, xid, id) where state = 'PENDING'`);
+  await direct.query(
+    intakeProcedure({
+      name: 'raw_register',
+      args: 'p_target int, inout p_state text default null',
+      key: 'p_target',
+      intake: 'insert into raw_intake (target, spots) values (p_target, 1)',
+      decided: "select state <> 'PENDING', state into done, p_state from raw_intake where id = mine",
+      admit: `with batch as (
           select i.id, i.spots, sum(i.spots) over (order by i.xid, i.id) as running
           from raw_intake i where i.target = p_target and i.state = 'PENDING' and i.xid < horizon
         ),
@@ -309,10 +298,9 @@ async function rawIntakeTables(): Promise<void> {
           from batch b, counter where i.id = b.id returning i.state, i.spots
         )
         update raw_counter set reserved = reserved + (select coalesce(sum(spots), 0) from decided where state = 'CONFIRMED')
-        where id = p_target;
-        commit;
-      end loop;
-    end $$`);
+        where id = p_target`,
+    }),
+  );
 }
 
 /** A counter of its own for (q), with room for every registration a cell takes. */
