@@ -9,13 +9,8 @@
  *   (a) one row   a bare `UPDATE one_row SET n = n + 1` of a single row: one row's ceiling
  *   (h) raw SQL   the sharded design's own ceiling: one statement locks one of 8 shard rows (SKIP LOCKED, else
  *                 waits for a random one), bumps it and inserts a row, and nothing else
- *   (q) raw SQL   the other design's ceiling, sequenced intake with a batch admitter: one CALL inserts and commits an
- *                 intake row, then queues for the event's advisory lock; whoever holds it returns if its row was
- *                 decided, else decides every pending row that arrived before it, in arrival order (one statement,
- *                 one counter update, one commit)
- *   (s) SQL       lockstep's own registration SQL through that intake and admitter, the statement built from the
- *                 registration statement's fragments, without the handler (scripts/bench-intake.ts)
- *   (b) lockstep  POST /events/{slug}/registrations through the real handler, in-process
+ *   (b) lockstep  POST /events/{slug}/registrations through the real handler, in-process: one CALL of the event's
+ *                 intake, decided in batches by its admitter (docs/ticket-drop.md); the check says how it batched
  *   (k) keyed     the same with a fresh Idempotency-Key on every request
  *   (w) webhooks  (b) on an event with a webhook subscription: the statement also writes the outbox message
  * Each event starts with 10,000 confirmed registrations and room for 10,000 more, more than a cell takes (the
@@ -35,7 +30,6 @@ import pg from 'pg';
 import { writeLineChart } from './bench-chart';
 import { cpuMeter, type CpuSplit } from './bench-cpu';
 import { benchDatabase } from './bench-harness';
-import { batchRegister, batchStats, createBatchIntake, intakeProcedure } from './bench-intake';
 import { freePort } from './local-postgres';
 import { findPgBouncer, startPgBouncer } from './pgbouncer';
 
@@ -266,51 +260,6 @@ const rawEscrow = (id: number) => async () => {
   return rowCount === 1;
 };
 
-/**
- * (q)'s tables and procedure, once per run. Arrival order is the intake row's transaction id. An intake holds the
- * event's intake lock (shared) from before its id is drawn to its commit; the admitter takes it exclusively for the
- * moment it reads the next id to be drawn (the horizon), so every intake below the horizon has committed, and every
- * later one draws a larger id: deciding in xid order below the horizon is FIFO. (A sequence would not be: its numbers
- * commit out of order; the snapshot's xmin would be, but one long transaction anywhere would stall every event.)
- * Each CALL waits until its own row is decided; one cancelled meanwhile would leave its row to the next admitter
- * (lockstep must answer for that: docs/ticket-drop.md).
- */
-async function rawIntakeTables(): Promise<void> {
-  await direct.query(`
-    create table if not exists raw_counter (id int primary key, reserved bigint not null, capacity bigint not null) with (fillfactor = 20);
-    create table if not exists raw_intake (id bigint generated always as identity primary key, target int not null,
-      xid xid8 not null default pg_current_xact_id(), spots int not null, state text not null default 'PENDING');
-    create index if not exists raw_intake_pending on raw_intake (target, xid, id) where state = 'PENDING'`);
-  await direct.query(
-    intakeProcedure({
-      name: 'raw_register',
-      args: 'p_target int, inout p_state text default null',
-      key: 'p_target',
-      intake: 'insert into raw_intake (target, spots) values (p_target, 1)',
-      decided: "select state <> 'PENDING', state into done, p_state from raw_intake where id = mine",
-      admit: `with batch as (
-          select i.id, i.spots, sum(i.spots) over (order by i.xid, i.id) as running
-          from raw_intake i where i.target = p_target and i.state = 'PENDING' and i.xid < horizon
-        ),
-        counter as (select reserved, capacity from raw_counter where id = p_target),
-        decided as (
-          update raw_intake i set state = case when counter.reserved + b.running <= counter.capacity then 'CONFIRMED' else 'WAITLIST' end
-          from batch b, counter where i.id = b.id returning i.state, i.spots
-        )
-        update raw_counter set reserved = reserved + (select coalesce(sum(spots), 0) from decided where state = 'CONFIRMED')
-        where id = p_target`,
-    }),
-  );
-}
-
-/** A counter of its own for (q), with room for every registration a cell takes. */
-async function rawIntake(): Promise<number> {
-  const { rows } = await direct.query(`insert into raw_counter (id, reserved, capacity) select coalesce(max(id), 0) + 1, 0, 1e9 from raw_counter returning id`);
-  return rows[0].id;
-}
-
-const rawSequenced = (id: number) => async () => (await measured.query('call raw_register($1)', [id])).rows[0].p_state === 'CONFIRMED';
-
 type Created = { statusCode: number; body?: string };
 
 const registerOnce = (slug: string, n: number, spots: number, withKey: boolean) =>
@@ -373,6 +322,7 @@ async function exact(eventId: string): Promise<string> {
        (select spots from registrations where event_id = e.id and status = 'WAITLIST' order by created_at, id limit 1) as head,
        (select count(*)::int from (select lower(email) from registrations where event_id = e.id and status <> 'CANCELLED'
           group by 1 having count(*) > 1) d) as duplicates,
+       (select count(*)::int from registration_intake i where i.event_id = e.id and i.decided_at is null) as pending,
        (select count(*)::int from registrations c where c.event_id = e.id and c.status = 'CONFIRMED' and (c.created_at, c.id) >
           (select created_at, id from registrations w where w.event_id = e.id and w.status = 'WAITLIST' order by created_at, id limit 1)) as passed
      from events e cross join lateral (
@@ -394,6 +344,7 @@ async function exact(eventId: string): Promise<string> {
     e.flags_wrong > 0 && `${e.flags_wrong} WAITING FLAGS WRONG`,
     e.head !== null && e.capacity - e.confirmed >= e.head && `HEAD FITS (${e.head} ≤ ${e.capacity - e.confirmed})`,
     e.duplicates > 0 && `${e.duplicates} DUPLICATE EMAILS`,
+    e.pending > 0 && `${e.pending} INTAKE ROWS NEVER DECIDED`,
     e.passed > 0 && `${e.passed} CONFIRMED PAST A WAITER`,
   ].filter(Boolean);
   if (problems.length) inexact.push(eventId);
@@ -401,6 +352,16 @@ async function exact(eventId: string): Promise<string> {
 }
 
 const inexact: string[] = [];
+
+/** How the event's admitters batched: the rows one admit statement decided share its decision time. */
+async function batchStats(eventId: string): Promise<string> {
+  const { rows } = await direct.query(
+    `select count(*)::int as batches, avg(n) as size from (
+       select count(*) as n from registration_intake where event_id = $1 and decided_at is not null group by decided_at) b`,
+    [eventId],
+  );
+  return `${rows[0].batches} batches of ${Number(rows[0].size).toFixed(1)}`;
+}
 const rate = (run: Run) => run.ok / run.wallSeconds;
 const row = (clients: number, label: string, run: Run, check: string) => ({
   clients,
@@ -421,8 +382,6 @@ const row = (clients: number, label: string, run: Run, check: string) => ({
 const table: Array<Record<string, unknown>> = [];
 const verdicts: string[] = [];
 const verdict = (met: boolean, text: string) => verdicts.push(`${met ? 'meets ' : 'MISSES'} ${text}`);
-await rawIntakeTables();
-await createBatchIntake(direct);
 const byClients = new Map<number, Record<'a' | 'b' | 'k' | 'w', Run>>();
 /** A hot event (see hotEvent) registered for by `op`, checked by `exact`. */
 const onEvent = (event: { id: string; slug: string }, op: Op): Target => ({ op, check: () => exact(event.id) });
@@ -432,17 +391,10 @@ for (const clients of clientCounts) {
   table.push(row(clients, '(a) one row: bare UPDATE', a.run, a.check));
   const h = await cell(clients, async () => ({ op: rawEscrow(await rawShards()), check: async () => 'n/a' }));
   table.push(row(clients, `(h) ${SHARDS} shard rows, raw SQL: UPDATE + INSERT`, h.run, h.check));
-  const q = await cell(clients, async () => ({ op: rawSequenced(await rawIntake()), check: async () => 'n/a' }));
-  table.push(row(clients, '(q) intake + batch admitter, raw SQL', q.run, q.check));
-  const batched = await cell(clients, async () => {
-    const event = await hotEvent('batched');
-    return { op: (n) => batchRegister(measured, event.id, n), check: async () => `${await exact(event.id)}; ${await batchStats(direct, event.id)}` };
-  });
-  table.push(row(clients, "(s) lockstep's SQL, intake + batch admitter", batched.run, batched.check));
   await closePools();
   const b = await cell(clients, async () => {
     const event = await hotEvent('lockstep');
-    return onEvent(event, lockstep(event.slug));
+    return { op: lockstep(event.slug), check: async () => `${await exact(event.id)}; ${await batchStats(event.id)}` };
   });
   table.push(row(clients, '(b) lockstep', b.run, b.check));
   const k = await cell(clients, async () => {
@@ -461,7 +413,7 @@ for (const clients of clientCounts) {
   const [ra, rb, rk, rw] = [a.run, b.run, k.run, w.run];
   table.push({
     clients,
-    column: `b/a ${(rate(rb) / rate(ra)).toFixed(2)}  k/a ${(rate(rk) / rate(ra)).toFixed(2)}  w/b ${(rate(rw) / rate(rb)).toFixed(2)}  h/a ${(rate(h.run) / rate(ra)).toFixed(2)}  q/a ${(rate(q.run) / rate(ra)).toFixed(2)}  s/a ${(rate(batched.run) / rate(ra)).toFixed(2)}  b/h ${(rate(rb) / rate(h.run)).toFixed(2)}`,
+    column: `b/a ${(rate(rb) / rate(ra)).toFixed(2)}  k/a ${(rate(rk) / rate(ra)).toFixed(2)}  w/b ${(rate(rw) / rate(rb)).toFixed(2)}  h/a ${(rate(h.run) / rate(ra)).toFixed(2)}  b/h ${(rate(rb) / rate(h.run)).toFixed(2)}`,
   });
 }
 
@@ -515,8 +467,8 @@ const chart = await writeLineChart({
   name: 'registrations',
   title: 'Registrations per second on one hot event',
   conditions: `${seconds}s per run, pool of ${poolSize}${pooler ? ' through PgBouncer' : ''}, ${cpuBound ? 'CPU-bound: fsync off, no delay' : `durable commits, ${rttMs} ms round trip`}`,
-  // The (a), (h), (q), (s), (b), (k) and (w) columns at every client count; the cancelling cells run at one count only.
-  rows: table.filter((row) => 'ok/s' in row && /^\([abhkqsw]\)/.test(String(row.column))),
+  // The (a), (h), (b), (k) and (w) columns at every client count; the cancelling cells run at one count only.
+  rows: table.filter((row) => 'ok/s' in row && /^\([abhkw]\)/.test(String(row.column))),
   x: { field: 'clients', title: 'concurrent clients' },
   y: { field: 'ok/s', title: 'registrations/s' },
   series: 'column',

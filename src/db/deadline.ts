@@ -104,6 +104,11 @@ function deadlineParam(): SQL | undefined {
   return deadline === undefined ? undefined : sql`${new Date(deadline.at).toISOString()}::timestamptz`;
 }
 
+/** The deadline as a timestamptz value for a procedure or a row to carry: null when unbounded. */
+export function deadlineValue(): SQL {
+  return deadlineParam() ?? sql`null::timestamptz`;
+}
+
 /**
  * A condition that holds while the deadline has not passed on the server's clock, and fails the statement with
  * query_canceled once it has: in a locking update's WHERE it is checked when the statement starts and again on the

@@ -33,7 +33,15 @@ export function executePrepared<T extends QueryResultRow>(db: Db, query: SQL): P
  * hot statement's tree of columns and fragments cost the handler more CPU than anything else it does (profiled).
  */
 export function renderedOnce(fragment: SQL): SQL {
-  const { sql: text, params } = dialect.sqlToQuery(fragment);
-  if (params.length > 0) throw new Error('renderedOnce: the fragment holds values');
-  return sql.raw(text);
+  return sql.raw(renderedText(fragment));
 }
+
+/** A fragment without values as its text, for SQL that the database stores (a procedure's body). */
+export function renderedText(fragment: SQL): string {
+  const { sql: text, params } = dialect.sqlToQuery(fragment);
+  if (params.length > 0) throw new Error('renderedText: the fragment holds values');
+  return text;
+}
+
+/** A string literal for a fragment rendered once: a name the statement compares with, never client input. */
+export const literal = (text: string): SQL => sql.raw(`'${text.replaceAll("'", "''")}'`);

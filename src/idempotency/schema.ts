@@ -1,6 +1,32 @@
 import { index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
+ * A key's record before its effect is decided, on the row that waits for the decision (a registration's intake row,
+ * src/registrations/schema.ts): written into `idempotency_keys` by the statement that decides the effect
+ * (`recordKeys` in ./store.ts). All null without a key.
+ */
+export const PENDING_KEY_COLUMNS = {
+  keyScope: 'key_scope',
+  keyHash: 'key_hash',
+  keyFingerprint: 'key_fingerprint',
+  keyStatus: 'key_status',
+  keyHeaders: 'key_headers',
+  keySealedBody: 'key_sealed_body',
+} as const;
+
+export const pendingKeyColumns = () => ({
+  keyScope: text(PENDING_KEY_COLUMNS.keyScope),
+  keyHash: text(PENDING_KEY_COLUMNS.keyHash),
+  keyFingerprint: text(PENDING_KEY_COLUMNS.keyFingerprint),
+  keyStatus: integer(PENDING_KEY_COLUMNS.keyStatus),
+  keyHeaders: jsonb(PENDING_KEY_COLUMNS.keyHeaders).$type<Record<string, string>>(),
+  keySealedBody: text(PENDING_KEY_COLUMNS.keySealedBody),
+});
+
+/** The key's primary key: a second record of a key fails on it, and a refusal naming it replays the first. */
+export const KEY_CONSTRAINT = 'idempotency_keys_pkey';
+
+/**
  * One row per (caller, Idempotency-Key): claimed by the transaction that performs the effect and completed with
  * the response in that same transaction, so a committed key always has its response and a rolled-back request
  * leaves nothing behind. Only a hash of the key is stored, and the body is encrypted with a key derived from the
@@ -31,7 +57,7 @@ export const idempotencyKeys = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (table) => [
-    primaryKey({ name: 'idempotency_keys_pkey', columns: [table.scope, table.keyHash] }),
+    primaryKey({ name: KEY_CONSTRAINT, columns: [table.scope, table.keyHash] }),
     index('idempotency_keys_created_idx').on(table.createdAt),
   ],
 );

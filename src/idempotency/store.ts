@@ -8,7 +8,7 @@ import { deleteInBatches } from '../db/purge';
 import { resendAfterLostConnection } from '../db/retry';
 import { transaction } from '../db/transaction';
 import { LockstepError } from '../errors';
-import { idempotencyKeys } from './schema';
+import { idempotencyKeys, KEY_CONSTRAINT, PENDING_KEY_COLUMNS } from './schema';
 import { keyMaterial, seal, unseal } from './seal';
 
 /** A response as stored under a key and replayed: status, headers and the body's exact text. */
@@ -68,26 +68,42 @@ export async function runIdempotently(
 }
 
 /**
- * The key's part in an effect that is ONE SQL statement (a registration), so the rows that statement locks are held
- * for that statement alone, with no claim before it and no COMMIT round trip after it. The effect's statement
- * includes `unused` in the condition of its locking update and `record(...)` as a data-modifying CTE; the record is
- * then written, with the response, by the statement that performs the effect, or not at all.
+ * The key's part in an effect decided by ONE SQL statement for a batch of requests (a registration, through its
+ * event's intake: src/registrations/intake.ts). The request hands `pending(...)` to the row it waits on; the
+ * deciding statement refuses a row whose key is recorded already (`keyRecorded`) and writes the record of each row
+ * it decides (`recordKeys`), with the response, or nothing at all.
  */
 export interface StatementKey {
-  /**
-   * True when the key has no record in the statement's snapshot. A retry of a committed request therefore never
-   * queues for the effect's row locks; one committed while the statement waited fails it on the primary key instead.
-   */
-  readonly unused: SQL;
-  /**
-   * An INSERT of the key's record for each row of `source` (a CTE of the effect), whose response body is the text
-   * column `publicBody` of that CTE with `secrets` merged over it. The secrets are sealed here; only the key's
-   * holder can read them back.
-   */
-  record(source: SQL, publicBody: SQL, secrets: Record<string, string>): SQL;
-  /** After the statement changed nothing: hand over to a replay if the key was recorded, else return. */
+  /** The key's record, for the pending row: the response's status and headers, and `secrets` sealed under the key. */
+  pending(secrets: Record<string, string>): PendingKey;
+  /** After the effect was refused: hand over to a replay if the key was recorded, else return. */
   throwIfRecorded(db: Db): Promise<void>;
 }
+
+/** A key's record on a pending row, as `pendingKeyColumns` (./schema.ts) stores it. */
+export interface PendingKey {
+  scope: string;
+  keyHash: string;
+  fingerprint: string;
+  status: number;
+  headers: Record<string, string>;
+  sealedBody: string;
+}
+
+const pendingColumn = (key: keyof typeof PENDING_KEY_COLUMNS) => sql.identifier(PENDING_KEY_COLUMNS[key]);
+
+/** True when `row` (a relation with `pendingKeyColumns`) carries a key that already has a record. */
+export const keyRecorded = (row: SQL): SQL =>
+  sql`exists (select 1 from ${idempotencyKeys} where ${idempotencyKeys.scope} = ${row}.${pendingColumn('keyScope')}
+    and ${idempotencyKeys.keyHash} = ${row}.${pendingColumn('keyHash')})`;
+
+/** The INSERT of the record of each row of `source` that carries a key, its response body the text column `public_body`. */
+export const recordKeys = (source: SQL): SQL => sql`insert into ${idempotencyKeys} (${columnNames(
+    idempotencyKeys.scope, idempotencyKeys.keyHash, idempotencyKeys.fingerprint, idempotencyKeys.status,
+    idempotencyKeys.headers, idempotencyKeys.sealedBody, idempotencyKeys.publicBody,
+  )})
+  select ${sql.join((['keyScope', 'keyHash', 'keyFingerprint', 'keyStatus', 'keyHeaders', 'keySealedBody'] as const).map(pendingColumn), sql`, `)}, public_body
+  from ${source} where ${pendingColumn('keyHash')} is not null`;
 
 /** Thrown by an effect whose statement did nothing because the key already has a record. */
 class KeyAlreadyRecorded extends Error {}
@@ -106,14 +122,14 @@ export async function runIdempotentStatement(
 ): Promise<IdempotentOutcome> {
   const stored = storedKey(request);
   const key: StatementKey = {
-    unused: sql`not exists (select 1 from ${idempotencyKeys} where ${keyIs(stored)})`,
-    record: (source, publicBody, secrets) => sql`insert into ${idempotencyKeys} (${columnNames(
-        idempotencyKeys.scope, idempotencyKeys.keyHash, idempotencyKeys.fingerprint, idempotencyKeys.status,
-        idempotencyKeys.headers, idempotencyKeys.sealedBody, idempotencyKeys.publicBody,
-      )})
-      select ${stored.scope}, ${stored.keyHash}, ${stored.fingerprint}, ${response.statusCode}::int,
-        ${JSON.stringify(response.headers)}::jsonb, ${seal(stored.secret, JSON.stringify(secrets))}, ${publicBody}
-      from ${source}`,
+    pending: (secrets) => ({
+      scope: stored.scope,
+      keyHash: stored.keyHash,
+      fingerprint: stored.fingerprint,
+      status: response.statusCode,
+      headers: response.headers,
+      sealedBody: seal(stored.secret, JSON.stringify(secrets)),
+    }),
     throwIfRecorded: async (reader) => {
       const [found] = await reader.select({ scope: idempotencyKeys.scope }).from(idempotencyKeys).where(keyIs(stored));
       if (found) throw new KeyAlreadyRecorded();
@@ -133,7 +149,6 @@ export async function runIdempotentStatement(
 
 type StoredKey = ReturnType<typeof keyMaterial> & { scope: string; fingerprint: string };
 
-const KEY_CONSTRAINT = 'idempotency_keys_pkey';
 
 const storedKey = (request: IdempotentRequest): StoredKey => ({
   ...keyMaterial(request),

@@ -1,6 +1,13 @@
 import { sql } from 'drizzle-orm';
-import { check, foreignKey, index, integer, pgEnum, pgTable, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, customType, foreignKey, index, integer, pgEnum, pgTable, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { eventShards } from '../capacity/schema';
+import { pendingKeyColumns } from '../idempotency/schema';
+
+/** Invariant 3's index: one active registration per event and lower-cased email. */
+export const ACTIVE_EMAIL_INDEX = 'registrations_one_active_per_email';
+
+/** An import's key: one registration per (import source, external id). */
+export const EXTERNAL_KEY_INDEX = 'registrations_external_key';
 
 export const registrationStatusEnum = pgEnum('registration_status', ['CONFIRMED', 'WAITLIST', 'CANCELLED']);
 
@@ -38,7 +45,7 @@ export const registrations = pgTable(
     }).onDelete('cascade'),
     check('registrations_spots_range', sql`${table.spots} between 1 and 100`),
     // Invariant 3: one active registration per event and lower-cased email.
-    uniqueIndex('registrations_one_active_per_email')
+    uniqueIndex(ACTIVE_EMAIL_INDEX)
       .on(table.eventId, sql`lower(${table.email})`)
       .where(sql`${table.status} in ('CONFIRMED', 'WAITLIST')`),
     index('registrations_event_status_arrival_idx').on(table.eventId, table.status, table.createdAt, table.id),
@@ -46,10 +53,57 @@ export const registrations = pgTable(
     index('registrations_event_arrival_idx').on(table.eventId, table.createdAt, table.id),
     // A violation fails the whole registration statement, its counter update included. Imported rows only: every
     // registration through the API would add a null key, all at the same place in the index.
-    uniqueIndex('registrations_external_key').on(table.importSource, table.externalId).where(sql`${table.importSource} is not null`),
+    uniqueIndex(EXTERNAL_KEY_INDEX).on(table.importSource, table.externalId).where(sql`${table.importSource} is not null`),
     check('registrations_external_key_complete', sql`(${table.importSource} is null) = (${table.externalId} is null)`),
   ],
 );
 
 export type RegistrationRow = typeof registrations.$inferSelect;
+
+/** A transaction id with its epoch (64 bits, never wraps), as `pg_current_xact_id()` returns it. */
+const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
+
+/**
+ * A registration waiting for its event's admitter (docs/ticket-drop.md): committed by the request before it
+ * queues, decided in arrival order with the rest of a batch by ONE statement (src/registrations/intake.ts), which
+ * writes the outcome here for the request to read. No foreign key to the event: each insert would lock the event
+ * row the batch's counters depend on. Decided rows are purged by maintenance.
+ */
+export const registrationIntake = pgTable(
+  'registration_intake',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    eventId: uuid('event_id').notNull(),
+    /**
+     * Arrival order: the inserting transaction's id, drawn while it holds the event's intake lock (shared), which the
+     * admitter takes exclusively to read its horizon, so every arrival below the horizon has committed.
+     */
+    arrival: xid8('arrival').notNull().default(sql`pg_current_xact_id()`),
+    /** The request's deadline: the admitter refuses the row once it has passed (57014). */
+    deadline: timestamp('deadline', { withTimezone: true, mode: 'date' }),
+    /** The waiting backend (pid, start): a row whose backend is gone is refused, never decided after its answer. */
+    ownerPid: integer('owner_pid').notNull(),
+    ownerStart: timestamp('owner_start', { withTimezone: true, mode: 'date' }).notNull(),
+    name: text('name').notNull(),
+    email: text('email').notNull(),
+    spots: integer('spots').notNull(),
+    cancelTokenHash: text('cancel_token_hash').notNull(),
+    importSource: text('import_source'),
+    externalId: text('external_id'),
+    ...pendingKeyColumns(),
+    /** Null while pending. */
+    decidedAt: timestamp('decided_at', { withTimezone: true, mode: 'date' }),
+    /** The outcome: a status and the registration's public JSON, or a refusal as the SQLSTATE and constraint name it stands for. */
+    status: registrationStatusEnum('status'),
+    publicBody: text('public_body'),
+    refusedState: text('refused_state'),
+    refusedConstraint: text('refused_constraint'),
+    /** Webhook messages written by the statement that decided it (for the deliverer's wake-up). */
+    messages: integer('messages'),
+  },
+  (table) => [
+    index('registration_intake_pending_idx').on(table.eventId, table.arrival, table.id).where(sql`${table.decidedAt} is null`),
+    index('registration_intake_decided_idx').on(table.decidedAt),
+  ],
+);
 export type RegistrationStatus = RegistrationRow['status'];

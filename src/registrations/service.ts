@@ -1,26 +1,27 @@
-import { and, eq, getTableColumns, lte, sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/handle';
 import { columnNames, qualifiedColumn } from '../db/columns';
 import { lockWaitLimit, withinDeadline } from '../db/deadline';
-import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
+import { isConstraintViolation } from '../db/errors';
 import { resendAfterLostConnection } from '../db/retry';
-import { executePrepared, renderedOnce } from '../db/prepared';
+import { executePrepared } from '../db/prepared';
 import { transaction } from '../db/transaction';
 import { invalidField, LockstepError, notFound } from '../errors';
 import { events } from '../events/schema';
 import { findEventAsOrganizer } from '../events/service';
 import { eventForMessages } from '../events/changes';
-import { eventShards, QUEUE_SHARD, SHARDS } from '../capacity/schema';
+import { eventShards } from '../capacity/schema';
 import { eventCounters, lockShards, queueShard, settleShards } from '../capacity/service';
-import { outboxCount, outboxWritten, registrationMessages, statusChangeMessages } from '../webhooks/outbox';
+import { outboxCount, outboxWritten, statusChangeMessages } from '../webhooks/outbox';
 import { keyset, toPage, type Page } from '../db/keyset';
 import type { StatementKey } from '../idempotency/store';
 import type { ExternalKey } from '../contract/external-key';
 import type { UserRow } from '../users/schema';
 import type { CreatedRegistration, CreateRegistration, EventStats, RegistrationView } from './contract';
-import { registrations, registrationStatusEnum, type RegistrationStatus } from './schema';
+import { EXTERNAL_KEY_INDEX, registrations, registrationStatusEnum, type RegistrationStatus } from './schema';
+import { throughIntake } from './intake';
 import { registrationJson, registrationView } from './view';
 import { promoteWaitlist } from './waitlist';
 
@@ -43,14 +44,11 @@ type EventRef = { slug: string } | { id: string };
 const eventIs = (ref: EventRef) => ('id' in ref ? eq(events.id, ref.id) : eq(events.slug, ref.slug));
 
 /**
- * Register with ONE statement, which locks one of the event's shards (src/capacity/schema.ts): a shard with room
- * that nobody else holds (SKIP LOCKED), else one with room, waiting for it; while anyone waits, the queue's shard.
- * On the shard it confirms if the spots fit its quota and nobody is waiting, else it joins the queue, both read from
- * the shard row Postgres re-checks after a lock wait. When no single shard can decide (none has room for the spots,
- * and nobody waits yet), a second statement locks all of the event's shards, decides on their totals and spreads
- * the free spots again. Either statement records the outcome, and the key's record and webhook message with it. The
- * partial unique index on active emails fails the whole statement, counters included (409 already_registered,
- * mapped by constraint name).
+ * Register with ONE statement, a call of the event's intake (./intake.ts): the registration is decided with the
+ * others that arrived with it, in arrival order, by one statement under all of the event's shard locks, which
+ * records the outcome, the key's record and the webhook message with it. A refusal comes back as the SQLSTATE and
+ * constraint it stands for (the active-email index: 409 already_registered), or as no reason, which the event's
+ * row explains.
  */
 export async function register(
   db: Db,
@@ -62,11 +60,8 @@ export async function register(
 }
 
 /**
- * Register an imported row once per external key, through the same statement as `register`. A key that exists
- * already fails that statement on `registrations_external_key`, so the counter update is undone with the insert
- * (ON CONFLICT DO NOTHING would keep it). Postgres may report the active-email index first for the same row, and
- * a refusal (closed event, ...) says nothing about the key: any such failure but the key's own is therefore followed
- * by a read of the key in a new statement, and an existing key means unchanged.
+ * Register an imported row once per external key, through the same intake as `register`: a key that exists
+ * already, or came earlier in the same batch, is refused on `registrations_external_key`, and means unchanged.
  */
 export async function importRegistration(
   db: Db,
@@ -77,192 +72,54 @@ export async function importRegistration(
   try {
     return (await registerFor(db, { id: eventId }, input, { external })).status;
   } catch (err) {
-    // The key's own index refused it: the registration exists, and there is nothing to read.
-    if (isConstraintViolation(err, 'registrations_external_key')) return 'unchanged';
-    if (!(err instanceof LockstepError || postgresError(err)?.code === SqlState.uniqueViolation)) throw err;
-    const [stored] = await db
-      .select({ id: registrations.id })
-      .from(registrations)
-      .where(and(eq(registrations.importSource, external.source), eq(registrations.externalId, external.externalId)));
-    if (stored === undefined) throw err;
-    return 'unchanged';
+    if (isConstraintViolation(err, EXTERNAL_KEY_INDEX)) return 'unchanged';
+    throw err;
   }
 }
 
 interface RegistrationKeys {
-  /** The request's Idempotency-Key, recorded by the registration statement. */
+  /** The request's Idempotency-Key, recorded with the registration. */
   idempotency?: StatementKey;
   /** An import's (source, externalId). */
   external?: ExternalKey;
 }
 
-/** What the client sent, and the token: filled into the statement's body, and sealed in a key's record. */
-type Personal = { name: string; email: string; cancelToken: string };
+/** The admitter refused the row for a reason a statement would fail with: classified like that failure. */
+const column = (c: AnyPgColumn) => columnNames(c);
+
+const sh = eventShards;
+
+class RefusedInBatch extends Error {
+  constructor(
+    readonly code: string,
+    readonly constraint: string | undefined,
+  ) {
+    super('The registration was refused by its batch');
+  }
+}
 
 async function registerFor(db: Db, ref: EventRef, input: CreateRegistration, keys: RegistrationKeys): Promise<CreatedRegistration> {
   // A refusal is explained by a second read; if that read finds no reason, the event changed in between: retry once.
   for (let attempt = 1; attempt <= 2; attempt++) {
+    // What the client sent, and the token: the key's record holds them sealed.
     const personal = { name: input.name, email: input.email, cancelToken: randomBytes(32).toString('base64url') };
-    let [row] = (await insertRegistration(db, { ref, input, personal, keys, shards: 'one' })).rows;
-    if (row?.status == null && row?.undecided) [row] = (await insertRegistration(db, { ref, input, personal, keys, shards: 'all' })).rows;
-    if (row?.status != null) {
-      outboxWritten(row.messages);
-      return { ...(JSON.parse(row.public_body!) as RegistrationView), ...personal };
+    const outcome = await throughIntake(db, {
+      event: ref,
+      name: input.name,
+      email: input.email,
+      spots: input.spots,
+      cancelTokenHash: hashToken(personal.cancelToken),
+      external: keys.external,
+      key: keys.idempotency?.pending(personal),
+    });
+    if (outcome.o_status !== null) {
+      outboxWritten(outcome.o_messages ?? 0);
+      return { ...(JSON.parse(outcome.o_public_body!) as RegistrationView), ...personal };
     }
-    await keys.idempotency?.throwIfRecorded(db);
+    if (outcome.o_refused_state !== null) throw new RefusedInBatch(outcome.o_refused_state, outcome.o_refused_constraint ?? undefined);
     await explainRefusal(db, ref, input.spots);
   }
   throw new Error('registration refused twice with no reason the event shows');
-}
-
-const column = (c: AnyPgColumn) => columnNames(c);
-
-interface RegistrationStatement {
-  ref: EventRef;
-  input: CreateRegistration;
-  personal: Personal;
-  keys: RegistrationKeys;
-  /** Lock one shard, or all of the event's shards (when one shard could not decide). */
-  shards: 'one' | 'all';
-}
-
-/** The statement's answer: the registration, or no status and whether the event would take it but no shard decided. */
-type RegistrationOutcome = { status: RegistrationStatus | null; public_body: string | null; messages: number; undecided: boolean | null };
-
-const sh = eventShards;
-
-/** The shards a registration of `spots` may take, before any decision on room. */
-const admits = (spots: SQL, keys: RegistrationKeys) => and(eq(sh.open, true), lte(spots, sh.maxSpots), keys.idempotency?.unused);
-
-/**
- * The CTEs that lock one shard and take the spots or a place in the queue on it: a shard that can decide alone is
- * one with room when nobody waits, or the queue's shard when someone does. The event is found first (`ev`), so each
- * pick plans a scan of its shards alone. Ends in an `event` CTE (see `decided`).
- */
-function oneShard(ref: EventRef, spots: SQL, keys: RegistrationKeys): SQL {
-  const decides = sql`case when ${sh.waiting} then ${sh.shard} = ${queueShard} else ${sh.quota} is null or ${sh.reserved} + ${spots} <= ${sh.quota} end`;
-  const candidates = sql`${sh}
-    -- Checked by the server's clock at the start and again on the row's newer version after a lock wait.
-    where ${sh.eventId} = (select id from ev) and ${and(admits(spots, keys), decides, withinDeadline())}`;
-  // In an order of its own for each registration, so concurrent ones spread. The blocking pick waits for ONE shard,
-  // chosen first: a shard it waited for and found full stays locked until the statement ends, so waiting for a
-  // second could deadlock. The choice is no random() in SQL: Postgres re-evaluates that subquery when it re-checks
-  // the row it waited for, and a new draw names another shard (the row fails, and the registration fell through
-  // to the all-shards statement).
-  const start = sql`${randomInt(SHARDS)}::int`;
-  const spread = sql`(${sh.shard} + ${start}) % ${SHARDS}`;
-  return sql`ev as (select ${events.id} as id from ${events} where ${eventIs(ref)}),
-    free_shard as (
-      select ${sh.eventId} as event_id, ${sh.shard} as shard from ${lockWaitLimit()}, ${candidates}
-      order by ${spread} limit 1 for update of ${sh} skip locked
-    ),
-    any_shard as (
-      select ${sh.eventId} as event_id, ${sh.shard} as shard from ${lockWaitLimit()}, ${candidates}
-        and ${sh.shard} = (select ${sh.shard} from ${candidates} order by ${spread} limit 1)
-      for update of ${sh}
-    ),
-    picked as materialized (
-      -- The blocking pick runs only when every shard that could decide was busy. Materialized: inlined into the
-      -- update below, it left the update with no row in a third of the registrations at 128 clients (measured).
-      select * from free_shard union all select * from any_shard where not exists (select 1 from free_shard)
-      limit 1
-    ),
-    taken as (
-      update ${sh} set
-        ${column(sh.reserved)} = ${sh.reserved} + case when ${sh.waiting} then 0 else ${spots} end,
-        ${column(sh.waitlist)} = ${sh.waitlist} + case when ${sh.waiting} then 1 else 0 end
-      from picked where ${sh.eventId} = picked.event_id and ${sh.shard} = picked.shard
-      returning ${sh.eventId} as event_id, ${sh.shard} as shard, not ${sh.waiting} as confirmed, ${sh.waitlist} as waitlist
-    ),
-    ${decided}`;
-}
-
-/**
- * The CTEs that lock the event's shards in order and decide on their totals: confirmed if the spots fit the
- * capacity and nobody waits, else last in the queue. The queue's shard first: when someone waits already, the
- * registration joins the queue through it and locks no other (the statements that started before the first waiter
- * drain through one row, not all of them). Otherwise it locks every shard, counts the registration on the queue's
- * shard and spreads the free spots again. Ends in an `event` CTE (see `decided`).
- */
-function allShards(ref: EventRef, spots: SQL, keys: RegistrationKeys): SQL {
-  const columns = sql`${sh.eventId} as event_id, ${sh.shard} as shard, ${sh.open} as open, ${sh.maxSpots} as max_spots,
-        ${sh.quota} as quota, ${sh.reserved} as reserved, ${sh.waitlist} as waitlist, ${sh.waiting} as waiting`;
-  return sql`queue_row as (
-      select ${columns}
-      from ${lockWaitLimit()}, ${sh} join ${events} on ${events.id} = ${sh.eventId}
-      where ${and(eventIs(ref), eq(sh.shard, QUEUE_SHARD), keys.idempotency?.unused, withinDeadline())}
-      for update of ${sh}
-    ),
-    other_rows as (
-      select ${columns}
-      from ${sh} join queue_row on ${sh.eventId} = queue_row.event_id
-      where ${sh.shard} <> ${queueShard} and not queue_row.waiting
-      order by ${sh.shard} for update of ${sh}
-    ),
-    locked as (select * from queue_row union all select * from other_rows),
-    totals as (
-      select event_id, sum(quota) as capacity,
-        sum(waitlist) = 0 and (sum(quota) is null or sum(reserved) + ${spots} <= sum(quota)) as confirmed
-      from locked group by event_id
-      having bool_and(open) and ${spots} <= min(max_spots)
-    ),
-    settled as (${settleShards(sql`select l.event_id, l.shard, l.open, l.max_spots, t.capacity,
-        l.reserved + case when t.confirmed and l.shard = ${queueShard} then ${spots} else 0 end as reserved,
-        l.waitlist + case when not t.confirmed and l.shard = ${queueShard} then 1 else 0 end as waitlist
-      from locked l join totals t on t.event_id = l.event_id`)}),
-    taken as (
-      select t.event_id, ${queueShard} as shard, t.confirmed, l.waitlist + case when t.confirmed then 0 else 1 end as waitlist
-      from totals t join locked l on l.shard = ${queueShard}
-    ),
-    ${decided}`;
-}
-
-/**
- * The `event` CTE both registration statements end in, from their `taken` CTE (event_id, shard, confirmed, and
- * the queue's length when it joined the queue): the outcome, with what the outbox reads of the event.
- */
-const decided = renderedOnce(sql`event as (
-      select ${events.id} as id, taken.shard, taken.waitlist as waitlist_count,
-        (case when taken.confirmed then 'CONFIRMED' else 'WAITLIST' end)::${sql.identifier(registrationStatusEnum.enumName)} as status,
-        ${eventForMessages}
-      from taken join ${events} on ${events.id} = taken.event_id
-    )`);
-
-/** What the registration statement inserts, and what it returns of the row (for the answer, the key and the outbox). */
-const insertedColumns = renderedOnce(
-  columnNames(registrations.eventId, registrations.name, registrations.email, registrations.spots, registrations.status, registrations.shard,
-    registrations.cancelTokenHash, registrations.importSource, registrations.externalId, registrations.createdAt),
-);
-const insertedReturns = renderedOnce(
-  sql`${column(registrations.status)} as status, ${registrationJson} as public_body, ${column(registrations.name)} as name, ${column(registrations.email)} as email`,
-);
-
-function insertRegistration(db: Db, statement: RegistrationStatement) {
-  const { ref, input, personal, keys } = statement;
-  const r = registrations;
-  const spots = sql`${input.spots}::int`;
-  const record = keys.idempotency?.record(sql`inserted`, sql`public_body`, personal);
-  const head = statement.shards === 'one' ? oneShard(ref, spots, keys) : allShards(ref, spots, keys);
-  // Only the one-shard statement asks, and only when it took nothing: would a shard take it if it had room?
-  const undecided =
-    statement.shards === 'one' ? sql`exists (select 1 from ${sh} where ${sh.eventId} = (select id from ev) and ${admits(spots, keys)})` : sql`false`;
-  return executePrepared<RegistrationOutcome>(db, sql`
-    with ${head},
-    inserted as (
-      insert into ${r} (${insertedColumns})
-      select event.id, ${input.name}, ${input.email}, ${spots}, event.status, event.shard,
-        ${hashToken(personal.cancelToken)}, ${keys.external?.source ?? null}::text, ${keys.external?.externalId ?? null}::text,
-        -- The moment the queue place was decided, under the shard lock that decided it (not the transaction's start,
-        -- before the lock wait): createdAt follows the queue order.
-        clock_timestamp()
-      from event
-      returning ${insertedReturns}
-    )${record ? sql`, recorded as (${record})` : sql``},
-    ${registrationMessages}
-    select inserted.status, inserted.public_body, ${outboxCount} as messages,
-      case when inserted.status is null then ${undecided} end as undecided
-    from (select 1) as one left join inserted on true
-    where ${withinDeadline()}`);
 }
 
 /** The registration statement matched no event row: throw the reason, or return if the event shows none. */

@@ -8,28 +8,28 @@ export type RowWithPosition = RegistrationRow & { waitlistPosition: number | nul
 
 /**
  * One field of a registration's public view, both ways it is made: read from a row in TS, or written in SQL by the
- * registration statement, whose own row it knows only inside the statement (its `inserted` CTE, after the `event`
- * CTE took the spots or a place in the queue).
+ * statement that decides or changes the row, which knows it only inside the statement. `write` reads the row's
+ * columns unqualified, and its place in the queue from `position`.
  */
 interface ViewField<T> {
   read: (row: RowWithPosition) => T;
-  write: SQL;
+  write: (position: SQL) => SQL;
 }
 
 const column = (key: keyof typeof registrations.$inferSelect) => columnNames(registrations[key]);
 
 const shown = <K extends 'id' | 'eventId' | 'spots' | 'status'>(key: K): ViewField<RegistrationRow[K]> => ({
   read: (row) => row[key],
-  write: column(key),
+  write: () => column(key),
 });
 
 /** Null in the statement's body, so a key's record holds them only sealed; the registration fills them in. */
-const personal = (key: 'name' | 'email'): ViewField<string> => ({ read: (row) => row[key], write: sql`null` });
+const personal = (key: 'name' | 'email'): ViewField<string> => ({ read: (row) => row[key], write: () => sql`null` });
 
 /** A timestamp as `Date#toISOString` writes it (UTC, milliseconds), in TS and in SQL alike. */
 const time = (key: 'createdAt' | 'updatedAt'): ViewField<string> => ({
   read: (row) => row[key].toISOString(),
-  write: sql`to_char(${column(key)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+  write: () => sql`to_char(${column(key)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
 });
 
 /** The public view's fields, in its order: the one list both the TS mapper and the statement's JSON are built from. */
@@ -42,8 +42,7 @@ const viewFields: { [K in keyof RegistrationView]: ViewField<RegistrationView[K]
   status: shown('status'),
   waitlistPosition: {
     read: (row) => (row.status === 'WAITLIST' ? row.waitlistPosition : null),
-    // A new waiter is last in the queue, so its place is the new waitlist length.
-    write: sql`case when ${column('status')} = 'WAITLIST' then (select waitlist_count from event) end`,
+    write: (position) => sql`case when ${column('status')} = 'WAITLIST' then ${position} end`,
   },
   createdAt: time('createdAt'),
   updatedAt: time('updatedAt'),
@@ -55,10 +54,17 @@ export function registrationView(row: RowWithPosition): RegistrationView {
   return Object.fromEntries(fields.map(([name, field]) => [name, field.read(row)])) as RegistrationView;
 }
 
-/** The view as JSON text, built by the registration statement that knows the outcome (see ViewField). */
-export const registrationJson = renderedOnce(
-  sql`json_build_object(${sql.join(
-    fields.map(([name, field]) => sql`${sql.raw(`'${name}'`)}, ${field.write}`),
-    sql`, `,
-  )})::text`,
-);
+/** The view as JSON text, built by the statement that knows the outcome (see ViewField), the row's place in the queue from `position`. */
+const viewJson = (position: SQL) =>
+  renderedOnce(
+    sql`json_build_object(${sql.join(
+      fields.map(([name, field]) => sql`${sql.raw(`'${name}'`)}, ${field.write(position)}`),
+      sql`, `,
+    )})::text`,
+  );
+
+/** The view of a row that moved: one that joins the queue is last in it, so its place is the `event` CTE's new waitlist length. */
+export const registrationJson = viewJson(sql`(select waitlist_count from event)`);
+
+/** The view of a row decided in a batch, which carries its own place in the queue (`waitlist_position`). */
+export const decidedJson = viewJson(sql`waitlist_position`);

@@ -42,18 +42,25 @@ function insertMessages(from: SQL, e: SQL): SQL {
 }
 
 /**
- * The registration statement's outbox CTE: `registration.confirmed` or `.waitlisted` for the row of its `inserted`
- * CTE (status, public_body, name, email), about the event of its `event` CTE (with `changedEventColumns`). The
- * public view holds no name or email: the organizer's view adds them.
+ * An outbox CTE with one message for each row of the statement's CTE `rows` (public_body, name, email, and its own
+ * change_seq), of the type `type` says, about its `event` CTE. The public view holds no name or email: the
+ * organizer's view adds them.
  */
-export const registrationMessages = renderedOnce(
-  sql`${OUTBOX_CTE} as (${insertMessages(
-    sql`from event cross join inserted cross join lateral (select
-      (case when inserted.status = 'CONFIRMED' then 'registration.confirmed' else 'registration.waitlisted' end) as type,
-      event.change_seq as sequence,
-      jsonb_build_object('registration', inserted.public_body::jsonb || jsonb_build_object('name', inserted.name, 'email', inserted.email)) as data) as change`,
-    sql`event`,
-  )})`,
+const messagePerRow = (rows: string, type: SQL) => {
+  const row = sql.identifier(rows);
+  return renderedOnce(
+    sql`${OUTBOX_CTE} as (${insertMessages(
+      sql`from event cross join ${row} cross join lateral (select ${type} as type, ${row}.change_seq as sequence,
+        jsonb_build_object('registration', ${row}.public_body::jsonb || jsonb_build_object('name', ${row}.name, 'email', ${row}.email)) as data) as change`,
+      sql`event`,
+    )})`,
+  );
+};
+
+/** The admitter's outbox CTE: `registration.confirmed` or `.waitlisted` for each row of its `decided` CTE (with status). */
+export const registrationMessages = messagePerRow(
+  'decided',
+  sql`case when decided.status = 'CONFIRMED' then 'registration.confirmed' else 'registration.waitlisted' end`,
 );
 
 /** Who cancelled, as a cancellation's message says. */
@@ -77,17 +84,8 @@ const statusChanges: Record<CancelledBy, SQL> = { organizer: statusChangeCte('or
 
 export const statusChangeMessages = (by: CancelledBy): SQL => statusChanges[by];
 
-/**
- * A promotion's outbox CTE: `registration.promoted` for each row of the statement's `promoted` CTE (public_body,
- * name, email, and its own change_seq), about its `event` CTE.
- */
-export const promotionMessages = renderedOnce(
-  sql`${OUTBOX_CTE} as (${insertMessages(
-    sql`from event cross join promoted cross join lateral (select 'registration.promoted' as type, promoted.change_seq as sequence,
-      jsonb_build_object('registration', promoted.public_body::jsonb || jsonb_build_object('name', promoted.name, 'email', promoted.email)) as data) as change`,
-    sql`event`,
-  )})`,
-);
+/** A promotion's outbox CTE: `registration.promoted` for each row of the statement's `promoted` CTE. */
+export const promotionMessages = messagePerRow('promoted', sql`'registration.promoted'`);
 
 /** A statement's count of the messages its outbox CTE wrote, for `outboxWritten`. */
 export const outboxCount = renderedOnce(sql`(select count(*) from ${OUTBOX_CTE})::int`);

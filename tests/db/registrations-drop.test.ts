@@ -47,36 +47,61 @@ beforeEach(async () => {
 });
 
 describe('a ticket drop', () => {
-  it('registrations spread over the event\'s shards: concurrent ones lock different rows', async () => {
-    const event = await newEvent('spread', 1000);
-    const responses = await Promise.all(Array.from({ length: 64 }, (_, i) => registerFor('spread', `s${i}@example.com`)));
+  it('concurrent registrations are decided in batches, in arrival order', async () => {
+    const event = await newEvent('batched', 1000);
+    const responses = await Promise.all(Array.from({ length: 64 }, (_, i) => registerFor('batched', `s${i}@example.com`)));
     expect(responses.map((r) => r.body.status)).toEqual(Array(64).fill('CONFIRMED'));
-    const [used] = await sql(`select count(*)::int as shards from event_shards where event_id = $1 and reserved > 0`, [event.id]);
-    // One row would be 1; random picks over the shards with room leave far more in use.
-    expect(used!.shards).toBeGreaterThan(4);
+    // Rows of one batch share its decision time: one admit statement per registration would give 64.
+    const [intake] = await sql(
+      `select count(*)::int as decided, count(distinct decided_at)::int as batches,
+         bool_and(later.created_at > earlier.created_at) as in_order
+       from registration_intake i
+       join registrations earlier on earlier.id = (i.public_body::json->>'id')::uuid
+       left join lateral (select r.created_at from registration_intake j join registrations r on r.id = (j.public_body::json->>'id')::uuid
+         where j.event_id = i.event_id and j.arrival > i.arrival order by j.arrival limit 1) later on true
+       where i.event_id = $1`,
+      [event.id],
+    );
+    expect(intake).toMatchObject({ decided: 64, in_order: true });
+    expect(intake!.batches).toBeLessThan(64);
     await assertEventInvariants(sql, event.id);
   });
 
-  it('a registration that waited for a busy shard takes it, not the all-shards statement', async () => {
-    const event = await newEvent('waited', 10);
-    // Room on shards 1 and 2 alone, so the all-shards statement would put the registration on the queue's shard 0.
-    await sql(`update event_shards set quota = case when shard in (1, 2) then 5 else 0 end where event_id = $1`, [event.id]);
-    for (let round = 0; round < 6; round++) {
-      // Another session updates both shards and holds them: the registration waits for one, then re-checks its new version.
-      const holder = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await holder.connect();
-      await holder.query('begin');
-      await holder.query(`update event_shards set reserved = reserved where event_id = $1 and shard in (1, 2)`, [event.id]);
-      const [{ pid }] = (await holder.query('select pg_backend_pid() as pid')).rows;
-      const pending = registerFor('waited', `w${round}@example.com`);
-      await vi.waitFor(async () => expect(await sql('select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [pid])).toHaveLength(1), { timeout: 10_000, interval: 20 });
-      await holder.query('commit');
-      await holder.end();
-      const res = await pending;
-      expect(res.body.status).toBe('CONFIRMED');
-      const [row] = await sql(`select shard from registrations where id = $1`, [res.body.id]);
-      expect([1, 2]).toContain(row!.shard);
-    }
+  it('a registration whose backend is gone before its batch is refused, and the rest of the batch goes on', async () => {
+    const event = await newEvent('gone', 10);
+    // The shards held: the first registration becomes the admitter and waits for them, the second queues behind it.
+    const holder = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query('select 1 from event_shards where event_id = $1 order by shard for update', [event.id]);
+    const [{ pid: holderPid }] = (await holder.query('select pg_backend_pid() as pid')).rows;
+    const first = registerFor('gone', 'first@example.com');
+    const waiter = async () => (await sql('select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [holderPid]))[0]?.pid as number | undefined;
+    await vi.waitFor(async () => expect(await waiter()).toBeDefined(), { timeout: 10_000, interval: 20 });
+    const second = registerFor('gone', 'second@example.com');
+    await vi.waitFor(async () => expect(await sql('select 1 from registration_intake where event_id = $1', [event.id])).toHaveLength(2), { timeout: 10_000, interval: 20 });
+    await sql('select pg_terminate_backend($1)', [await waiter()]);
+    await holder.query('commit');
+    await holder.end();
+    expect((await first).status).toBe(503);
+    expect((await second).body.status).toBe('CONFIRMED');
+    expect(await sql('select email from registrations where event_id = $1', [event.id])).toEqual([{ email: 'second@example.com' }]);
+    expect(await sql('select refused_state from registration_intake where event_id = $1 and status is null', [event.id])).toEqual([{ refused_state: '08006' }]);
+    await assertEventInvariants(sql, event.id);
+  });
+
+  it('a row that fails its batch is refused alone with its SQLSTATE and constraint, and the batch is decided without it', async () => {
+    const event = await newEvent('poisoned', 10);
+    // A row the API would never write (0 spots): inserting its registration fails the CHECK on spots.
+    await sql(
+      `insert into registration_intake (event_id, owner_pid, owner_start, name, email, spots, cancel_token_hash)
+       select $1, pid, backend_start, 'Zero', 'zero@example.com', 0, 'x' from pg_stat_activity where pid = pg_backend_pid()`,
+      [event.id],
+    );
+    const res = await registerFor('poisoned', 'good@example.com');
+    expect(res.body.status).toBe('CONFIRMED');
+    expect(await sql(`select refused_state, refused_constraint from registration_intake where email = 'zero@example.com'`))
+      .toEqual([{ refused_state: '23514', refused_constraint: 'registrations_spots_range' }]);
     await assertEventInvariants(sql, event.id);
   });
 

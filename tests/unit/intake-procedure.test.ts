@@ -1,0 +1,9 @@
+import { describe, expect, it } from 'vitest';
+import { intakeProcedure } from '../../src/registrations/intake';
+import { migratedIntakeProcedure } from '../../scripts/intake-migration';
+
+describe('the intake procedure', () => {
+  it('is migrated as src/registrations/intake.ts renders it (else: npm run db:intake)', () => {
+    expect(migratedIntakeProcedure()).toBe(intakeProcedure());
+  });
+});
