@@ -61,6 +61,12 @@ const admitStatement = renderedText(sql`
       bool_and(${sh.open}) as open, min(${sh.maxSpots}) as max_spots
     from ${sh} join ${events} on ${events.id} = ${sh.eventId} where ${sh.eventId} = ${v.event} group by ${events.capacity}
   ),
+  -- Once per row: referenced in several places below, these would be evaluated again in each.
+  raced as materialized (
+    select b.*, coalesce(b.deadline <= (select at from stamp), false) as late,
+      not exists (select 1 from pg_stat_get_activity(b.owner_pid) as a where a.backend_start = b.owner_start) as gone
+    from batch b
+  ),
   screened as (
     select y.*,
       case when y.late then '57014' when y.gone then '08006' when y.key_used or y.external_used then '23505' end as refused_state,
@@ -75,13 +81,7 @@ const admitStatement = renderedText(sql`
           row_number() over (partition by x.in_race, x.import_source, x.external_id order by x.arrival, x.intake_id) > 1
           or exists (select 1 from ${r} where ${r.importSource} = x.import_source and ${r.externalId} = x.external_id)
         ) as external_used
-      from (
-        select z.*, not z.late and not z.gone as in_race from (
-          select b.*, coalesce(b.deadline <= (select at from stamp), false) as late,
-            not exists (select 1 from pg_stat_get_activity(b.owner_pid) as a where a.backend_start = b.owner_start) as gone
-          from batch b
-        ) as z
-      ) as x
+      from (select raced.*, not raced.late and not raced.gone as in_race from raced) as x
     ) as y
   ),
   admissible as (
@@ -191,6 +191,7 @@ declare
   v_event uuid;
   v_key integer;
   v_mine bigint;
+  v_start timestamptz;
   v_horizon xid8;
   v_limit bigint;
   v_done boolean := false;
@@ -203,8 +204,14 @@ begin
   if v_event is null then return; end if;
   v_key := hashtext(v_event::text);
   perform pg_advisory_xact_lock_shared(1, v_key);
+  -- The backend's start, read once per session: reading it copies every backend's status.
+  v_start := nullif(current_setting('lockstep.backend_start', true), '')::timestamptz;
+  if v_start is null then
+    select a.backend_start into v_start from pg_stat_get_activity(pg_backend_pid()) as a;
+    perform set_config('lockstep.backend_start', v_start::text, false);
+  end if;
   insert into registration_intake (event_id, owner_pid, owner_start, ${columns})
-    select v_event, a.pid, a.backend_start, ${values} from pg_stat_get_activity(pg_backend_pid()) as a
+    values (v_event, pg_backend_pid(), v_start, ${values})
     returning id into v_mine;
   commit;
   loop
@@ -228,6 +235,8 @@ begin
       v_horizon := pg_snapshot_xmax(pg_current_snapshot());
       perform pg_advisory_unlock(1, v_key);
       perform 1 from event_shards where event_id = v_event order by shard for update;
+      -- Planned once per session: a custom plan for each batch cost as much as deciding it (measured).
+      perform set_config('plan_cache_mode', 'force_generic_plan', true);
       v_limit := null;
       loop
         begin
