@@ -18,7 +18,9 @@ const promiseSuites = dbFiles('deadlines', 'registrations', 'idempotency');
 const unconnected = { DATABASE_URL: 'postgresql://unit@127.0.0.1:1/none', IMPORT_SOURCE: 's3://unit-imports/', IMPORT_OWNER_SUB: 'unit' };
 
 const suite: TestProjectInlineConfiguration[] = [
-  { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], env: unconnected } },
+  // Pure functions: files share a worker and its loaded modules instead of each starting one (~5 s of CPU for 18 files);
+  // the few that stub the environment or reset modules undo it after each test.
+  { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], env: unconnected, isolate: false } },
   ...(['pg', 'neon'] as const).map((driver) => ({
     extends: true as const,
     test: {

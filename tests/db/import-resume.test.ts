@@ -5,6 +5,7 @@ import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { database } from '../../src/db/client';
 import { runImport, type ImportSummary } from '../../src/import/service';
+import { bundledScripts } from '../helpers/cli';
 import { importFolderPerTest } from '../helpers/import-folder';
 import { EVENT_COUNTERS } from '../helpers/invariants';
 import { sqlClient } from '../helpers/sql';
@@ -12,6 +13,7 @@ import { sqlClient } from '../helpers/sql';
 /** Issue 11, part 3: a run cut short resumes where it stopped and creates nothing twice. */
 const sql = sqlClient();
 const folder = importFolderPerTest(sql, 'import-resume');
+const bundled = bundledScripts('scripts/import.ts');
 
 /** `events` events of capacity 5, each followed by `perEvent` one-spot registrations: 5 confirmed, the rest wait. */
 async function writeObject(events: number, perEvent: number): Promise<number> {
@@ -59,8 +61,9 @@ describe('imports resume', () => {
   it('a run killed mid-object (SIGKILL) is resumed from its checkpoint by the next run, creating nothing twice', async () => {
     // 1,000 lines: the kill comes at the first checkpoint (every 200 lines or second), far from the object's end.
     const rows = await writeObject(125, 7);
-    // Node itself with tsx's loader, one process: the tsx CLI would run the import in a child that outlives a kill.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/import.ts', folder()], {
+    // `npm run import` as one process (see bundledScripts): the tsx CLI would run the import in a child that outlives
+    // a kill.
+    const child = spawn(process.execPath, [await bundled('scripts/import.ts'), folder()], {
       env: { ...process.env, IMPORT_OWNER_SUB: 'importer', IMPORT_CONCURRENCY: '2', POWERTOOLS_LOG_LEVEL: 'SILENT' },
       stdio: 'ignore',
     });

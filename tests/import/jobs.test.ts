@@ -11,20 +11,22 @@ import { createEvent } from '../../src/events/service';
 import { runMaintenance } from '../../src/maintenance/service';
 import { register } from '../../src/registrations/service';
 import { ensureUser } from '../../src/users/service';
+import { bundledScripts } from '../helpers/cli';
 import { emptyImportTables } from '../helpers/import-folder';
 import { eventCounters } from '../helpers/invariants';
 import { sqlClient } from '../helpers/sql';
 
 const sql = sqlClient();
 const run = promisify(execFile);
+const bundled = bundledScripts('scripts/maintenance.ts', 'scripts/import.ts');
 
 /**
- * A script run as `npm run` would (tsx's loader), against this file's database; resolves with its exit code and
- * output. Node with the loader directly: the tsx CLI would start a second Node process for each run.
+ * A script run as a process of its own, as `npm run` runs it (there under tsx; here its esbuild bundle, see
+ * bundledScripts), against this file's database; resolves with its exit code and output.
  */
 async function cli(script: string, args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script, ...args], {
+    const { stdout, stderr } = await run(process.execPath, [await bundled(script), ...args], {
       env: { ...process.env, ...env },
       timeout: 60_000,
     });
@@ -159,7 +161,7 @@ describe('importEvents, from the command line and as the scheduled handler', () 
   afterAll(() => rm(folder, { recursive: true, force: true }));
   const { read, created, waitlisted, unchanged, rejected } = fixture.expected;
 
-  // Three CLI processes: at load 20 each took 15-20 s to start and run.
+  // Three CLI processes: at load 20 each took 15-20 s to start and run under tsx.
   it('npm run import -- <folder>: progress on stderr, summary and rejections on stdout; a second run skips', { timeout: 120_000 }, async () => {
     const env = { IMPORT_OWNER_SUB: 'cli-importer', IMPORT_CONCURRENCY: '4' };
     const first = await cli('scripts/import.ts', [folder], env);
