@@ -11,6 +11,7 @@ declare
   v_horizon xid8;
   v_limit bigint;
   v_done boolean := false;
+  v_admitter boolean;
   v_late boolean := false;
   v_state text;
   v_constraint text;
@@ -31,9 +32,15 @@ begin
     returning id into v_mine;
   commit;
   loop
+    v_admitter := false;
     begin
       if p_deadline is not null then perform set_config('lock_timeout', lockstep_time_left_ms(p_deadline) || 'ms', true); end if;
-      perform pg_advisory_xact_lock(2, v_key);
+      if pg_try_advisory_xact_lock(2, v_key) then
+        v_admitter := true;
+        perform pg_advisory_xact_lock(3, v_key);
+      else
+        perform pg_advisory_xact_lock_shared(3, v_key);
+      end if;
     exception when lock_not_available or query_canceled then
       v_late := true;
     end;
@@ -48,7 +55,7 @@ begin
     end if;
     select mine.decided_at is not null, mine.status, mine.public_body, mine.refused_state, mine.refused_constraint, mine.messages
       into v_done, o_status, o_public_body, o_refused_state, o_refused_constraint, o_messages from registration_intake as mine where mine.id = v_mine;
-    if not v_done then
+    if v_admitter and not v_done then
       perform pg_advisory_lock(1, v_key);
       v_horizon := pg_snapshot_xmax(pg_current_snapshot());
       perform pg_advisory_unlock(1, v_key);

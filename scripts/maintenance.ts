@@ -18,6 +18,7 @@ try {
   const report: MaintenanceReport = await runMaintenance(database(), { repair });
   console.log(`purged ${report.purgedIdempotencyKeys} expired idempotency keys`);
   console.log(`purged ${report.purgedWebhookMessages} finished webhook messages past retention`);
+  console.log(`purged ${report.purgedIntakeRows} registration intake rows (decided past retention, or left by a backend that is gone)`);
   console.log(report.drift.length === 0 ? 'event counters: all consistent' : `event counters: ${report.drift.length} drifted`);
   for (const event of report.drift) {
     console.log(

@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { eventSettings, queueShard, settleShards } from '../capacity/service';
 import { eventShards } from '../capacity/schema';
 import { columnNames } from '../db/columns';
+import { deleteInBatches } from '../db/purge';
 import { deadlineValue, TRANSACTION_TIMEOUT_GRACE_MS } from '../db/deadline';
 import type { Db } from '../db/handle';
 import { executePrepared, literal, renderedText } from '../db/prepared';
@@ -171,9 +172,13 @@ const forgetRefusal = 'if v_done and o_status is null then delete from registrat
  * when the two differ (`npm run db:intake` writes a new migration).
  * - The intake: the event (by id, else by slug; none: no row, the request explains), then the row, inserted under
  *   the event's intake lock (shared) and committed. The lock is what makes the horizon safe (see below).
- * - Each turn: queue for the admission lock (transaction-level), bounded by the deadline; read the row. Undecided:
- *   read the horizon (`pg_snapshot_xmax`) while holding the intake lock exclusively, so every arrival below it has
- *   committed and every later one draws a larger transaction id; lock the event's shards in order; admit.
+ * - Each turn, bounded by the deadline: become the admitter if nobody is (a try of the admission lock), and hold the
+ *   wait lock (exclusive) to the end of the turn; else wait for the admitter to end its turn (the wait lock, shared:
+ *   every waiter of a batch wakes at once, where a queue for the admission lock woke them one after another). Then
+ *   read the row. The admitter, if it is undecided: reads the horizon (`pg_snapshot_xmax`) while holding the intake
+ *   lock exclusively, so every arrival below it has committed and every later one draws a larger transaction id;
+ *   locks the event's shards in order; admits. A waiter whose row is still undecided (it arrived after the horizon)
+ *   takes another turn.
  * - An admit statement that fails decides the batch one row at a time: the row that fails alone is refused with
  *   its SQLSTATE and constraint, and the rest go on.
  * - The deadline passed while queued: withdraw the row, unless an admitter holds it (then its decision stands).
@@ -195,6 +200,7 @@ declare
   v_horizon xid8;
   v_limit bigint;
   v_done boolean := false;
+  v_admitter boolean;
   v_late boolean := false;
   v_state text;
   v_constraint text;
@@ -215,9 +221,15 @@ begin
     returning id into v_mine;
   commit;
   loop
+    v_admitter := false;
     begin
       if p_deadline is not null then perform set_config('lock_timeout', lockstep_time_left_ms(p_deadline) || 'ms', true); end if;
-      perform pg_advisory_xact_lock(2, v_key);
+      if pg_try_advisory_xact_lock(2, v_key) then
+        v_admitter := true;
+        perform pg_advisory_xact_lock(3, v_key);
+      else
+        perform pg_advisory_xact_lock_shared(3, v_key);
+      end if;
     exception when lock_not_available or query_canceled then
       v_late := true;
     end;
@@ -230,7 +242,7 @@ begin
       return;
     end if;
     ${outcomeFrom('mine')};
-    if not v_done then
+    if v_admitter and not v_done then
       perform pg_advisory_lock(1, v_key);
       v_horizon := pg_snapshot_xmax(pg_current_snapshot());
       perform pg_advisory_unlock(1, v_key);
@@ -297,4 +309,22 @@ export async function throughIntake(db: Db, request: IntakeRequest): Promise<Int
   const { rows } = await executePrepared<IntakeOutcome>(db, sql`call ${sql.identifier(INTAKE_PROCEDURE)}(
     ${'id' in event ? event.id : null}::uuid, ${'slug' in event ? event.slug : null}::text, ${sql.join(values, sql`, `)})`);
   return rows[0]!;
+}
+
+/** How long a decided intake row is kept: a record of how its batch went, for the operator (docs/ticket-drop.md). */
+export const INTAKE_RETENTION_HOURS = 1;
+
+/**
+ * Delete the intake rows nobody needs: decided more than INTAKE_RETENTION_HOURS ago, or still pending while the
+ * backend that waits for them is gone (its request answered; no admitter came by to refuse the row). A row an
+ * admitter is deciding is locked: the delete waits, then finds it decided and keeps it.
+ */
+export function purgeIntake(db: Db): Promise<number> {
+  return deleteInBatches(
+    db,
+    i,
+    sql`${i.decidedAt} < now() - make_interval(hours => ${INTAKE_RETENTION_HOURS})
+      or (${i.decidedAt} is null and not exists (
+        select 1 from pg_stat_get_activity(${i.ownerPid}) as a where a.backend_start = ${i.ownerStart}))`,
+  );
 }

@@ -10,6 +10,8 @@ import { handler as cancelRegistration } from '../../functions/registrations-can
 import { handler as register } from '../../functions/registrations-create';
 import { handler as getRegistration } from '../../functions/registrations-get';
 import { handler as listRegistrations } from '../../functions/registrations-list';
+import { database } from '../../src/db/client';
+import { purgeIntake } from '../../src/registrations/intake';
 import { call } from '../helpers/api';
 import { assertEventInvariants } from '../helpers/invariants';
 import { emptyTables, sqlClient } from '../helpers/sql';
@@ -103,6 +105,27 @@ describe('a ticket drop', () => {
     expect(await sql(`select refused_state, refused_constraint from registration_intake where email = 'zero@example.com'`))
       .toEqual([{ refused_state: '23514', refused_constraint: 'registrations_spots_range' }]);
     await assertEventInvariants(sql, event.id);
+  });
+
+  it('the intake purge deletes rows decided past retention and rows whose backend is gone, never a row still waited for', async () => {
+    const event = await newEvent('purged', 10);
+    expect((await registerFor('purged', 'recent@example.com')).status).toBe(201);
+    expect((await registerFor('purged', 'old@example.com')).status).toBe(201);
+    await sql(`update registration_intake set decided_at = now() - interval '2 hours' where email = 'old@example.com'`);
+    // Two pending rows: one whose backend (this test's session) waits, one whose backend is gone.
+    const pending = (email: string, pid: string) =>
+      sql(
+        `insert into registration_intake (event_id, owner_pid, owner_start, name, email, spots, cancel_token_hash)
+         select $1, ${pid}, backend_start, 'P', $2, 1, 'x' from pg_stat_activity where pid = pg_backend_pid()`,
+        [event.id, email],
+      );
+    await pending('waiting@example.com', 'pid');
+    await pending('gone@example.com', '2147483647');
+    expect(await purgeIntake(database())).toBe(2);
+    expect(await sql(`select email from registration_intake where event_id = $1 order by email`, [event.id])).toEqual([
+      { email: 'recent@example.com' },
+      { email: 'waiting@example.com' },
+    ]);
   });
 
   it('registrations go on while the event row is locked: they lock a shard, never the event', async () => {
