@@ -18,7 +18,7 @@ export const createRegistrationRoute = defineRoute({
   path: '/events/{slug}/registrations',
   summary: 'Register for an event (no account needed)',
   description:
-    'One SQL statement checks the capacity and the waitlist and bumps the counter: CONFIRMED only if the spots fit and nobody is waiting, else WAITLIST (strict FIFO). More spots than the whole capacity of the event: 409 capacity_exceeded (such a request could never leave the queue). The cancelToken is returned only here; only its hash is stored. With an Idempotency-Key the same single statement stores the key and the response (the cancelToken sealed under the key), so a retry replays it.',
+    'One SQL call: the registration is decided with the others that arrived with it, in arrival order: CONFIRMED only if the spots fit and nobody is waiting, else WAITLIST (strict FIFO). More spots than the whole capacity of the event: 409 capacity_exceeded (such a request could never leave the queue). The cancelToken is returned only here; only its hash is stored. With an Idempotency-Key the statement that decides the registration stores the key and the response (the cancelToken sealed under the key), so a retry replays it.',
   auth: 'none',
   params: EventParams,
   body: CreateRegistration,
