@@ -2,18 +2,18 @@ import { sql } from 'drizzle-orm';
 import { boolean, check, integer, pgTable, primaryKey, smallint, uuid } from 'drizzle-orm/pg-core';
 import { events } from '../events/schema';
 
-/** How many rows an event's capacity is split over: registrations on different shards never wait for each other. */
+/** How many rows an event's capacity is split over: cancellations on different shards never wait for each other. */
 export const SHARDS = 8;
 
-/** The shard that counts the waitlist: while anyone waits, every registration joins the queue through it. */
+/** The shard that counts the waitlist, and holds the spots of every registration the intake's admitter confirms. */
 export const QUEUE_SHARD = 0;
 
 /**
- * An event's capacity split over SHARDS rows (escrow): each shard may confirm up to its quota on its own, under its
- * own row lock; the quotas add up to the capacity and are re-spread only under all of the event's shard locks.
- * Everything a registration decides on is on the row it locks, since Postgres re-checks only a locked row after a
- * lock wait. Stored with fillfactor 20 (drizzle/0016): every update finds room on its page and stays HOT. See
- * docs/ticket-drop.md.
+ * An event's capacity split over SHARDS rows: each holds at most its quota; the quotas add up to the capacity and
+ * are re-spread only under all of the event's shard locks. Registrations reach the shards only through the event's
+ * intake admitter, which locks all of them in shard order (src/registrations/intake.ts); a confirmed registration's
+ * cancellation while nobody waits locks only the shard that holds its spots. Stored with fillfactor 20
+ * (drizzle/0016): every update finds room on its page and stays HOT. See docs/ticket-drop.md.
  */
 export const eventShards = pgTable(
   'event_shards',
@@ -26,7 +26,7 @@ export const eventShards = pgTable(
     open: boolean('open').notNull(),
     /** The most spots one registration may take: the event's limit per registration, and never above its capacity. */
     maxSpots: integer('max_spots').notNull(),
-    /** Spots this shard may confirm; the shards' quotas add up to the event's capacity (null: unlimited). */
+    /** The most spots this shard may hold; the shards' quotas add up to the event's capacity (null: unlimited). */
     quota: integer('quota'),
     /** Σ spots of the CONFIRMED registrations on this shard (registrations.shard). */
     reserved: integer('reserved').notNull().default(0),

@@ -28,8 +28,8 @@ export async function lockShards(tx: Db, eventId: string): Promise<boolean> {
  * A CTE body that writes the shards of one event as `next` has them (every shard, with event_id, shard, open,
  * max_spots, capacity, reserved and waitlist), under all of the event's shard locks: counters as given, `waiting`
  * on every shard exactly when anyone waits, and the free spots (capacity - Σ reserved) spread over the shards'
- * quotas in chunks no smaller than the largest registration (lockstep_quota_share, drizzle/0016_event_shards.sql),
- * so a registration finds a shard with room while the event has it. Free spots below zero fail the quota CHECK
+ * quotas in chunks no smaller than the largest registration (lockstep_quota_share, drizzle/0016_event_shards.sql).
+ * Free spots below zero fail the quota CHECK
  * (event_shards_reserved_within_quota): nothing can be spread that the capacity does not have.
  */
 export function settleShards(next: SQL): SQL {
@@ -47,7 +47,7 @@ export function settleShards(next: SQL): SQL {
       ) as y
     ) as n
     -- Every shard of \`next\`, even one that stays as it is: a filter on the values would be checked first against the
-    -- row as this statement's snapshot has it, which for the registration that locked the shards itself may be older
+    -- row as this statement's snapshot has it, which for a statement that locked the shards itself may be older
     -- than the version it locked (a shard skipped for looking unchanged would keep a newer, wrong value).
     where ${s.eventId} = n.event_id and ${s.shard} = n.shard`;
 }
