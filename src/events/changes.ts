@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/handle';
-import { renderedOnce } from '../db/prepared';
+import { literal, renderedOnce } from '../db/prepared';
 import { changeMessage, outboxWritten, type EventChange } from '../webhooks/outbox';
 import { eventChangeSequence, events } from './schema';
 
@@ -9,7 +9,7 @@ import { eventChangeSequence, events } from './schema';
  * locks that order it against every change to the same rows: per event, the numbers of two changes that touch the
  * same registration, or the event itself, follow their commit order. Gaps are normal.
  */
-export const nextChangeSeq = sql`nextval(${sql.raw(`'${eventChangeSequence.seqName}'`)})`;
+export const nextChangeSeq = sql`nextval(${literal(eventChangeSequence.seqName!)})`;
 
 /** Who hears about the event: the columns of a statement's `event` CTE that the outbox matches subscriptions by. */
 export const eventAudience = renderedOnce(sql`${events.organizerId} as organizer_id, ${events.teamId} as team_id`);

@@ -27,6 +27,10 @@ import { promoteWaitlist } from './waitlist';
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
+const column = (c: AnyPgColumn) => columnNames(c);
+
+const sh = eventShards;
+
 const outer = (c: AnyPgColumn) => qualifiedColumn(c);
 const ahead = (c: AnyPgColumn) => qualifiedColumn(c, 'ahead');
 
@@ -85,10 +89,6 @@ interface RegistrationKeys {
 }
 
 /** The admitter refused the row for a reason a statement would fail with: classified like that failure. */
-const column = (c: AnyPgColumn) => columnNames(c);
-
-const sh = eventShards;
-
 class RefusedInBatch extends Error {
   constructor(
     readonly code: string,
@@ -122,7 +122,7 @@ async function registerFor(db: Db, ref: EventRef, input: CreateRegistration, key
   throw new Error('registration refused twice with no reason the event shows');
 }
 
-/** The registration statement matched no event row: throw the reason, or return if the event shows none. */
+/** The intake refused the registration without a reason: throw the event's, or return if the event shows none. */
 async function explainRefusal(db: Db, ref: EventRef, spots: number): Promise<void> {
   const [event] = await db.select().from(events).where(eventIs(ref));
   if (!event) throw notFound('Event');

@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { columnNames } from '../db/columns';
-import { renderedOnce } from '../db/prepared';
+import { literal, renderedOnce } from '../db/prepared';
 import type { RegistrationView } from './contract';
 import { registrations, type RegistrationRow } from './schema';
 
@@ -58,7 +58,7 @@ export function registrationView(row: RowWithPosition): RegistrationView {
 const viewJson = (position: SQL) =>
   renderedOnce(
     sql`json_build_object(${sql.join(
-      fields.map(([name, field]) => sql`${sql.raw(`'${name}'`)}, ${field.write(position)}`),
+      fields.map(([name, field]) => sql`${literal(name)}, ${field.write(position)}`),
       sql`, `,
     )})::text`,
   );

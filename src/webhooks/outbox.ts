@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { columnNames, qualifiedColumn } from '../db/columns';
-import { renderedOnce } from '../db/prepared';
+import { literal, renderedOnce } from '../db/prepared';
 import { webhookMessages, webhookMessageStatusEnum, webhookSubscriptions, type WebhookEventType } from './schema';
 import { noteMessagesWritten } from './wake';
 
@@ -75,7 +75,7 @@ function statusChangeCte(by: CancelledBy): SQL {
   const from = sql`from event cross join moved cross join lateral (select
       (case when moved.status = 'CANCELLED' then 'registration.cancelled' else 'registration.moved' end) as type,
       event.change_seq as sequence,
-      (case when moved.status = 'CANCELLED' then jsonb_build_object('registration', ${registration}, 'cancelledBy', ${sql.raw(`'${by}'`)}::text)
+      (case when moved.status = 'CANCELLED' then jsonb_build_object('registration', ${registration}, 'cancelledBy', ${literal(by)}::text)
         else jsonb_build_object('registration', ${registration}, 'previousStatus', moved.previous_status) end) as data) as change`;
   return renderedOnce(sql`${OUTBOX_CTE} as (${insertMessages(from, sql`event`)})`);
 }
