@@ -47,7 +47,7 @@ export function settleShards(next: SQL): SQL {
       ) as y
     ) as n
     -- Every shard of \`next\`, even one that stays as it is: a filter on the values would be checked first against the
-    -- row as this statement's snapshot has it, which for a statement that locked the shards itself may be older
+    -- row as this statement's snapshot has it, which for the registration that locked the shards itself may be older
     -- than the version it locked (a shard skipped for looking unchanged would keep a newer, wrong value).
     where ${s.eventId} = n.event_id and ${s.shard} = n.shard`;
 }
