@@ -51,8 +51,9 @@ export const registrations = pgTable(
     index('registrations_event_status_arrival_idx').on(table.eventId, table.status, table.createdAt, table.id),
     // The registration list's order within an event; the index above serves it filtered by status.
     index('registrations_event_arrival_idx').on(table.eventId, table.createdAt, table.id),
-    // A violation fails the whole registration statement, its counter update included. Imported rows only: every
-    // registration through the API would add a null key, all at the same place in the index.
+    // The admit statement refuses a key that exists or repeats in its batch; a violation would fail the whole
+    // statement, its counter update included. Imported rows only: every registration through the API would add a
+    // null key, all at the same place in the index.
     uniqueIndex(EXTERNAL_KEY_INDEX).on(table.importSource, table.externalId).where(sql`${table.importSource} is not null`),
     check('registrations_external_key_complete', sql`(${table.importSource} is null) = (${table.externalId} is null)`),
   ],
