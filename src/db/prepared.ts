@@ -13,9 +13,9 @@ const names = new Map<string, string>();
 
 /**
  * Run a hot statement as a named prepared statement (unless DATABASE_PREPARED_STATEMENTS is false): Postgres parses
- * and plans its text once per connection, then binds only the values. Planning the registration statement cost
- * more than running it (docs/ticket-drop.md). The name is a digest of the text, so each shape of a statement is
- * prepared once per connection and never confused with another.
+ * and plans its text once per connection, then binds only the values. Planning the former one-shard registration
+ * statement cost more than running it (docs/ticket-drop.md). The name is a digest of the text, so each shape of a
+ * statement is prepared once per connection and never confused with another.
  */
 export function executePrepared<T extends QueryResultRow>(db: Db, query: SQL): Promise<QueryResult<T>> {
   if (!databaseConfig().DATABASE_PREPARED_STATEMENTS) return db.execute(query) as Promise<QueryResult<T>>;

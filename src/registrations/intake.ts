@@ -36,9 +36,9 @@ const statusType = sql.identifier(registrationStatusEnum.enumName);
 /**
  * The admit statement: decide the batch (every pending row of the event below the horizon, in arrival order, at
  * most `v_limit`) under all of the event's shard locks, which the procedure took before it.
- * 1. Refuse what the single registration statement refused on its own: a passed deadline (57014), a waiting backend
- *    that is gone (08006), a key recorded already or earlier in the batch (the key's primary key: a replay), an
- *    import's external key likewise (its index: unchanged).
+ * 1. Refuse a row for its own reasons: a passed deadline (57014), a waiting backend that is gone (08006), a key
+ *    recorded already or earlier in the batch (the key's primary key: a replay), an import's external key likewise
+ *    (its index: unchanged).
  * 2. Refuse what the event refuses (closed, too many spots, deleted: no reason here, the request reads it).
  * 3. Refuse an email with an active registration, or earlier in the batch (the active-email index: 409).
  * 4. Confirm in arrival order while the spots fit and nobody waits (strict FIFO); queue the rest, each with its place.
