@@ -368,10 +368,9 @@ export async function getRegistration(db: Db, slug: string, id: string, access: 
 const arrivalOrder = keyset(registrations.createdAt, registrations.id);
 
 /**
- * In arrival order, the queue's: keyset-paginated on (createdAt, id), stamped by the statement that decided each
- * registration's place under the shard lock it held. Registrations confirmed at the same moment on different
- * shards may commit out of that order, so a page read meanwhile can miss one that commits just before its last
- * row. A registration moved to the WAITLIST joins the end of the queue, and of the list with it.
+ * In arrival order, the queue's: keyset-paginated on (createdAt, id), stamped under all of the event's shard locks
+ * by the statement that decided each registration's place (the intake's admitter stamps a batch after every earlier
+ * registration of the event). A registration moved to the WAITLIST joins the end of the queue, and of the list.
  */
 export async function listRegistrations(
   db: Db,
