@@ -76,8 +76,6 @@ export async function runIdempotently(
 export interface StatementKey {
   /** The key's record, for the pending row: the response's status and headers, and `secrets` sealed under the key. */
   pending(secrets: Record<string, string>): PendingKey;
-  /** After the effect was refused: hand over to a replay if the key was recorded, else return. */
-  throwIfRecorded(db: Db): Promise<void>;
 }
 
 /** A key's record on a pending row, as `pendingKeyColumns` (./schema.ts) stores it. */
@@ -105,9 +103,6 @@ export const recordKeys = (source: SQL): SQL => sql`insert into ${idempotencyKey
   select ${sql.join((['keyScope', 'keyHash', 'keyFingerprint', 'keyStatus', 'keyHeaders', 'keySealedBody'] as const).map(pendingColumn), sql`, `)}, public_body
   from ${source} where ${pendingColumn('keyHash')} is not null`;
 
-/** Thrown by an effect whose statement did nothing because the key already has a record. */
-class KeyAlreadyRecorded extends Error {}
-
 /**
  * Exactly-once effects, one-statement form (see StatementKey). `attempt` runs without a transaction; a refusal
  * (commit: false) is stored like in the transactional form, so one that came from the effect's own unique index
@@ -130,10 +125,6 @@ export async function runIdempotentStatement(
       headers: response.headers,
       sealedBody: seal(stored.secret, JSON.stringify(secrets)),
     }),
-    throwIfRecorded: async (reader) => {
-      const [found] = await reader.select({ scope: idempotencyKeys.scope }).from(idempotencyKeys).where(keyIs(stored));
-      if (found) throw new KeyAlreadyRecorded();
-    },
   };
   let result: AttemptResult;
   try {
@@ -141,7 +132,7 @@ export async function runIdempotentStatement(
     // its record makes the second a replay.
     result = await resendAfterLostConnection(() => attempt(key));
   } catch (err) {
-    if (err instanceof KeyAlreadyRecorded || isConstraintViolation(err, KEY_CONSTRAINT)) return replay(db, stored);
+    if (isConstraintViolation(err, KEY_CONSTRAINT)) return replay(db, stored);
     throw err;
   }
   return result.commit ? { ...result.response, replayed: false } : storeRefusal(db, stored, result.response);

@@ -28,6 +28,12 @@ const r = registrations;
 const sh = eventShards;
 const c = (column: Parameters<typeof columnNames>[0]) => columnNames(column);
 
+/**
+ * A row is decided only with this much of its request's time left, so the batch has committed before the request
+ * could answer without it (the handler's backstop comes after the deadline).
+ */
+const DECISION_GRACE = sql.raw(`interval '${TRANSACTION_TIMEOUT_GRACE_MS} milliseconds'`);
+
 /** The procedure's variables the admit statement reads. */
 const v = { event: sql.raw('v_event'), horizon: sql.raw('v_horizon'), limit: sql.raw('v_limit') };
 
@@ -36,9 +42,9 @@ const statusType = sql.identifier(registrationStatusEnum.enumName);
 /**
  * The admit statement: decide the batch (every pending row of the event below the horizon, in arrival order, at
  * most `v_limit`) under all of the event's shard locks, which the procedure took before it.
- * 1. Refuse a row for its own reasons: a passed deadline (57014), a waiting backend that is gone (08006), a key
- *    recorded already or earlier in the batch (the key's primary key: a replay), an import's external key likewise
- *    (its index: unchanged).
+ * 1. Refuse a row for its own reasons: a deadline less than DECISION_GRACE away (57014), a waiting backend that
+ *    is gone (08006), a key recorded already or earlier in the batch (the key's primary key: a replay), an import's
+ *    external key likewise (its index: unchanged).
  * 2. Refuse what the event refuses (closed, too many spots, deleted: no reason here, the request reads it).
  * 3. Refuse an email with an active registration, or earlier in the batch (the active-email index: 409).
  * 4. Confirm in arrival order while the spots fit and nobody waits (strict FIFO); queue the rest, each with its place.
@@ -64,7 +70,7 @@ const admitStatement = renderedText(sql`
   ),
   -- Once per row: referenced in several places below, these would be evaluated again in each.
   raced as materialized (
-    select b.*, coalesce(b.deadline <= (select at from stamp), false) as late,
+    select b.*, coalesce(b.deadline <= (select at from stamp) + ${DECISION_GRACE}, false) as late,
       not exists (select 1 from pg_stat_get_activity(b.owner_pid) as a where a.backend_start = b.owner_start) as gone
     from batch b
   ),
