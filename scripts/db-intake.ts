@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
-import { intakeProcedure } from '../src/registrations/intake';
+import { intakeProcedure } from '../src/registrations/admission';
 import { INTAKE_MIGRATION_HEADER } from './intake-migration';
 
 execFileSync('npx', ['drizzle-kit', 'generate', '--custom', '--name', 'intake_procedure'], { stdio: 'inherit' });

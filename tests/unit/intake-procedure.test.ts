@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { intakeProcedure } from '../../src/registrations/intake';
+import { intakeProcedure } from '../../src/registrations/admission';
 import { migratedIntakeProcedure } from '../../scripts/intake-migration';
 
 describe('the intake procedure', () => {
