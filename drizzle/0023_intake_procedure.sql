@@ -133,8 +133,7 @@ begin
   decided as (
     select d.*, json_build_object('id', "id", 'eventId', "event_id", 'name', null, 'email', null, 'spots', "spots", 'status', "status", 'waitlistPosition', case when "status" = 'WAITLIST' then waitlist_position end, 'createdAt', to_char("created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'updatedAt', to_char("updated_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text as public_body from (
       select gen_random_uuid() as id, f.intake_id, v_event as event_id, f.name, f.email, f.spots, f.status, 0::smallint as shard,
-        f.cancel_token_hash, f.import_source, f.external_id, f.key_scope, f.key_hash, f.key_fingerprint, f.key_status, f.key_headers,
-        f.key_sealed_body, base.at + f.n * interval '1 microsecond' as created_at, base.at + f.n * interval '1 microsecond' as updated_at,
+        f.cancel_token_hash, f.import_source, f.external_id, "f"."key_scope", "f"."key_hash", "f"."key_fingerprint", "f"."key_status", "f"."key_headers", "f"."key_sealed_body", base.at + f.n * interval '1 microsecond' as created_at, base.at + f.n * interval '1 microsecond' as updated_at,
         case when f.status = 'WAITLIST' then t.waitlist + f.queued end as waitlist_position, nextval('event_change_seq') as change_seq
       from (
         select fifo.*, (case when fifo.confirmed then 'CONFIRMED' else 'WAITLIST' end)::"registration_status" as status,

@@ -1,3 +1,7 @@
+/**
+ * The intake procedure's text (see ./intake.ts), for its migration (`npm run db:intake`) and the test that holds
+ * the migration to it. Not imported at run time: the database runs what the migration created.
+ */
 import { sql } from 'drizzle-orm';
 import { eventSettings, queueShard, settleShards } from '../capacity/service';
 import { eventShards } from '../capacity/schema';
@@ -6,17 +10,13 @@ import { TRANSACTION_TIMEOUT_GRACE_MS } from '../db/deadline';
 import { literal, renderedText } from '../db/prepared';
 import { eventAudience, nextChangeSeq } from '../events/changes';
 import { events } from '../events/schema';
-import { KEY_CONSTRAINT } from '../idempotency/schema';
+import { KEY_CONSTRAINT, PENDING_KEY_COLUMNS } from '../idempotency/schema';
 import { keyRecorded, recordKeys } from '../idempotency/store';
 import { outboxCount, registrationMessages } from '../webhooks/outbox';
 import { INTAKE_FIELDS, INTAKE_PROCEDURE, OUTCOME_COLUMNS } from './intake';
 import { ACTIVE_EMAIL_INDEX, EXTERNAL_KEY_INDEX, registrationIntake, registrations, registrationStatusEnum } from './schema';
 import { decidedJson } from './view';
 
-/**
- * The intake procedure's text (see ./intake.ts), for its migration (`npm run db:intake`) and the test that holds
- * the migration to it. Not imported at run time: the database runs what the migration created.
- */
 const i = registrationIntake;
 const r = registrations;
 const sh = eventShards;
@@ -32,6 +32,9 @@ const DECISION_GRACE = sql.raw(`interval '${TRANSACTION_TIMEOUT_GRACE_MS} millis
 const v = { event: sql.raw('v_event'), horizon: sql.raw('v_horizon'), limit: sql.raw('v_limit') };
 
 const statusType = sql.identifier(registrationStatusEnum.enumName);
+
+/** The key's pending columns of relation `row`, carried to the `decided` CTE that `recordKeys` reads. */
+const pendingKeyOf = (row: string) => sql.join(Object.values(PENDING_KEY_COLUMNS).map((name) => sql`${sql.identifier(row)}.${sql.identifier(name)}`), sql`, `);
 
 /**
  * The admit statement: decide the batch (every pending row of the event below the horizon, in arrival order, at
@@ -112,8 +115,7 @@ const admitStatement = renderedText(sql`
   decided as (
     select d.*, ${decidedJson} as public_body from (
       select gen_random_uuid() as id, f.intake_id, ${v.event} as event_id, f.name, f.email, f.spots, f.status, ${queueShard}::smallint as shard,
-        f.cancel_token_hash, f.import_source, f.external_id, f.key_scope, f.key_hash, f.key_fingerprint, f.key_status, f.key_headers,
-        f.key_sealed_body, base.at + f.n * interval '1 microsecond' as created_at, base.at + f.n * interval '1 microsecond' as updated_at,
+        f.cancel_token_hash, f.import_source, f.external_id, ${pendingKeyOf('f')}, base.at + f.n * interval '1 microsecond' as created_at, base.at + f.n * interval '1 microsecond' as updated_at,
         case when f.status = 'WAITLIST' then t.waitlist + f.queued end as waitlist_position, ${nextChangeSeq} as change_seq
       from (
         select fifo.*, (case when fifo.confirmed then 'CONFIRMED' else 'WAITLIST' end)::${statusType} as status,
