@@ -107,6 +107,34 @@ describe('a ticket drop', () => {
     await assertEventInvariants(sql, event.id);
   });
 
+  it('a row with less than the decision grace (100 ms) of its deadline left is refused as late, not decided', async () => {
+    const event = await newEvent('graced', 10);
+    const session = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await session.connect();
+    const call = async (email: string) =>
+      (await session.query(`call lockstep_register($1::uuid, null, 'P', $2, 1, 'x', null, null, null, null, null, null, null, null, null)`, [event.id, email])).rows[0];
+    try {
+      // Warmed up first: a session's first admit plans its statement.
+      expect((await call('warm@example.com')).o_status).toBe('CONFIRMED');
+      // A pending row whose request has 60 ms left (its backend, this session, still waits), admitted at once by the
+      // next call: decided within the 60 ms, but not with the grace left.
+      await session.query(
+        `insert into registration_intake (event_id, owner_pid, owner_start, name, email, spots, cancel_token_hash, deadline)
+         select $1, pid, backend_start, 'Late', 'late@example.com', 1, 'x', clock_timestamp() + interval '60 milliseconds'
+         from pg_stat_activity where pid = pg_backend_pid()`,
+        [event.id],
+      );
+      expect((await call('on-time@example.com')).o_status).toBe('CONFIRMED');
+    } finally {
+      await session.end();
+    }
+    expect(await sql(`select refused_state from registration_intake where email = 'late@example.com'`)).toEqual([{ refused_state: '57014' }]);
+    expect(await sql(`select email from registrations where event_id = $1 order by email`, [event.id])).toEqual([
+      { email: 'on-time@example.com' },
+      { email: 'warm@example.com' },
+    ]);
+  });
+
   it('the intake purge deletes rows decided past retention and rows whose backend is gone, never a row still waited for', async () => {
     const event = await newEvent('purged', 10);
     expect((await registerFor('purged', 'recent@example.com')).status).toBe(201);
