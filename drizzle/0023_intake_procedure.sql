@@ -85,7 +85,7 @@ begin
   -- Once per row: referenced in several places below, these would be evaluated again in each.
   raced as materialized (
     select b.*, coalesce(b.deadline <= (select at from stamp) + interval '100 milliseconds', false) as late,
-      not exists (select 1 from pg_stat_get_activity(b.owner_pid) as a where a.backend_start = b.owner_start) as gone
+      not exists (select 1 from pg_stat_get_activity(b.owner_pid) as a where a.backend_start = b.owner_start or a.backend_start is null) as gone
     from batch b
   ),
   screened as (

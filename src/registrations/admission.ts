@@ -13,7 +13,7 @@ import { events } from '../events/schema';
 import { KEY_CONSTRAINT, PENDING_KEY_COLUMNS } from '../idempotency/schema';
 import { keyRecorded, recordKeys } from '../idempotency/store';
 import { outboxCount, registrationMessages } from '../webhooks/outbox';
-import { INTAKE_FIELDS, INTAKE_PROCEDURE, OUTCOME_COLUMNS } from './intake';
+import { INTAKE_FIELDS, INTAKE_PROCEDURE, OUTCOME_COLUMNS, ownerWaits } from './intake';
 import { ACTIVE_EMAIL_INDEX, EXTERNAL_KEY_INDEX, registrationIntake, registrations, registrationStatusEnum } from './schema';
 import { decidedJson } from './view';
 
@@ -68,7 +68,7 @@ const admitStatement = renderedText(sql`
   -- Once per row: referenced in several places below, these would be evaluated again in each.
   raced as materialized (
     select b.*, coalesce(b.deadline <= (select at from stamp) + ${DECISION_GRACE}, false) as late,
-      not exists (select 1 from pg_stat_get_activity(b.owner_pid) as a where a.backend_start = b.owner_start) as gone
+      not ${ownerWaits(sql`b.owner_pid`, sql`b.owner_start`)} as gone
     from batch b
   ),
   screened as (

@@ -67,6 +67,13 @@ export async function throughIntake(db: Db, request: IntakeRequest): Promise<Int
   return rows[0]!;
 }
 
+/**
+ * The backend that waits for a row (its pid and start) is still there. A backend of another database role shows no
+ * start (PostgreSQL hides it), and counts as there: a row is refused as gone only when its backend surely is.
+ */
+export const ownerWaits = (pid: SQL, start: SQL): SQL =>
+  sql`exists (select 1 from pg_stat_get_activity(${pid}) as a where a.backend_start = ${start} or a.backend_start is null)`;
+
 /** How long a decided intake row is kept: a record of how its batch went, for the operator (docs/ticket-drop.md). */
 export const INTAKE_RETENTION_HOURS = 1;
 
@@ -80,7 +87,6 @@ export function purgeIntake(db: Db): Promise<number> {
     db,
     i,
     sql`${i.decidedAt} < now() - make_interval(hours => ${INTAKE_RETENTION_HOURS})
-      or (${i.decidedAt} is null and not exists (
-        select 1 from pg_stat_get_activity(${i.ownerPid}) as a where a.backend_start = ${i.ownerStart}))`,
+      or (${i.decidedAt} is null and not ${ownerWaits(sql`${i.ownerPid}`, sql`${i.ownerStart}`)})`,
   );
 }
