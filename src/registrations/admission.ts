@@ -193,7 +193,12 @@ declare
   v_constraint text;
 begin
   if p_deadline is not null then perform lockstep_time_left_ms(p_deadline); end if;
-  select e.id into v_event from events as e where e.id = p_event_id or (p_event_id is null and e.slug = p_slug);
+  -- Apart, so each is a lookup on its own unique index, whatever plan the session caches.
+  if p_event_id is not null then
+    select e.id into v_event from events as e where e.id = p_event_id;
+  else
+    select e.id into v_event from events as e where e.slug = p_slug;
+  end if;
   if v_event is null then return; end if;
   v_key := hashtext(v_event::text);
   perform pg_advisory_xact_lock_shared(1, v_key);
