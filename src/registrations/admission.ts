@@ -15,7 +15,7 @@ import { keyRecorded, recordKeys } from '../idempotency/store';
 import { outboxCount, registrationMessages } from '../webhooks/outbox';
 import { INTAKE_FIELDS, INTAKE_PROCEDURE, OUTCOME_COLUMNS, ownerWaits } from './intake';
 import { ACTIVE_EMAIL_INDEX, EXTERNAL_KEY_INDEX, registrationIntake, registrations, registrationStatusEnum } from './schema';
-import { decidedJson } from './view';
+import { viewJson } from './view';
 
 const i = registrationIntake;
 const r = registrations;
@@ -32,6 +32,9 @@ const DECISION_GRACE = sql.raw(`interval '${TRANSACTION_TIMEOUT_GRACE_MS} millis
 const v = { event: sql.raw('v_event'), horizon: sql.raw('v_horizon'), limit: sql.raw('v_limit') };
 
 const statusType = sql.identifier(registrationStatusEnum.enumName);
+
+/** The view of a row decided in a batch, which carries its own place in the queue (`waitlist_position`). */
+const decidedJson = viewJson(sql`waitlist_position`);
 
 /** The key's pending columns of relation `row`, carried to the `decided` CTE that `recordKeys` reads. */
 const pendingKeyOf = (row: string) => sql.join(Object.values(PENDING_KEY_COLUMNS).map((name) => sql`${sql.identifier(row)}.${sql.identifier(name)}`), sql`, `);
@@ -136,7 +139,7 @@ const admitStatement = renderedText(sql`
       l.waitlist + case when l.shard = ${queueShard} then (select count(*) from decided where status = 'WAITLIST') else 0 end as waitlist
     from ${sh} as l join ${events} on ${events.id} = l.event_id where l.event_id = ${v.event}`)}),
   event as (select ${events.id} as id, ${eventAudience} from ${events} where ${events.id} = ${v.event}),
-  ${registrationMessages},
+  ${registrationMessages()},
   refused as (
     update ${i} set ${c(i.decidedAt)} = (select at from stamp),
       ${c(i.refusedState)} = case when k.email_taken then '23505' else k.refused_state end,

@@ -55,7 +55,7 @@ export function registrationView(row: RowWithPosition): RegistrationView {
 }
 
 /** The view as JSON text, built by the statement that knows the outcome (see ViewField), the row's place in the queue from `position`. */
-const viewJson = (position: SQL) =>
+export const viewJson = (position: SQL) =>
   renderedOnce(
     sql`json_build_object(${sql.join(
       fields.map(([name, field]) => sql`${literal(name)}, ${field.write(position)}`),
@@ -65,6 +65,3 @@ const viewJson = (position: SQL) =>
 
 /** The view of a row that moved: one that joins the queue is last in it, so its place is the `event` CTE's new waitlist length. */
 export const registrationJson = viewJson(sql`(select waitlist_count from event)`);
-
-/** The view of a row decided in a batch, which carries its own place in the queue (`waitlist_position`). */
-export const decidedJson = viewJson(sql`waitlist_position`);

@@ -57,11 +57,12 @@ const messagePerRow = (rows: string, type: SQL) => {
   );
 };
 
-/** The admitter's outbox CTE: `registration.confirmed` or `.waitlisted` for each row of its `decided` CTE (with status). */
-export const registrationMessages = messagePerRow(
-  'decided',
-  sql`case when decided.status = 'CONFIRMED' then 'registration.confirmed' else 'registration.waitlisted' end`,
-);
+/**
+ * The admitter's outbox CTE: `registration.confirmed` or `.waitlisted` for each row of its `decided` CTE (with
+ * status). Rendered when called: only the intake procedure's migration script uses it, not a function at cold start.
+ */
+export const registrationMessages = (): SQL =>
+  messagePerRow('decided', sql`case when decided.status = 'CONFIRMED' then 'registration.confirmed' else 'registration.waitlisted' end`);
 
 /** Who cancelled, as a cancellation's message says. */
 type CancelledBy = 'organizer' | 'registrant';
