@@ -73,8 +73,7 @@ begin
           
   with batch as (
     select "id" as intake_id, "arrival", "deadline", "owner_pid", "owner_start", "name", "email",
-      "spots", "cancel_token_hash", "import_source", "external_id", "key_scope", "key_hash",
-      "key_fingerprint", "key_status", "key_headers", "key_sealed_body"
+      "spots", "cancel_token_hash", "import_source", "external_id", "key_scope", "key_hash", "key_fingerprint", "key_status", "key_headers", "key_sealed_body"
     from "registration_intake"
     where "registration_intake"."event_id" = v_event and "registration_intake"."decided_at" is null and "registration_intake"."arrival" < v_horizon
     order by "registration_intake"."arrival", "registration_intake"."id" limit v_limit
@@ -82,11 +81,9 @@ begin
     for update
   ),
   stamp as (select clock_timestamp() as at),
-  totals as (
-    select "events"."capacity" as capacity, "events"."capacity" - sum("event_shards"."reserved") as free, sum("event_shards"."waitlist") as waitlist,
+  totals as (select "events"."capacity" as capacity, "events"."capacity" - sum("event_shards"."reserved") as free, sum("event_shards"."waitlist") as waitlist,
       bool_and("event_shards"."open") as open, min("event_shards"."max_spots") as max_spots
-    from "event_shards" join "events" on "events"."id" = "event_shards"."event_id" where "event_shards"."event_id" = v_event group by "events"."capacity"
-  ),
+    from "event_shards" join "events" on "events"."id" = "event_shards"."event_id" where "event_shards"."event_id" = v_event group by "events"."capacity"),
   -- Once per row: referenced in several places below, these would be evaluated again in each.
   raced as materialized (
     select b.*, coalesce(b.deadline <= (select at from stamp) + interval '100 milliseconds', false) as late,
@@ -124,9 +121,8 @@ begin
     from admissible a
   ),
   ranked as (
-    select e.*, e.admissible and not e.email_taken as accepted,
-      sum(case when e.admissible and not e.email_taken then e.spots else 0 end) over w as running
-    from emails e window w as (order by e.arrival, e.intake_id)
+    select a.*, sum(case when a.accepted then a.spots else 0 end) over w as running
+    from (select e.*, e.admissible and not e.email_taken as accepted from emails e) as a window w as (order by a.arrival, a.intake_id)
   ),
   fifo as (
     -- Confirmed while every accepted row before it was: the first that does not fit queues, and every later one with it.

@@ -53,6 +53,17 @@ export function settleShards(next: SQL): SQL {
 }
 
 /**
+ * A `totals` CTE body: one row for the event (none once it is deleted) with its capacity, the free spots (capacity −
+ * Σ reserved), the waitlist's length, whether every shard is open, and the most spots one registration may take.
+ * Read under all of the event's shard locks by the statements that decide on the queue (promotion, the admitter).
+ */
+export function shardTotals(eventId: SQL): SQL {
+  return sql`select ${events.capacity} as capacity, ${events.capacity} - sum(${s.reserved}) as free, sum(${s.waitlist}) as waitlist,
+      bool_and(${s.open}) as open, min(${s.maxSpots}) as max_spots
+    from ${s} join ${events} on ${events.id} = ${s.eventId} where ${s.eventId} = ${eventId} group by ${events.capacity}`;
+}
+
+/**
  * The columns of `next` that come from the event row (`events`, joined): open, max_spots (the limit per
  * registration, never above the capacity) and capacity. The same as the shards get when the event is created
  * (lockstep_create_event_shards, drizzle/0016_event_shards.sql); every later change of the event row reaches its

@@ -90,6 +90,13 @@ export interface PendingKey {
 
 const pendingColumn = (key: keyof typeof PENDING_KEY_COLUMNS) => sql.identifier(PENDING_KEY_COLUMNS[key]);
 
+/** The pending key's columns (of relation `row`, when given), in the order `recordKeys` inserts them. */
+export const pendingKeyColumnList = (row?: string): SQL =>
+  sql.join(
+    Object.values(PENDING_KEY_COLUMNS).map((name) => (row ? sql`${sql.identifier(row)}.${sql.identifier(name)}` : sql.identifier(name))),
+    sql`, `,
+  );
+
 /** True when `row` (a relation with `pendingKeyColumns`) carries a key that already has a record. */
 export const keyRecorded = (row: SQL): SQL =>
   sql`exists (select 1 from ${idempotencyKeys} where ${idempotencyKeys.scope} = ${row}.${pendingColumn('keyScope')}
@@ -100,7 +107,7 @@ export const recordKeys = (source: SQL): SQL => sql`insert into ${idempotencyKey
     idempotencyKeys.scope, idempotencyKeys.keyHash, idempotencyKeys.fingerprint, idempotencyKeys.status,
     idempotencyKeys.headers, idempotencyKeys.sealedBody, idempotencyKeys.publicBody,
   )})
-  select ${sql.join((['keyScope', 'keyHash', 'keyFingerprint', 'keyStatus', 'keyHeaders', 'keySealedBody'] as const).map(pendingColumn), sql`, `)}, public_body
+  select ${pendingKeyColumnList()}, public_body
   from ${source} where ${pendingColumn('keyHash')} is not null`;
 
 /**
@@ -139,7 +146,6 @@ export async function runIdempotentStatement(
 }
 
 type StoredKey = ReturnType<typeof keyMaterial> & { scope: string; fingerprint: string };
-
 
 const storedKey = (request: IdempotentRequest): StoredKey => ({
   ...keyMaterial(request),

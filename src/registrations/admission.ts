@@ -3,15 +3,15 @@
  * the migration to it. Not imported at run time: the database runs what the migration created.
  */
 import { sql } from 'drizzle-orm';
-import { eventSettings, queueShard, settleShards } from '../capacity/service';
+import { eventSettings, queueShard, settleShards, shardTotals } from '../capacity/service';
 import { eventShards } from '../capacity/schema';
 import { columnNames } from '../db/columns';
 import { TRANSACTION_TIMEOUT_GRACE_MS } from '../db/deadline';
 import { literal, renderedText } from '../db/prepared';
 import { eventAudience, nextChangeSeq } from '../events/changes';
 import { events } from '../events/schema';
-import { KEY_CONSTRAINT, PENDING_KEY_COLUMNS } from '../idempotency/schema';
-import { keyRecorded, recordKeys } from '../idempotency/store';
+import { KEY_CONSTRAINT } from '../idempotency/schema';
+import { keyRecorded, pendingKeyColumnList, recordKeys } from '../idempotency/store';
 import { outboxCount, registrationMessages } from '../webhooks/outbox';
 import { INTAKE_FIELDS, INTAKE_PROCEDURE, OUTCOME_COLUMNS, ownerWaits } from './intake';
 import { ACTIVE_EMAIL_INDEX, EXTERNAL_KEY_INDEX, registrationIntake, registrations, registrationStatusEnum } from './schema';
@@ -36,9 +36,6 @@ const statusType = sql.identifier(registrationStatusEnum.enumName);
 /** The view of a row decided in a batch, which carries its own place in the queue (`waitlist_position`). */
 const decidedJson = viewJson(sql`waitlist_position`);
 
-/** The key's pending columns of relation `row`, carried to the `decided` CTE that `recordKeys` reads. */
-const pendingKeyOf = (row: string) => sql.join(Object.values(PENDING_KEY_COLUMNS).map((name) => sql`${sql.identifier(row)}.${sql.identifier(name)}`), sql`, `);
-
 /**
  * The admit statement: decide the batch (every pending row of the event below the horizon, in arrival order, at
  * most `v_limit`) under all of the event's shard locks, which the procedure took before it.
@@ -54,8 +51,7 @@ const pendingKeyOf = (row: string) => sql.join(Object.values(PENDING_KEY_COLUMNS
 const admitStatement = renderedText(sql`
   with batch as (
     select ${c(i.id)} as intake_id, ${c(i.arrival)}, ${c(i.deadline)}, ${c(i.ownerPid)}, ${c(i.ownerStart)}, ${c(i.name)}, ${c(i.email)},
-      ${c(i.spots)}, ${c(i.cancelTokenHash)}, ${c(i.importSource)}, ${c(i.externalId)}, ${c(i.keyScope)}, ${c(i.keyHash)},
-      ${c(i.keyFingerprint)}, ${c(i.keyStatus)}, ${c(i.keyHeaders)}, ${c(i.keySealedBody)}
+      ${c(i.spots)}, ${c(i.cancelTokenHash)}, ${c(i.importSource)}, ${c(i.externalId)}, ${pendingKeyColumnList()}
     from ${i}
     where ${i.eventId} = ${v.event} and ${i.decidedAt} is null and ${i.arrival} < ${v.horizon}
     order by ${i.arrival}, ${i.id} limit ${v.limit}
@@ -63,11 +59,7 @@ const admitStatement = renderedText(sql`
     for update
   ),
   stamp as (select clock_timestamp() as at),
-  totals as (
-    select ${events.capacity} as capacity, ${events.capacity} - sum(${sh.reserved}) as free, sum(${sh.waitlist}) as waitlist,
-      bool_and(${sh.open}) as open, min(${sh.maxSpots}) as max_spots
-    from ${sh} join ${events} on ${events.id} = ${sh.eventId} where ${sh.eventId} = ${v.event} group by ${events.capacity}
-  ),
+  totals as (${shardTotals(v.event)}),
   -- Once per row: referenced in several places below, these would be evaluated again in each.
   raced as materialized (
     select b.*, coalesce(b.deadline <= (select at from stamp) + ${DECISION_GRACE}, false) as late,
@@ -104,9 +96,8 @@ const admitStatement = renderedText(sql`
     from admissible a
   ),
   ranked as (
-    select e.*, e.admissible and not e.email_taken as accepted,
-      sum(case when e.admissible and not e.email_taken then e.spots else 0 end) over w as running
-    from emails e window w as (order by e.arrival, e.intake_id)
+    select a.*, sum(case when a.accepted then a.spots else 0 end) over w as running
+    from (select e.*, e.admissible and not e.email_taken as accepted from emails e) as a window w as (order by a.arrival, a.intake_id)
   ),
   fifo as (
     -- Confirmed while every accepted row before it was: the first that does not fit queues, and every later one with it.
@@ -118,7 +109,7 @@ const admitStatement = renderedText(sql`
   decided as (
     select d.*, ${decidedJson} as public_body from (
       select gen_random_uuid() as id, f.intake_id, ${v.event} as event_id, f.name, f.email, f.spots, f.status, ${queueShard}::smallint as shard,
-        f.cancel_token_hash, f.import_source, f.external_id, ${pendingKeyOf('f')}, base.at + f.n * interval '1 microsecond' as created_at, base.at + f.n * interval '1 microsecond' as updated_at,
+        f.cancel_token_hash, f.import_source, f.external_id, ${pendingKeyColumnList('f')}, base.at + f.n * interval '1 microsecond' as created_at, base.at + f.n * interval '1 microsecond' as updated_at,
         case when f.status = 'WAITLIST' then t.waitlist + f.queued end as waitlist_position, ${nextChangeSeq} as change_seq
       from (
         select fifo.*, (case when fifo.confirmed then 'CONFIRMED' else 'WAITLIST' end)::${statusType} as status,

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { eventSettings, queueShard, settleShards } from '../capacity/service';
+import { eventSettings, queueShard, settleShards, shardTotals } from '../capacity/service';
 import { eventShards } from '../capacity/schema';
 import { columnNames } from '../db/columns';
 import type { Db } from '../db/handle';
@@ -23,11 +23,7 @@ export async function promoteWaitlist(tx: Db, eventId: string): Promise<void> {
   const r = registrations;
   const sh = eventShards;
   const { rows } = await tx.execute<{ messages: number }>(sql`
-    with totals as (
-      select ${events.capacity} as capacity, ${events.capacity} - sum(${sh.reserved}) as free, sum(${sh.waitlist}) as waitlist
-      from ${sh} join ${events} on ${events.id} = ${sh.eventId} where ${sh.eventId} = ${eventId}
-      group by ${events.capacity}
-    ),
+    with totals as (${shardTotals(sql`${eventId}`)}),
     queue as (
       select ${r.id} as reg_id, sum(${r.spots}) over (order by ${r.createdAt}, ${r.id}) as running
       from ${r}
