@@ -17,11 +17,10 @@ declare
   v_constraint text;
 begin
   if p_deadline is not null then perform lockstep_time_left_ms(p_deadline); end if;
-  -- Apart, so each is a lookup on its own unique index, whatever plan the session caches.
   if p_event_id is not null then
-    select e.id into v_event from events as e where e.id = p_event_id;
+    select "events"."id" into v_event from "events" where "events"."id" = p_event_id;
   else
-    select e.id into v_event from events as e where e.slug = p_slug;
+    select "events"."id" into v_event from "events" where "events"."slug" = p_slug;
   end if;
   if v_event is null then return; end if;
   v_key := hashtext(v_event::text);
@@ -51,20 +50,20 @@ begin
     end;
     if v_late then
       perform set_config('lock_timeout', '100ms', true);
-      update registration_intake set decided_at = clock_timestamp(), refused_state = '57014' where id = v_mine and decided_at is null;
-      select mine.decided_at is not null, mine.status, mine.public_body, mine.refused_state, mine.refused_constraint, mine.messages
-      into v_done, o_status, o_public_body, o_refused_state, o_refused_constraint, o_messages from registration_intake as mine where mine.id = v_mine;
-      if v_done and o_status is null then delete from registration_intake where id = v_mine; end if;
+      update "registration_intake" set "decided_at" = clock_timestamp(), "refused_state" = '57014' where "registration_intake"."id" = v_mine and "registration_intake"."decided_at" is null;
+      select "registration_intake"."decided_at" is not null, "registration_intake"."status", "registration_intake"."public_body", "registration_intake"."refused_state", "registration_intake"."refused_constraint",
+      "registration_intake"."messages" into v_done, o_status, o_public_body, o_refused_state, o_refused_constraint, o_messages from "registration_intake" where "registration_intake"."id" = v_mine;
+      if v_done and o_status is null then delete from "registration_intake" where "registration_intake"."id" = v_mine; end if;
       commit;
       return;
     end if;
-    select mine.decided_at is not null, mine.status, mine.public_body, mine.refused_state, mine.refused_constraint, mine.messages
-      into v_done, o_status, o_public_body, o_refused_state, o_refused_constraint, o_messages from registration_intake as mine where mine.id = v_mine;
+    select "registration_intake"."decided_at" is not null, "registration_intake"."status", "registration_intake"."public_body", "registration_intake"."refused_state", "registration_intake"."refused_constraint",
+      "registration_intake"."messages" into v_done, o_status, o_public_body, o_refused_state, o_refused_constraint, o_messages from "registration_intake" where "registration_intake"."id" = v_mine;
     if v_admitter and not v_done then
       perform pg_advisory_lock(1, v_key);
       v_horizon := pg_snapshot_xmax(pg_current_snapshot());
       perform pg_advisory_unlock(1, v_key);
-      perform 1 from event_shards where event_id = v_event order by shard for update;
+      perform 1 from "event_shards" where "event_shards"."event_id" = v_event order by "event_shards"."shard" for update;
       -- Planned once per session: a custom plan for each batch cost as much as deciding it (measured).
       perform set_config('plan_cache_mode', 'force_generic_plan', true);
       v_limit := null;
@@ -201,18 +200,19 @@ begin
           when others then
           if v_limit = 1 then
             get stacked diagnostics v_state = returned_sqlstate, v_constraint = constraint_name;
-            update registration_intake set decided_at = clock_timestamp(), refused_state = v_state, refused_constraint = nullif(v_constraint, '')
-              where id = (select p.id from registration_intake as p where p.event_id = v_event and p.decided_at is null and p.arrival < v_horizon
-                order by p.arrival, p.id limit 1);
+            update "registration_intake" set "decided_at" = clock_timestamp(), "refused_state" = v_state,
+      "refused_constraint" = nullif(v_constraint, '')
+    where "registration_intake"."id" = (select "p"."id" from "registration_intake" as p where "p"."event_id" = v_event and "p"."decided_at" is null and "p"."arrival" < v_horizon
+      order by "p"."arrival", "p"."id" limit 1);
             exit;
           end if;
           v_limit := 1;
         end;
       end loop;
-      select mine.decided_at is not null, mine.status, mine.public_body, mine.refused_state, mine.refused_constraint, mine.messages
-      into v_done, o_status, o_public_body, o_refused_state, o_refused_constraint, o_messages from registration_intake as mine where mine.id = v_mine;
+      select "registration_intake"."decided_at" is not null, "registration_intake"."status", "registration_intake"."public_body", "registration_intake"."refused_state", "registration_intake"."refused_constraint",
+      "registration_intake"."messages" into v_done, o_status, o_public_body, o_refused_state, o_refused_constraint, o_messages from "registration_intake" where "registration_intake"."id" = v_mine;
     end if;
-    if v_done and o_status is null then delete from registration_intake where id = v_mine; end if;
+    if v_done and o_status is null then delete from "registration_intake" where "registration_intake"."id" = v_mine; end if;
     commit;
     exit when v_done;
   end loop;

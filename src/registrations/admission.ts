@@ -2,10 +2,11 @@
  * The intake procedure's text (see ./intake.ts), for its migration (`npm run db:intake`) and the test that holds
  * the migration to it. Not imported at run time: the database runs what the migration created.
  */
-import { sql } from 'drizzle-orm';
+import { getTableName, sql, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { eventSettings, queueShard, settleShards, shardTotals } from '../capacity/service';
 import { eventShards } from '../capacity/schema';
-import { columnNames } from '../db/columns';
+import { columnNames, qualifiedColumn } from '../db/columns';
 import { TRANSACTION_TIMEOUT_GRACE_MS } from '../db/deadline';
 import { literal, renderedText } from '../db/prepared';
 import { eventAudience, nextChangeSeq } from '../events/changes';
@@ -141,12 +142,34 @@ const admitStatement = renderedText(sql`
     ${c(i.messages)} = ${outboxCount}
   from decided d where ${i.id} = d.intake_id`);
 
-const outcomeFrom = (row: string) =>
-  `select ${row}.decided_at is not null, ${row}.status, ${row}.public_body, ${row}.refused_state, ${row}.refused_constraint, ${row}.messages
-      into v_done, ${OUTCOME_COLUMNS.join(', ')} from registration_intake as ${row} where ${row}.id = v_mine`;
+/** The procedure's own row (its id in `v_mine`). */
+const mine = sql`${i.id} = v_mine`;
+
+/** Read the row's outcome into `v_done` and the INOUT parameters. */
+const readOutcome = renderedText(sql`select ${i.decidedAt} is not null, ${i.status}, ${i.publicBody}, ${i.refusedState}, ${i.refusedConstraint},
+      ${i.messages} into v_done, ${sql.raw(OUTCOME_COLUMNS.join(', '))} from ${i} where ${mine}`);
 
 /** A refused row is read once, by its request, and leaves nothing behind (a refusal changes nothing). */
-const forgetRefusal = 'if v_done and o_status is null then delete from registration_intake where id = v_mine; end if';
+const forgetRefusal = renderedText(sql`if v_done and o_status is null then delete from ${i} where ${mine}; end if`);
+
+/** The deadline passed while queued: the row refused as late, unless decided meanwhile. */
+const withdraw = renderedText(
+  sql`update ${i} set ${c(i.decidedAt)} = clock_timestamp(), ${c(i.refusedState)} = '57014' where ${mine} and ${i.decidedAt} is null`,
+);
+
+const p = (column: AnyPgColumn) => qualifiedColumn(column, 'p');
+
+/** The earliest pending row below the horizon, refused with the SQLSTATE and constraint it failed its batch with. */
+const refuseFirst = renderedText(sql`update ${i} set ${c(i.decidedAt)} = clock_timestamp(), ${c(i.refusedState)} = v_state,
+      ${c(i.refusedConstraint)} = nullif(v_constraint, '')
+    where ${i.id} = (select ${p(i.id)} from ${i} as p where ${p(i.eventId)} = v_event and ${p(i.decidedAt)} is null and ${p(i.arrival)} < v_horizon
+      order by ${p(i.arrival)}, ${p(i.id)} limit 1)`);
+
+/** The event's shards locked in shard order, as every all-shards path locks them. */
+const lockEventShards = renderedText(sql`perform 1 from ${sh} where ${sh.eventId} = v_event order by ${sh.shard} for update`);
+
+/** The event, by id or by slug: apart, so each is a lookup on its own unique index, whatever plan the session caches. */
+const findEvent = (by: SQL) => renderedText(sql`select ${events.id} into v_event from ${events} where ${by}`);
 
 /**
  * The procedure's definition, rendered from this module: drizzle/ holds it as a migration, and a unit test fails
@@ -187,11 +210,10 @@ declare
   v_constraint text;
 begin
   if p_deadline is not null then perform lockstep_time_left_ms(p_deadline); end if;
-  -- Apart, so each is a lookup on its own unique index, whatever plan the session caches.
   if p_event_id is not null then
-    select e.id into v_event from events as e where e.id = p_event_id;
+    ${findEvent(sql`${events.id} = p_event_id`)};
   else
-    select e.id into v_event from events as e where e.slug = p_slug;
+    ${findEvent(sql`${events.slug} = p_slug`)};
   end if;
   if v_event is null then return; end if;
   v_key := hashtext(v_event::text);
@@ -202,7 +224,7 @@ begin
     select a.backend_start into v_start from pg_stat_get_activity(pg_backend_pid()) as a;
     perform set_config('lockstep.backend_start', v_start::text, false);
   end if;
-  insert into registration_intake (event_id, owner_pid, owner_start, ${columns})
+  insert into ${getTableName(i)} (${i.eventId.name}, ${i.ownerPid.name}, ${i.ownerStart.name}, ${columns})
     values (v_event, pg_backend_pid(), v_start, ${values})
     returning id into v_mine;
   commit;
@@ -221,18 +243,18 @@ begin
     end;
     if v_late then
       perform set_config('lock_timeout', '${TRANSACTION_TIMEOUT_GRACE_MS}ms', true);
-      update registration_intake set decided_at = clock_timestamp(), refused_state = '57014' where id = v_mine and decided_at is null;
-      ${outcomeFrom('mine')};
+      ${withdraw};
+      ${readOutcome};
       ${forgetRefusal};
       commit;
       return;
     end if;
-    ${outcomeFrom('mine')};
+    ${readOutcome};
     if v_admitter and not v_done then
       perform pg_advisory_lock(1, v_key);
       v_horizon := pg_snapshot_xmax(pg_current_snapshot());
       perform pg_advisory_unlock(1, v_key);
-      perform 1 from event_shards where event_id = v_event order by shard for update;
+      ${lockEventShards};
       -- Planned once per session: a custom plan for each batch cost as much as deciding it (measured).
       perform set_config('plan_cache_mode', 'force_generic_plan', true);
       v_limit := null;
@@ -246,15 +268,13 @@ begin
           when others then
           if v_limit = 1 then
             get stacked diagnostics v_state = returned_sqlstate, v_constraint = constraint_name;
-            update registration_intake set decided_at = clock_timestamp(), refused_state = v_state, refused_constraint = nullif(v_constraint, '')
-              where id = (select p.id from registration_intake as p where p.event_id = v_event and p.decided_at is null and p.arrival < v_horizon
-                order by p.arrival, p.id limit 1);
+            ${refuseFirst};
             exit;
           end if;
           v_limit := 1;
         end;
       end loop;
-      ${outcomeFrom('mine')};
+      ${readOutcome};
     end if;
     ${forgetRefusal};
     commit;

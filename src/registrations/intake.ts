@@ -31,7 +31,7 @@ export interface IntakeOutcome {
 }
 
 /** The procedure's INOUT parameters, in their order: IntakeOutcome's fields. */
-export const OUTCOME_COLUMNS = ['o_status', 'o_public_body', 'o_refused_state', 'o_refused_constraint', 'o_messages'] as const;
+export const OUTCOME_COLUMNS = ['o_status', 'o_public_body', 'o_refused_state', 'o_refused_constraint', 'o_messages'] as const satisfies ReadonlyArray<keyof IntakeOutcome>;
 
 /** One registration's way through the intake: the event, what the client sent, and what the row carries. */
 export interface IntakeRequest {
