@@ -47,7 +47,7 @@ const suite: TestProjectInlineConfiguration[] = [
  * to its minutes. db-pg15: the promise, fault, fuzz, pooler and lost-connection suites on PostgreSQL 15, the oldest
  * supported (no transaction_timeout: docs/postgres-versions.md). db-pgbouncer: the promise suites with the app
  * behind PgBouncer in transaction mode, as Neon's `-pooler` endpoint is (tests/setup/global-setup.ts starts both).
- * versions: PostgreSQL 14 refused with one sentence.
+ * versions: PostgreSQL 14 refused with one sentence. crash: no answered registration lost in a crash.
  */
 const otherServers: TestProjectInlineConfiguration[] = [
   {
@@ -65,6 +65,8 @@ const otherServers: TestProjectInlineConfiguration[] = [
   },
   // PostgreSQL 14 is started by the test itself.
   { extends: true, test: { name: 'versions', include: ['tests/versions/**/*.test.ts'] } },
+  // A durable server of its own, crashed and recovered.
+  { extends: true, test: { name: 'crash', include: ['tests/crash/**/*.test.ts'] } },
 ];
 
 /**

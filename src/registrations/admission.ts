@@ -224,6 +224,8 @@ begin
     select a.backend_start into v_start from pg_stat_get_activity(pg_backend_pid()) as a;
     perform set_config('lockstep.backend_start', v_start::text, false);
   end if;
+  -- Not flushed on its own: nobody is answered before the batch's commit, which flushes this one's WAL with its own.
+  perform set_config('synchronous_commit', 'off', true);
   insert into ${getTableName(i)} (${i.eventId.name}, ${i.ownerPid.name}, ${i.ownerStart.name}, ${columns})
     values (v_event, pg_backend_pid(), v_start, ${values})
     returning id into v_mine;
