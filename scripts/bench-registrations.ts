@@ -143,7 +143,7 @@ async function hotEvent(label: string, capacity = EXISTING + ROOM, existing = EX
     [rows[0].id, capacity, existing],
   );
   // Settled as autovacuum would leave them, so no vacuum of the seed runs during a cell.
-  await direct.query('vacuum analyze registrations, event_shards');
+  await direct.query('vacuum analyze registrations, event_shards, registration_intake, idempotency_keys, webhook_messages');
   return { id: rows[0].id, slug };
 }
 
