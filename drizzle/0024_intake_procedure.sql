@@ -41,8 +41,10 @@ begin
     v_admitter := false;
     begin
       if p_deadline is not null then perform set_config('lock_timeout', lockstep_time_left_ms(p_deadline) || 'ms', true); end if;
-      if pg_try_advisory_xact_lock(2, v_key) then
-        v_admitter := true;
+      -- The session's, released before the batch commits: a commit releases its locks in an order of their own, and
+      -- a waiter woken while the admission lock was still held took turn after turn until it went.
+      v_admitter := pg_try_advisory_lock(2, v_key);
+      if v_admitter then
         perform pg_advisory_xact_lock(3, v_key);
       else
         perform pg_advisory_xact_lock_shared(3, v_key);
@@ -51,6 +53,7 @@ begin
       v_late := true;
     end;
     if v_late then
+      if v_admitter then perform pg_advisory_unlock(2, v_key); end if;
       perform set_config('lock_timeout', '100ms', true);
       update "registration_intake" set "decided_at" = clock_timestamp(), "refused_state" = '57014' where "registration_intake"."id" = v_mine and "registration_intake"."decided_at" is null;
       select "registration_intake"."decided_at" is not null, "registration_intake"."status", "registration_intake"."public_body", "registration_intake"."refused_state", "registration_intake"."refused_constraint",
@@ -59,19 +62,24 @@ begin
       commit;
       return;
     end if;
-    select "registration_intake"."decided_at" is not null, "registration_intake"."status", "registration_intake"."public_body", "registration_intake"."refused_state", "registration_intake"."refused_constraint",
+    if not v_admitter then
+      select "registration_intake"."decided_at" is not null, "registration_intake"."status", "registration_intake"."public_body", "registration_intake"."refused_state", "registration_intake"."refused_constraint",
       "registration_intake"."messages" into v_done, o_status, o_public_body, o_refused_state, o_refused_constraint, o_messages from "registration_intake" where "registration_intake"."id" = v_mine;
-    if v_admitter and not v_done then
-      perform pg_advisory_lock(1, v_key);
-      v_horizon := pg_snapshot_xmax(pg_current_snapshot());
-      perform pg_advisory_unlock(1, v_key);
-      perform 1 from "event_shards" where "event_shards"."event_id" = v_event order by "event_shards"."shard" for update;
-      -- Planned once per session: a custom plan for each batch cost as much as deciding it (measured).
-      perform set_config('plan_cache_mode', 'force_generic_plan', true);
-      v_limit := null;
-      loop
-        begin
-          
+    else
+      begin
+        select "registration_intake"."decided_at" is not null, "registration_intake"."status", "registration_intake"."public_body", "registration_intake"."refused_state", "registration_intake"."refused_constraint",
+      "registration_intake"."messages" into v_done, o_status, o_public_body, o_refused_state, o_refused_constraint, o_messages from "registration_intake" where "registration_intake"."id" = v_mine;
+        if not v_done then
+          perform pg_advisory_lock(1, v_key);
+          v_horizon := pg_snapshot_xmax(pg_current_snapshot());
+          perform pg_advisory_unlock(1, v_key);
+          perform 1 from "event_shards" where "event_shards"."event_id" = v_event order by "event_shards"."shard" for update;
+          -- Planned once per session: a custom plan for each batch cost as much as deciding it (measured).
+          perform set_config('plan_cache_mode', 'force_generic_plan', true);
+          v_limit := null;
+          loop
+            begin
+              
   with batch as (
     select "id" as intake_id, "arrival", "deadline", "owner_pid", "owner_start", "name", "email",
       "spots", "cancel_token_hash", "import_source", "external_id", "key_scope", "key_hash", "key_fingerprint", "key_status", "key_headers", "key_sealed_body"
@@ -195,24 +203,31 @@ begin
   update "registration_intake" set "decided_at" = (select at from stamp), "status" = d.status, "public_body" = d.public_body,
     "messages" = (select count(*) from "webhook_outbox")::int
   from decided d where "registration_intake"."id" = d.intake_id;
-          exit;
-        exception
-          -- Out of time or a lock: not the rows' doing. The batch stays pending for the next admitter.
-          when lock_not_available or query_canceled then raise;
-          when others then
-          if v_limit = 1 then
-            get stacked diagnostics v_state = returned_sqlstate, v_constraint = constraint_name;
-            update "registration_intake" set "decided_at" = clock_timestamp(), "refused_state" = v_state,
+              exit;
+            exception
+              -- Out of time or a lock: not the rows' doing. The batch stays pending for the next admitter.
+              when lock_not_available or query_canceled then raise;
+              when others then
+              if v_limit = 1 then
+                get stacked diagnostics v_state = returned_sqlstate, v_constraint = constraint_name;
+                update "registration_intake" set "decided_at" = clock_timestamp(), "refused_state" = v_state,
       "refused_constraint" = nullif(v_constraint, '')
     where "registration_intake"."id" = (select "p"."id" from "registration_intake" as p where "p"."event_id" = v_event and "p"."decided_at" is null and "p"."arrival" < v_horizon
       order by "p"."arrival", "p"."id" limit 1);
-            exit;
-          end if;
-          v_limit := 1;
-        end;
-      end loop;
-      select "registration_intake"."decided_at" is not null, "registration_intake"."status", "registration_intake"."public_body", "registration_intake"."refused_state", "registration_intake"."refused_constraint",
+                exit;
+              end if;
+              v_limit := 1;
+            end;
+          end loop;
+          select "registration_intake"."decided_at" is not null, "registration_intake"."status", "registration_intake"."public_body", "registration_intake"."refused_state", "registration_intake"."refused_constraint",
       "registration_intake"."messages" into v_done, o_status, o_public_body, o_refused_state, o_refused_constraint, o_messages from "registration_intake" where "registration_intake"."id" = v_mine;
+        end if;
+      exception when others then
+        -- The session's lock must not outlive the call: a pooler hands the connection to someone else.
+        perform pg_advisory_unlock(2, v_key);
+        raise;
+      end;
+      perform pg_advisory_unlock(2, v_key);
     end if;
     if v_done and o_status is null then delete from "registration_intake" where "registration_intake"."id" = v_mine; end if;
     commit;

@@ -176,13 +176,13 @@ const findEvent = (by: SQL) => renderedText(sql`select ${events.id} into v_event
  * when the two differ (`npm run db:intake` writes a new migration).
  * - The intake: the event (by id, else by slug; none: no row, the request explains), then the row, inserted under
  *   the event's intake lock (shared) and committed. The lock is what makes the horizon safe (see below).
- * - Each turn, bounded by the deadline: become the admitter if nobody is (a try of the admission lock), and hold the
- *   wait lock (exclusive) to the end of the turn; else wait for the admitter to end its turn (the wait lock, shared:
- *   every waiter of a batch wakes at once, where a queue for the admission lock woke them one after another). Then
- *   read the row. The admitter, if it is undecided: reads the horizon (`pg_snapshot_xmax`) while holding the intake
- *   lock exclusively, so every arrival below it has committed and every later one draws a larger transaction id;
- *   locks the event's shards in order; admits. A waiter whose row is still undecided (it arrived after the horizon)
- *   takes another turn.
+ * - Each turn, bounded by the deadline: become the admitter if nobody is (a try of the admission lock, held by the
+ *   session and released before the batch commits), and hold the wait lock (exclusive) to the end of the turn; else
+ *   wait for the admitter to end its turn (the wait lock, shared: every waiter of a batch wakes at once, where a
+ *   queue for the admission lock woke them one after another). Then read the row. The admitter, if it is
+ *   undecided: reads the horizon (`pg_snapshot_xmax`) while holding the intake lock exclusively, so every arrival
+ *   below it has committed and every later one draws a larger transaction id; locks the event's shards in order;
+ *   admits. A waiter whose row is still undecided (it arrived after the horizon) takes another turn.
  * - An admit statement that fails decides the batch one row at a time: the row that fails alone is refused with
  *   its SQLSTATE and constraint, and the rest go on.
  * - The deadline passed while queued: withdraw the row, unless an admitter holds it (then its decision stands).
@@ -234,8 +234,10 @@ begin
     v_admitter := false;
     begin
       if p_deadline is not null then perform set_config('lock_timeout', lockstep_time_left_ms(p_deadline) || 'ms', true); end if;
-      if pg_try_advisory_xact_lock(2, v_key) then
-        v_admitter := true;
+      -- The session's, released before the batch commits: a commit releases its locks in an order of their own, and
+      -- a waiter woken while the admission lock was still held took turn after turn until it went.
+      v_admitter := pg_try_advisory_lock(2, v_key);
+      if v_admitter then
         perform pg_advisory_xact_lock(3, v_key);
       else
         perform pg_advisory_xact_lock_shared(3, v_key);
@@ -244,6 +246,7 @@ begin
       v_late := true;
     end;
     if v_late then
+      if v_admitter then perform pg_advisory_unlock(2, v_key); end if;
       perform set_config('lock_timeout', '${TRANSACTION_TIMEOUT_GRACE_MS}ms', true);
       ${withdraw};
       ${readOutcome};
@@ -251,32 +254,43 @@ begin
       commit;
       return;
     end if;
-    ${readOutcome};
-    if v_admitter and not v_done then
-      perform pg_advisory_lock(1, v_key);
-      v_horizon := pg_snapshot_xmax(pg_current_snapshot());
-      perform pg_advisory_unlock(1, v_key);
-      ${lockEventShards};
-      -- Planned once per session: a custom plan for each batch cost as much as deciding it (measured).
-      perform set_config('plan_cache_mode', 'force_generic_plan', true);
-      v_limit := null;
-      loop
-        begin
-          ${admitStatement};
-          exit;
-        exception
-          -- Out of time or a lock: not the rows' doing. The batch stays pending for the next admitter.
-          when lock_not_available or query_canceled then raise;
-          when others then
-          if v_limit = 1 then
-            get stacked diagnostics v_state = returned_sqlstate, v_constraint = constraint_name;
-            ${refuseFirst};
-            exit;
-          end if;
-          v_limit := 1;
-        end;
-      end loop;
+    if not v_admitter then
       ${readOutcome};
+    else
+      begin
+        ${readOutcome};
+        if not v_done then
+          perform pg_advisory_lock(1, v_key);
+          v_horizon := pg_snapshot_xmax(pg_current_snapshot());
+          perform pg_advisory_unlock(1, v_key);
+          ${lockEventShards};
+          -- Planned once per session: a custom plan for each batch cost as much as deciding it (measured).
+          perform set_config('plan_cache_mode', 'force_generic_plan', true);
+          v_limit := null;
+          loop
+            begin
+              ${admitStatement};
+              exit;
+            exception
+              -- Out of time or a lock: not the rows' doing. The batch stays pending for the next admitter.
+              when lock_not_available or query_canceled then raise;
+              when others then
+              if v_limit = 1 then
+                get stacked diagnostics v_state = returned_sqlstate, v_constraint = constraint_name;
+                ${refuseFirst};
+                exit;
+              end if;
+              v_limit := 1;
+            end;
+          end loop;
+          ${readOutcome};
+        end if;
+      exception when others then
+        -- The session's lock must not outlive the call: a pooler hands the connection to someone else.
+        perform pg_advisory_unlock(2, v_key);
+        raise;
+      end;
+      perform pg_advisory_unlock(2, v_key);
     end if;
     ${forgetRefusal};
     commit;

@@ -95,6 +95,8 @@ describe('a request whose database work cannot finish before the deadline', () =
       const { handler, ...request } = build(slug, existing.body.id, existing.body.cancelToken);
 
       expectUnavailableInTime(await timed(call(handler, { ...request, remainingMs: REMAINING_MS })));
+      // No lock outlives the answer: the intake's admission lock is the session's, and a pooled connection lives on.
+      expect(await sql(`select count(*)::int as held from pg_locks where locktype = 'advisory'`)).toEqual([{ held: 0 }]);
 
       // Released only after the answer: anything still queued behind the lock would now go through.
       await holder.query('commit');
