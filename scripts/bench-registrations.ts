@@ -1,5 +1,5 @@
 /**
- * `npm run bench:registrations [-- --seconds 5 --rtt 2 --clients 8,32,128,512 --pool 200 --cpu-bound]`: a ticket
+ * `npm run bench:registrations [-- --seconds 5 --rtt 2 --clients 8,32,128,512 --pool 200 --rounds 1 --cpu-bound]`: a ticket
  * drop on one event, every column in the same run on the same Postgres, as production pays it: durable commits
  * (fsync and synchronous_commit on), a network round trip between the function and the database (a TCP delay proxy
  * in its own process, 2 ms by default), and at most `--pool` connections (as a pooler in front of Postgres admits a
@@ -16,7 +16,8 @@
  * Each event starts with 10,000 confirmed registrations and room for 10,000 more, more than a cell takes (the
  * sell-out cell is the one that crosses into the waitlist). Then, at the largest client count: (x) lockstep with 10% of the clients cancelling what they
  * registered (by token), and a sell-out (capacity 2,000, 1-3 spots, 10% of the confirmed cancelling by token) whose
- * exactness is checked in SQL. Every cell is timed after a second's warm-up on a target of its own. Prints ok/s,
+ * exactness is checked in SQL. Every cell is timed after a second's warm-up on a target of its own; `--rounds N`
+ * times each cell N times and prints its run of median rate, with every rate in its check. Prints ok/s,
  * p50/p99, failures, the CPU milliseconds each process spent per success (this one runs the handlers; Postgres counts
  * its backends) and how busy the cores were, and the ratios against the targets of issue 19.
  */
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     rtt: { type: 'string', default: '2' },
     clients: { type: 'string', default: '8,32,128,512' },
     pool: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '1' },
     pgbouncer: { type: 'boolean', default: false },
     'cpu-bound': { type: 'boolean', default: false },
   },
@@ -48,6 +50,7 @@ const seconds = Number(args.seconds);
 const rttMs = cpuBound ? 0 : Number(args.rtt);
 const clientCounts = args.clients.split(',').map(Number);
 const poolSize = Number(args.pool);
+const rounds = Number(args.rounds);
 const EXISTING = 10_000;
 const ROOM = 10_000;
 const SELL_OUT_CAPACITY = 2_000;
@@ -192,10 +195,20 @@ const WARM_UP = { seconds: 1, perConnection: 20 };
  */
 async function cell(clients: number, target: () => Promise<Target>): Promise<{ run: Run; check: string }> {
   const warmed = WARM_UP.perConnection * Math.min(clients, poolSize);
-  await drive(clients, { ...(await target()), until: (run) => run.ok >= warmed }, WARM_UP.seconds);
-  const measuredTarget = await target();
-  const run = await drive(clients, measuredTarget, seconds);
-  return { run, check: await measuredTarget.check() };
+  const runs: Array<{ run: Run; check: string }> = [];
+  for (let round = 0; round < rounds; round++) {
+    await drive(clients, { ...(await target()), until: (run) => run.ok >= warmed }, WARM_UP.seconds);
+    const measuredTarget = await target();
+    const run = await drive(clients, measuredTarget, seconds);
+    runs.push({ run, check: await measuredTarget.check() });
+  }
+  // --rounds N: the run of median rate stands for the cell (a cell's rate moves by a fifth between runs); every
+  // round's target was checked in SQL, and the failures of all rounds count.
+  runs.sort((x, y) => rate(x.run) - rate(y.run));
+  const median = runs[Math.floor(runs.length / 2)]!;
+  const failed = runs.reduce((sum, { run }) => sum + run.failed, 0);
+  const rates = rounds > 1 ? ` (median of ${runs.map(({ run }) => Math.round(rate(run))).join(', ')}/s)` : '';
+  return { run: { ...median.run, failed }, check: `${median.check}${rates}` };
 }
 
 /** `clients` loops calling the target's op for `forSeconds` (and until its `until` holds); an op answers whether its registration succeeded. */
