@@ -98,15 +98,16 @@ export function commitStatement(): string {
   return deadline === undefined ? 'commit' : `select lockstep_time_left_ms(${deadlineLiteral(deadline.at)}); commit`;
 }
 
-/** The deadline as a statement parameter, or undefined when unbounded. */
-function deadlineParam(): SQL | undefined {
+/** The deadline as an ISO timestamp for a statement to bind (a procedure's argument, a row's column): null when unbounded. */
+export function deadlineTimestamp(): string | null {
   const deadline = current.getStore();
-  return deadline === undefined ? undefined : sql`${new Date(deadline.at).toISOString()}::timestamptz`;
+  return deadline === undefined ? null : new Date(deadline.at).toISOString();
 }
 
-/** The deadline as a timestamptz value for a procedure or a row to carry: null when unbounded. */
-export function deadlineValue(): SQL {
-  return deadlineParam() ?? sql`null::timestamptz`;
+/** The deadline as a statement parameter, or undefined when unbounded. */
+function deadlineParam(): SQL | undefined {
+  const at = deadlineTimestamp();
+  return at === null ? undefined : sql`${at}::timestamptz`;
 }
 
 /**

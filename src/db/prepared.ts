@@ -18,12 +18,19 @@ const names = new Map<string, string>();
  * statement is prepared once per connection and never confused with another.
  */
 export function executePrepared<T extends QueryResultRow>(db: Db, query: SQL): Promise<QueryResult<T>> {
-  if (!databaseConfig().DATABASE_PREPARED_STATEMENTS) return db.execute(query) as Promise<QueryResult<T>>;
   const { sql: text, params } = dialect.sqlToQuery(query);
-  let name = names.get(text);
-  if (name === undefined) {
-    name = `lockstep_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
-    names.set(text, name);
+  return executePreparedText<T>(db, text, params);
+}
+
+/** `executePrepared` for a statement whose text was rendered once: only its values are bound on each call. */
+export function executePreparedText<T extends QueryResultRow>(db: Db, text: string, params: unknown[]): Promise<QueryResult<T>> {
+  let name: string | undefined;
+  if (databaseConfig().DATABASE_PREPARED_STATEMENTS) {
+    name = names.get(text);
+    if (name === undefined) {
+      name = `lockstep_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
+      names.set(text, name);
+    }
   }
   return db._.session.prepareQuery({ sql: text, params }, undefined, name, false).execute() as Promise<QueryResult<T>>;
 }

@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { deadlineValue } from '../db/deadline';
+import { deadlineTimestamp } from '../db/deadline';
 import type { Db } from '../db/handle';
-import { executePrepared } from '../db/prepared';
+import { executePreparedText, renderedText } from '../db/prepared';
 import { deleteInBatches } from '../db/purge';
 import type { PendingKey } from '../idempotency/store';
 import type { ExternalKey } from '../contract/external-key';
@@ -44,26 +44,36 @@ export interface IntakeRequest {
   key?: PendingKey;
 }
 
+/**
+ * The call's text, rendered once at load: the event's id and slug, then INTAKE_FIELDS, each cast to its column's
+ * type (as ./admission.ts declares the procedure's parameters). Only the values are bound on each call.
+ */
+const CALL = renderedText(
+  sql`call ${sql.identifier(INTAKE_PROCEDURE)}(${sql.raw(
+    ['uuid', 'text', ...INTAKE_FIELDS.map((field) => registrationIntake[field].getSQLType())].map((type, n) => `$${n + 1}::${type}`).join(', '),
+  )})`,
+);
+
 /** Register through the event's intake: ONE statement (a CALL), answered when the row is decided. */
 export async function throughIntake(db: Db, request: IntakeRequest): Promise<IntakeOutcome> {
   const { event, key, external } = request;
-  const values: Record<(typeof INTAKE_FIELDS)[number], SQL> = {
-    name: sql`${request.name}::text`,
-    email: sql`${request.email}::text`,
-    spots: sql`${request.spots}::int`,
-    cancelTokenHash: sql`${request.cancelTokenHash}::text`,
-    importSource: sql`${external?.source ?? null}::text`,
-    externalId: sql`${external?.externalId ?? null}::text`,
-    keyScope: sql`${key?.scope ?? null}::text`,
-    keyHash: sql`${key?.keyHash ?? null}::text`,
-    keyFingerprint: sql`${key?.fingerprint ?? null}::text`,
-    keyStatus: sql`${key?.status ?? null}::int`,
-    keyHeaders: sql`${key ? JSON.stringify(key.headers) : null}::jsonb`,
-    keySealedBody: sql`${key?.sealedBody ?? null}::text`,
-    deadline: deadlineValue(),
+  const values: Record<(typeof INTAKE_FIELDS)[number], unknown> = {
+    name: request.name,
+    email: request.email,
+    spots: request.spots,
+    cancelTokenHash: request.cancelTokenHash,
+    importSource: external?.source ?? null,
+    externalId: external?.externalId ?? null,
+    keyScope: key?.scope ?? null,
+    keyHash: key?.keyHash ?? null,
+    keyFingerprint: key?.fingerprint ?? null,
+    keyStatus: key?.status ?? null,
+    keyHeaders: key ? JSON.stringify(key.headers) : null,
+    keySealedBody: key?.sealedBody ?? null,
+    deadline: deadlineTimestamp(),
   };
-  const { rows } = await executePrepared<IntakeOutcome>(db, sql`call ${sql.identifier(INTAKE_PROCEDURE)}(
-    ${'id' in event ? event.id : null}::uuid, ${'slug' in event ? event.slug : null}::text, ${sql.join(INTAKE_FIELDS.map((field) => values[field]), sql`, `)})`);
+  const params = ['id' in event ? event.id : null, 'slug' in event ? event.slug : null, ...INTAKE_FIELDS.map((field) => values[field])];
+  const { rows } = await executePreparedText<IntakeOutcome>(db, CALL, params);
   return rows[0]!;
 }
 
