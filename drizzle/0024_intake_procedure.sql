@@ -1,4 +1,4 @@
--- The intake procedure, rendered from src/registrations/intake.ts by `npm run db:intake`. Do not edit.
+-- The intake procedure, rendered from src/registrations/admission.ts by `npm run db:intake`. Do not edit.
 create or replace procedure lockstep_register(p_event_id uuid, p_slug text, p_name text, p_email text, p_spots integer, p_cancel_token_hash text, p_import_source text, p_external_id text, p_key_scope text, p_key_hash text, p_key_fingerprint text, p_key_status integer, p_key_headers jsonb, p_key_sealed_body text, p_deadline timestamp with time zone,
   inout o_status registration_status default null, inout o_public_body text default null,
   inout o_refused_state text default null, inout o_refused_constraint text default null, inout o_messages integer default null)

@@ -1,5 +1,5 @@
 /**
- * `npm run db:intake`: a new migration that creates the intake procedure again, as src/registrations/intake.ts
+ * `npm run db:intake`: a new migration that creates the intake procedure again, as src/registrations/admission.ts
  * renders it now. Run it after changing anything the procedure is built from; tests/unit/intake-procedure.test.ts
  * fails until the newest migration matches.
  */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { INTAKE_PROCEDURE } from '../src/registrations/intake';
 
 /** The first line of a migration written by `npm run db:intake`. */
-export const INTAKE_MIGRATION_HEADER = '-- The intake procedure, rendered from src/registrations/intake.ts by `npm run db:intake`. Do not edit.';
+export const INTAKE_MIGRATION_HEADER = '-- The intake procedure, rendered from src/registrations/admission.ts by `npm run db:intake`. Do not edit.';
 
 /** The procedure's definition as the newest migration that creates it holds it (its text after the header). */
 export function migratedIntakeProcedure(dir = 'drizzle'): string | undefined {
