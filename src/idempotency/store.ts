@@ -4,6 +4,7 @@ import { columnNames } from '../db/columns';
 import { lockWaitDefault, lockWaitLimit } from '../db/deadline';
 import { isConstraintViolation, postgresError, SqlState } from '../db/errors';
 import { insertOrReread } from '../db/get-or-create';
+import { EACH_ROW } from '../db/plans';
 import { deleteInBatches } from '../db/purge';
 import { resendAfterLostConnection } from '../db/retry';
 import { transaction } from '../db/transaction';
@@ -100,7 +101,7 @@ export const pendingKeyColumnList = (row?: string): SQL =>
 /** True when `row` (a relation with `pendingKeyColumns`) carries a key that already has a record. */
 export const keyRecorded = (row: SQL): SQL =>
   sql`exists (select 1 from ${idempotencyKeys} where ${idempotencyKeys.scope} = ${row}.${pendingColumn('keyScope')}
-    and ${idempotencyKeys.keyHash} = ${row}.${pendingColumn('keyHash')})`;
+    and ${idempotencyKeys.keyHash} = ${row}.${pendingColumn('keyHash')} ${EACH_ROW})`;
 
 /** The INSERT of the record of each row of `source` that carries a key, its response body the text column `public_body`. */
 export const recordKeys = (source: SQL): SQL => sql`insert into ${idempotencyKeys} (${columnNames(

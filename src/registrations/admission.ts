@@ -8,6 +8,7 @@ import { eventSettings, queueShard, settleShards, shardTotals } from '../capacit
 import { eventShards } from '../capacity/schema';
 import { columnNames, qualifiedColumn } from '../db/columns';
 import { TRANSACTION_TIMEOUT_GRACE_MS } from '../db/deadline';
+import { EACH_ROW } from '../db/plans';
 import { literal, renderedText } from '../db/prepared';
 import { eventAudience, nextChangeSeq } from '../events/changes';
 import { events } from '../events/schema';
@@ -79,7 +80,7 @@ const admitStatement = renderedText(sql`
         ) as key_used,
         x.in_race and x.external_id is not null and (
           row_number() over (partition by x.in_race, x.import_source, x.external_id order by x.arrival, x.intake_id) > 1
-          or exists (select 1 from ${r} where ${r.importSource} = x.import_source and ${r.externalId} = x.external_id)
+          or exists (select 1 from ${r} where ${r.importSource} = x.import_source and ${r.externalId} = x.external_id ${EACH_ROW})
         ) as external_used
       from (select raced.*, not raced.late and not raced.gone as in_race from raced) as x
     ) as y
@@ -92,7 +93,7 @@ const admitStatement = renderedText(sql`
   emails as (
     select a.*, a.admissible and (
         row_number() over (partition by a.admissible, lower(a.email) order by a.arrival, a.intake_id) > 1
-        or exists (select 1 from ${r} where ${r.eventId} = ${v.event} and lower(${r.email}) = lower(a.email) and ${r.status} in ('CONFIRMED', 'WAITLIST'))
+        or exists (select 1 from ${r} where ${r.eventId} = ${v.event} and lower(${r.email}) = lower(a.email) and ${r.status} in ('CONFIRMED', 'WAITLIST') ${EACH_ROW})
       ) as email_taken
     from admissible a
   ),
@@ -264,8 +265,10 @@ begin
           v_horizon := pg_snapshot_xmax(pg_current_snapshot());
           perform pg_advisory_unlock(1, v_key);
           ${lockEventShards};
-          -- Planned once per session: a custom plan for each batch cost as much as deciding it (measured).
+          -- Planned once per session: a custom plan for each batch cost as much as deciding it (measured). Every
+          -- table through its index, whatever size the statistics gave it then: the plan outlives them.
           perform set_config('plan_cache_mode', 'force_generic_plan', true);
+          perform set_config('enable_seqscan', 'off', true);
           v_limit := null;
           loop
             begin

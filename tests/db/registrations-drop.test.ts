@@ -11,7 +11,9 @@ import { handler as register } from '../../functions/registrations-create';
 import { handler as getRegistration } from '../../functions/registrations-get';
 import { handler as listRegistrations } from '../../functions/registrations-list';
 import { database } from '../../src/db/client';
-import { purgeIntake } from '../../src/registrations/intake';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type { Db } from '../../src/db/handle';
+import { purgeIntake, throughIntake } from '../../src/registrations/intake';
 import { call } from '../helpers/api';
 import { assertEventInvariants } from '../helpers/invariants';
 import { emptyTables, sqlClient } from '../helpers/sql';
@@ -154,6 +156,35 @@ describe('a ticket drop', () => {
       { email: 'recent@example.com' },
       { email: 'waiting@example.com' },
     ]);
+  });
+
+  it("the admit statement reaches every table through an index, as planned by a session that saw them all empty", async () => {
+    // This database's tables were never analyzed: a planner that trusted their size would scan them whole, or hash
+    // every key and registration the batch could meet, and a session's generic plan would keep doing it.
+    const event = await newEvent('planned', 10);
+    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await client.connect();
+    try {
+      const plans: string[] = [];
+      client.on('notice', (notice) => plans.push(notice.message ?? ''));
+      await client.query(`load 'auto_explain'`);
+      await client.query(`set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set auto_explain.log_level = notice`);
+      const outcome = await throughIntake(drizzle({ client }) as unknown as Db, {
+        event: { id: event.id },
+        name: 'Planned',
+        email: 'planned@example.com',
+        spots: 1,
+        cancelTokenHash: 'planned',
+        key: { scope: 'anonymous', keyHash: 'planned', fingerprint: 'planned', status: 201, headers: {}, sealedBody: 'planned' },
+      });
+      expect(outcome.o_status).toBe('CONFIRMED');
+      const admit = plans.find((plan) => plan.includes('Query Text: with batch'));
+      expect(admit).toBeDefined();
+      expect(admit).not.toMatch(/Seq Scan on (registration_intake|registrations|idempotency_keys)\b/);
+      expect(admit).not.toMatch(/hashed SubPlan/);
+    } finally {
+      await client.end();
+    }
   });
 
   it('registrations go on while the event row is locked: they lock a shard, never the event', async () => {
