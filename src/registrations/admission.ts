@@ -15,7 +15,7 @@ import { events } from '../events/schema';
 import { KEY_CONSTRAINT } from '../idempotency/schema';
 import { keyRecorded, pendingKeyColumnList, recordKeys } from '../idempotency/store';
 import { outboxCount, registrationMessages } from '../webhooks/outbox';
-import { INTAKE_FIELDS, INTAKE_PROCEDURE, OUTCOME_COLUMNS, ownerWaits } from './intake';
+import { INTAKE_COLUMNS, INTAKE_PARAMETERS, INTAKE_PROCEDURE, OUTCOME_COLUMNS, ownerWaits } from './intake';
 import { ACTIVE_EMAIL_INDEX, EXTERNAL_KEY_INDEX, registrationIntake, registrations, registrationStatusEnum } from './schema';
 import { viewJson } from './view';
 
@@ -189,11 +189,10 @@ const findEvent = (by: SQL) => renderedText(sql`select ${events.id} into v_event
  * - The deadline passed while queued: withdraw the row, unless an admitter holds it (then its decision stands).
  */
 export function intakeProcedure(): string {
-  const intakeColumns = INTAKE_FIELDS.map((field) => registrationIntake[field]);
-  const params = intakeColumns.map((column) => `p_${column.name} ${column.getSQLType()}`).join(', ');
-  const values = intakeColumns.map((column) => `p_${column.name}`).join(', ');
-  const columns = intakeColumns.map((column) => column.name).join(', ');
-  return `create or replace procedure ${INTAKE_PROCEDURE}(p_event_id uuid, p_slug text, ${params},
+  const params = INTAKE_PARAMETERS.map(({ name, type }) => `${name} ${type}`).join(', ');
+  const values = INTAKE_COLUMNS.map((column) => `p_${column.name}`).join(', ');
+  const columns = INTAKE_COLUMNS.map((column) => column.name).join(', ');
+  return `create or replace procedure ${INTAKE_PROCEDURE}(${params},
   inout o_status ${registrationStatusEnum.enumName} default null, inout o_public_body text default null,
   inout o_refused_state text default null, inout o_refused_constraint text default null, inout o_messages integer default null)
 language plpgsql as $proc$

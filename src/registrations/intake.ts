@@ -5,6 +5,7 @@ import { executePreparedText, renderedText } from '../db/prepared';
 import { deleteInBatches } from '../db/purge';
 import type { PendingKey } from '../idempotency/store';
 import type { ExternalKey } from '../contract/external-key';
+import { events } from '../events/schema';
 import { registrationIntake, type RegistrationStatus } from './schema';
 
 /**
@@ -20,6 +21,19 @@ const i = registrationIntake;
 /** The intake row's fields the procedure takes as parameters, in their order (./admission.ts renders them). */
 export const INTAKE_FIELDS = ['name', 'email', 'spots', 'cancelTokenHash', 'importSource', 'externalId', 'keyScope', 'keyHash',
   'keyFingerprint', 'keyStatus', 'keyHeaders', 'keySealedBody', 'deadline'] as const;
+
+/** INTAKE_FIELDS' columns, in their order. */
+export const INTAKE_COLUMNS = INTAKE_FIELDS.map((field) => i[field]);
+
+/**
+ * The procedure's IN parameters, in their order: the event (by id, or by slug), then INTAKE_COLUMNS, each typed as
+ * its column. ./admission.ts declares them; the CALL below casts its values to the same types.
+ */
+export const INTAKE_PARAMETERS = [
+  { name: 'p_event_id', type: events.id.getSQLType() },
+  { name: 'p_slug', type: events.slug.getSQLType() },
+  ...INTAKE_COLUMNS.map((column) => ({ name: `p_${column.name}`, type: column.getSQLType() })),
+];
 
 /** The outcome a call answers with (its INOUT parameters). */
 export interface IntakeOutcome {
@@ -44,14 +58,9 @@ export interface IntakeRequest {
   key?: PendingKey;
 }
 
-/**
- * The call's text, rendered once at load: the event's id and slug, then INTAKE_FIELDS, each cast to its column's
- * type (as ./admission.ts declares the procedure's parameters). Only the values are bound on each call.
- */
+/** The call's text, rendered once at load, each value cast to its parameter's type: only the values are bound on each call. */
 const CALL = renderedText(
-  sql`call ${sql.identifier(INTAKE_PROCEDURE)}(${sql.raw(
-    ['uuid', 'text', ...INTAKE_FIELDS.map((field) => registrationIntake[field].getSQLType())].map((type, n) => `$${n + 1}::${type}`).join(', '),
-  )})`,
+  sql`call ${sql.identifier(INTAKE_PROCEDURE)}(${sql.raw(INTAKE_PARAMETERS.map(({ type }, n) => `$${n + 1}::${type}`).join(', '))})`,
 );
 
 /** Register through the event's intake: ONE statement (a CALL), answered when the row is decided. */
