@@ -17,7 +17,9 @@
  * sell-out cell is the one that crosses into the waitlist). Then, at the largest client count: (x) lockstep with 10% of the clients cancelling what they
  * registered (by token), and a sell-out (capacity 2,000, 1-3 spots, 10% of the confirmed cancelling by token) whose
  * exactness is checked in SQL. Every cell is timed after a second's warm-up on a target of its own; `--rounds N`
- * times each cell N times and prints its run of median rate, with every rate in its check. Prints ok/s,
+ * times each cell N times, the columns of a client count taking turns round by round, and prints its run of median
+ * rate, with every rate in its check. The connections stay open for the whole run, as a pooler keeps its server
+ * connections through a drop (a backend's first registration costs tens of milliseconds of CPU). Prints ok/s,
  * p50/p99, failures, the CPU milliseconds each process spent per success (this one runs the handlers; Postgres counts
  * its backends) and how busy the cores were, and the ratios against the targets of issue 19.
  */
@@ -100,23 +102,13 @@ const { handler: cancel } = await import('../functions/registrations-cancel');
 const { closeDatabase } = await import('../src/db/client');
 const { SHARDS } = await import('../src/capacity/schema');
 const direct = new pg.Pool({ connectionString: bench.url, max: 4 });
-/** The raw SQL cells' own pool, through the proxy as the handlers' is. */
-const rawPool = () => {
-  const pool = new pg.Pool({ connectionString: proxied.toString(), max: poolSize });
-  pool.on('error', () => undefined); // idle clients killed at shutdown
-  return pool;
-};
-let measured = rawPool();
-direct.on('error', () => undefined);
-
 /**
- * Close a pool's connections between cells: an idle pool closes them on a timer, and backends that exit during a
- * later cell spend that cell's CPU (it counted above 100 % of the cores, and its rate fell).
+ * The raw SQL cells' own pool, through the proxy as the handlers' is. Its connections stay open for the run, idle or
+ * not: a backend that exits during a later cell spends that cell's CPU (it counted above 100 % of the cores).
  */
-async function closePools(): Promise<void> {
-  await Promise.all([measured.end(), closeDatabase()]);
-  measured = rawPool();
-}
+const measured = new pg.Pool({ connectionString: proxied.toString(), max: poolSize, idleTimeoutMillis: 0 });
+measured.on('error', () => undefined); // idle clients killed at shutdown
+direct.on('error', () => undefined);
 
 /** The server's postmaster (its pid file), for the CPU a cell spends in Postgres. */
 const { rows: dataDir } = await direct.query<{ data_directory: string }>('show data_directory');
@@ -188,26 +180,44 @@ interface Target {
 const WARM_UP = { seconds: 1, perConnection: 20 };
 
 /**
- * One cell: a warm-up on a target of its own, then the timed run. The warm-up opens the pool's connections and gives
+ * One round of a cell: a warm-up on a target of its own, then the timed run. The warm-up opens the pool's connections and gives
  * each backend the executions a busy server's have behind them: its catalog caches loaded, its plans made (a
  * prepared statement's generic plan comes after five custom ones). Warmed for one second only, the first lockstep
  * cell at 128 clients spent 3.7 ms of Postgres CPU per registration, the same cell run again 1.9 ms.
  */
-async function cell(clients: number, target: () => Promise<Target>): Promise<{ run: Run; check: string }> {
+async function timed(clients: number, target: () => Promise<Target>): Promise<Cell> {
   const warmed = WARM_UP.perConnection * Math.min(clients, poolSize);
-  const runs: Array<{ run: Run; check: string }> = [];
+  await drive(clients, { ...(await target()), until: (run) => run.ok >= warmed }, WARM_UP.seconds);
+  const measuredTarget = await target();
+  const run = await drive(clients, measuredTarget, seconds);
+  return { run, check: await measuredTarget.check() };
+}
+
+interface Cell {
+  run: Run;
+  check: string;
+}
+
+/**
+ * The cells of one client count, side by side: each timed `--rounds` times, the columns taking turns round by round
+ * (a slower stretch of the machine then falls on every column alike). The round of median rate stands for the cell,
+ * as a cell's rate moves by a fifth between runs; every round's target was checked in SQL, and the failures of all
+ * rounds count.
+ */
+async function cells<K extends string>(clients: number, targets: Record<K, () => Promise<Target>>): Promise<Record<K, Cell>> {
+  const keys = Object.keys(targets) as K[];
+  const runs = new Map<K, Cell[]>(keys.map((key) => [key, []]));
   for (let round = 0; round < rounds; round++) {
-    await drive(clients, { ...(await target()), until: (run) => run.ok >= warmed }, WARM_UP.seconds);
-    const measuredTarget = await target();
-    const run = await drive(clients, measuredTarget, seconds);
-    runs.push({ run, check: await measuredTarget.check() });
+    for (const key of keys) runs.get(key)!.push(await timed(clients, targets[key]));
   }
-  // --rounds N: the run of median rate stands for the cell (a cell's rate moves by a fifth between runs); every
-  // round's target was checked in SQL, and the failures of all rounds count.
-  runs.sort((x, y) => rate(x.run) - rate(y.run));
-  const median = runs[Math.floor(runs.length / 2)]!;
+  return Object.fromEntries(keys.map((key) => [key, medianOf(runs.get(key)!)])) as Record<K, Cell>;
+}
+
+function medianOf(runs: Cell[]): Cell {
+  const sorted = [...runs].sort((x, y) => rate(x.run) - rate(y.run));
+  const median = sorted[Math.floor(sorted.length / 2)]!;
   const failed = runs.reduce((sum, { run }) => sum + run.failed, 0);
-  const rates = rounds > 1 ? ` (median of ${runs.map(({ run }) => Math.round(rate(run))).join(', ')}/s)` : '';
+  const rates = rounds > 1 ? ` (median of ${sorted.map(({ run }) => Math.round(rate(run))).join(', ')}/s)` : '';
   return { run: { ...median.run, failed }, check: `${median.check}${rates}` };
 }
 
@@ -400,29 +410,29 @@ const byClients = new Map<number, Record<'a' | 'b' | 'k' | 'w', Run>>();
 const onEvent = (event: { id: string; slug: string }, op: Op): Target => ({ op, check: () => exact(event.id) });
 
 for (const clients of clientCounts) {
-  const a = await cell(clients, async () => ({ op: ceiling(await oneRow()), check: async () => 'n/a' }));
+  const { a, h, b, k, w } = await cells(clients, {
+    a: async () => ({ op: ceiling(await oneRow()), check: async () => 'n/a' }),
+    h: async () => ({ op: rawEscrow(await rawShards()), check: async () => 'n/a' }),
+    b: async () => {
+      const event = await hotEvent('lockstep');
+      return { op: lockstep(event.slug), check: async () => `${await exact(event.id)}; ${await batchStats(event.id)}` };
+    },
+    k: async () => {
+      const event = await hotEvent('keyed');
+      return onEvent(event, lockstep(event.slug, true));
+    },
+    w: async () => {
+      const event = await hotEvent('webhooks');
+      await subscribed(event.id);
+      return onEvent(event, lockstep(event.slug));
+    },
+  });
   table.push(row(clients, '(a) one row: bare UPDATE', a.run, a.check));
-  const h = await cell(clients, async () => ({ op: rawEscrow(await rawShards()), check: async () => 'n/a' }));
   table.push(row(clients, `(h) ${SHARDS} shard rows, raw SQL: UPDATE + INSERT`, h.run, h.check));
-  await closePools();
-  const b = await cell(clients, async () => {
-    const event = await hotEvent('lockstep');
-    return { op: lockstep(event.slug), check: async () => `${await exact(event.id)}; ${await batchStats(event.id)}` };
-  });
   table.push(row(clients, '(b) lockstep', b.run, b.check));
-  const k = await cell(clients, async () => {
-    const event = await hotEvent('keyed');
-    return onEvent(event, lockstep(event.slug, true));
-  });
   table.push(row(clients, '(k) lockstep + Idempotency-Key', k.run, k.check));
-  const w = await cell(clients, async () => {
-    const event = await hotEvent('webhooks');
-    await subscribed(event.id);
-    return onEvent(event, lockstep(event.slug));
-  });
   table.push(row(clients, '(w) lockstep, event with a webhook subscription', w.run, w.check));
   byClients.set(clients, { a: a.run, b: b.run, k: k.run, w: w.run });
-  await closePools();
   const [ra, rb, rk, rw] = [a.run, b.run, k.run, w.run];
   table.push({
     clients,
@@ -433,20 +443,22 @@ for (const clients of clientCounts) {
 const most = Math.max(...clientCounts);
 const least = Math.min(...clientCounts);
 const every = Math.round(1 / CANCELLING);
-const x = await cell(most, async () => {
-  const event = await hotEvent('cancelling');
-  return onEvent(event, withCancellations(event.slug, 1, (client) => client % every === 0));
+const { x, sellOut } = await cells(most, {
+  x: async () => {
+    const event = await hotEvent('cancelling');
+    return onEvent(event, withCancellations(event.slug, 1, (client) => client % every === 0));
+  },
+  sellOut: async () => {
+    const event = await hotEvent('sell-out', SELL_OUT_CAPACITY, 0);
+    let drawn = 0;
+    return {
+      ...onEvent(event, withCancellations(event.slug, 3, (_, status) => status === 'CONFIRMED' && drawn++ % every === 0)),
+      until: async () =>
+        (await direct.query(`select bool_or(waiting) as sold from event_shards where event_id = $1`, [event.id])).rows[0].sold as boolean,
+    };
+  },
 });
 table.push(row(most, `(x) lockstep, ${CANCELLING * 100}% of clients cancelling by token`, x.run, x.check));
-const sellOut = await cell(most, async () => {
-  const event = await hotEvent('sell-out', SELL_OUT_CAPACITY, 0);
-  let drawn = 0;
-  return {
-    ...onEvent(event, withCancellations(event.slug, 3, (_, status) => status === 'CONFIRMED' && drawn++ % every === 0)),
-    until: async () =>
-      (await direct.query(`select bool_or(waiting) as sold from event_shards where event_id = $1`, [event.id])).rows[0].sold as boolean,
-  };
-});
 table.push(row(most, `sell-out: capacity ${SELL_OUT_CAPACITY}, 1-3 spots, ${CANCELLING * 100}% of confirmed cancel`, sellOut.run, sellOut.check));
 const [rx, rs] = [x.run, sellOut.run];
 
