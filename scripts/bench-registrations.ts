@@ -94,6 +94,8 @@ const proxied = new URL(bench.url);
 proxied.port = String(proxyPort);
 process.env.DATABASE_URL = proxied.toString();
 process.env.DATABASE_POOL_MAX = String(poolSize);
+// The handlers' connections stay open for the run, idle or not, as a pooler's server connections do.
+process.env.DATABASE_MAX_IDLE_SECONDS = '0';
 if (pooler && !pooler.preparedStatements) process.env.DATABASE_PREPARED_STATEMENTS = 'false';
 const prepared = process.env.DATABASE_PREPARED_STATEMENTS !== 'false';
 

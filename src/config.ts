@@ -13,7 +13,11 @@ const DatabaseSettings = z.object({
   /** host:port of a WebSocket-to-TCP proxy for the neon driver against a non-Neon Postgres (tests, local). */
   NEON_WS_PROXY: z.optional(z.string().check(z.minLength(1))),
   DATABASE_POOL_MAX: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(200)), 5),
-  /** A pool idle longer than this (a frozen Lambda) is replaced before use: its sockets may be dead. */
+  /**
+   * A pool idle longer than this (a frozen Lambda) is replaced before use: its sockets may be dead. An idle connection
+   * closes after it, and the server ends direct sessions idle for twice as long. 0: never (a process that runs
+   * beside its database for good, as the benchmark's pool stands for a pooler's server connections).
+   */
   DATABASE_MAX_IDLE_SECONDS: z._default(z.coerce.number().check(z.minimum(0)), 60),
   /**
    * The hot statements run as named prepared statements, planned once per connection. A pooler in transaction mode

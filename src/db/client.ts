@@ -47,7 +47,8 @@ function connect(cfg: DatabaseConfig): Connection {
       max: cfg.DATABASE_POOL_MAX,
       // Waiting for a client is bounded by `checkout` (the request's deadline), not by a fixed pool-wide limit.
       connectionTimeoutMillis: 0,
-      idleTimeoutMillis: 30_000,
+      // A connection idle this long closes on the pool's timer while the process runs (0: never).
+      idleTimeoutMillis: cfg.DATABASE_MAX_IDLE_SECONDS * 1000,
       application_name: 'lockstep',
       options: serverSessionOptions(cfg),
       keepAlive: true,
@@ -119,7 +120,7 @@ export function database(): Db {
 
 export function connection(): Connection {
   const cfg = databaseConfig();
-  if (current && Date.now() - current.lastReleasedAt > cfg.DATABASE_MAX_IDLE_SECONDS * 1000) {
+  if (current && cfg.DATABASE_MAX_IDLE_SECONDS > 0 && Date.now() - current.lastReleasedAt > cfg.DATABASE_MAX_IDLE_SECONDS * 1000) {
     const stale = current.pool;
     stale.end().catch(() => undefined);
     current = undefined;

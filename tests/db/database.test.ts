@@ -97,6 +97,23 @@ describe('database client', () => {
     expect(after).not.toBe(before);
     expect((await call(health)).status).toBe(200);
   });
+
+  it('keeps its pool, and the server its session, however long idle with DATABASE_MAX_IDLE_SECONDS=0', async () => {
+    vi.resetModules();
+    vi.stubEnv('DATABASE_MAX_IDLE_SECONDS', '0');
+    const fresh = await import('../../src/db/client');
+    try {
+      const before = fresh.connection();
+      before.lastReleasedAt = 0;
+      expect(fresh.connection()).toBe(before);
+      const { rows } = await fresh.database().execute<{ timeout: string }>(drizzleSql`select current_setting('idle_session_timeout') as timeout`);
+      expect(rows[0]?.timeout).toBe('0');
+    } finally {
+      await fresh.closeDatabase();
+      vi.unstubAllEnvs();
+      vi.resetModules();
+    }
+  });
 });
 
 describe('GET /health', () => {
