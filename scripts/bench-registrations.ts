@@ -175,6 +175,12 @@ interface Target {
   until?: (run: Run) => Promise<boolean> | boolean;
 }
 
+/** A cell's timed run and its target's check in SQL. */
+interface Cell {
+  run: Run;
+  check: string;
+}
+
 /**
  * Before each cell, untimed, on a target of the same kind: at least this long, and until each connection the cell
  * uses has served this many operations.
@@ -193,11 +199,6 @@ async function timed(clients: number, target: () => Promise<Target>): Promise<Ce
   const measuredTarget = await target();
   const run = await drive(clients, measuredTarget, seconds);
   return { run, check: await measuredTarget.check() };
-}
-
-interface Cell {
-  run: Run;
-  check: string;
 }
 
 /**
