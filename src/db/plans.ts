@@ -7,3 +7,11 @@ import { sql } from 'drizzle-orm';
  * statement was planned, and a session's cached generic plan keeps that choice however large the table grows.
  */
 export const EACH_ROW = sql.raw('offset 0');
+
+/**
+ * Every table through an index, for the plans made in the current transaction (a `set_config` expression: run it
+ * first thing in each transaction whose statements a session keeps plans of). A session keeps a statement's generic
+ * plan until the next ANALYZE of its tables: made while a table was small, the plan scans it whole, and goes on
+ * doing so however large the table grows.
+ */
+export const INDEXES_ONLY = "set_config('enable_seqscan', 'off', true)";

@@ -8,7 +8,7 @@ import { eventSettings, queueShard, settleShards, shardTotals } from '../capacit
 import { eventShards } from '../capacity/schema';
 import { columnNames, qualifiedColumn } from '../db/columns';
 import { TRANSACTION_TIMEOUT_GRACE_MS } from '../db/deadline';
-import { EACH_ROW } from '../db/plans';
+import { EACH_ROW, INDEXES_ONLY } from '../db/plans';
 import { literal, renderedText } from '../db/prepared';
 import { eventAudience, nextChangeSeq } from '../events/changes';
 import { events } from '../events/schema';
@@ -166,13 +166,6 @@ const refuseFirst = renderedText(sql`update ${i} set ${c(i.decidedAt)} = clock_t
     where ${i.id} = (select ${p(i.id)} from ${i} as p where ${p(i.eventId)} = v_event and ${p(i.decidedAt)} is null and ${p(i.arrival)} < v_horizon
       order by ${p(i.arrival)}, ${p(i.id)} limit 1)`);
 
-/**
- * Set at the start of each of the procedure's transactions, for the plans it makes there: a session keeps its
- * generic plans (until the next ANALYZE), so a table analyzed while small would be scanned whole, on every turn, for
- * as long as it grows. Every statement of the procedure reaches its rows through an index.
- */
-const everyTableByIndex = "perform set_config('enable_seqscan', 'off', true)";
-
 /** The event's shards locked in shard order, as every all-shards path locks them. */
 const lockEventShards = renderedText(sql`perform 1 from ${sh} where ${sh.eventId} = v_event order by ${sh.shard} for update`);
 
@@ -217,7 +210,7 @@ declare
   v_constraint text;
 begin
   if p_deadline is not null then perform lockstep_time_left_ms(p_deadline); end if;
-  ${everyTableByIndex};
+  perform ${INDEXES_ONLY};
   if p_event_id is not null then
     ${findEvent(sql`${events.id} = p_event_id`)};
   else
@@ -240,7 +233,7 @@ begin
   commit;
   loop
     v_admitter := false;
-    ${everyTableByIndex};
+    perform ${INDEXES_ONLY};
     begin
       if p_deadline is not null then perform set_config('lock_timeout', lockstep_time_left_ms(p_deadline) || 'ms', true); end if;
       -- The session's, released before the batch commits: a commit releases its locks in an order of their own, and
