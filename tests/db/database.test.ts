@@ -98,7 +98,7 @@ describe('database client', () => {
     expect((await call(health)).status).toBe(200);
   });
 
-  it('keeps its pool, and the server its session, however long idle with DATABASE_MAX_IDLE_SECONDS=0', async () => {
+  it('keeps its pool, its connections and the server its session, however long idle with DATABASE_MAX_IDLE_SECONDS=0', async () => {
     vi.resetModules();
     vi.stubEnv('DATABASE_MAX_IDLE_SECONDS', '0');
     const fresh = await import('../../src/db/client');
@@ -106,6 +106,7 @@ describe('database client', () => {
       const before = fresh.connection();
       before.lastReleasedAt = 0;
       expect(fresh.connection()).toBe(before);
+      expect(before.pool.options.idleTimeoutMillis).toBe(0);
       const { rows } = await fresh.database().execute<{ timeout: string }>(drizzleSql`select current_setting('idle_session_timeout') as timeout`);
       expect(rows[0]?.timeout).toBe('0');
     } finally {
