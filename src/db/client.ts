@@ -48,7 +48,7 @@ function connect(cfg: DatabaseConfig): Connection {
       // Waiting for a client is bounded by `checkout` (the request's deadline), not by a fixed pool-wide limit.
       connectionTimeoutMillis: 0,
       // A connection idle this long closes on the pool's timer while the process runs (0: never).
-      idleTimeoutMillis: cfg.DATABASE_MAX_IDLE_SECONDS * 1000,
+      idleTimeoutMillis: maxIdleMs(cfg) ?? 0,
       application_name: 'lockstep',
       options: serverSessionOptions(cfg),
       keepAlive: true,
@@ -105,8 +105,14 @@ function keepConnectionsOnServerErrors(connection: Connection): void {
  * only during a transaction, so its idle clients cost no Postgres connection.
  */
 function serverSessionOptions(cfg: DatabaseConfig): string | undefined {
-  if (cfg.DATABASE_MAX_IDLE_SECONDS === 0 || new URL(cfg.DATABASE_URL).hostname.includes('-pooler.')) return undefined;
-  return `-c idle_session_timeout=${Math.ceil(cfg.DATABASE_MAX_IDLE_SECONDS * 2)}s`;
+  const idle = maxIdleMs(cfg);
+  if (idle === undefined || new URL(cfg.DATABASE_URL).hostname.includes('-pooler.')) return undefined;
+  return `-c idle_session_timeout=${Math.ceil((idle * 2) / 1000)}s`;
+}
+
+/** How long a pool or a connection may stay idle, in ms; undefined: for good (DATABASE_MAX_IDLE_SECONDS=0). */
+function maxIdleMs(cfg: DatabaseConfig): number | undefined {
+  return cfg.DATABASE_MAX_IDLE_SECONDS > 0 ? cfg.DATABASE_MAX_IDLE_SECONDS * 1000 : undefined;
 }
 
 /**
@@ -119,13 +125,13 @@ export function database(): Db {
 }
 
 export function connection(): Connection {
-  const cfg = databaseConfig();
-  if (current && cfg.DATABASE_MAX_IDLE_SECONDS > 0 && Date.now() - current.lastReleasedAt > cfg.DATABASE_MAX_IDLE_SECONDS * 1000) {
+  const idle = maxIdleMs(databaseConfig());
+  if (current && idle !== undefined && Date.now() - current.lastReleasedAt > idle) {
     const stale = current.pool;
     stale.end().catch(() => undefined);
     current = undefined;
   }
-  current ??= connect(cfg);
+  current ??= connect(databaseConfig());
   return current;
 }
 
